@@ -1,0 +1,189 @@
+"""The ``kinema`` command: parses options, builds configs, shows progress, reports errors.
+
+Nothing here does media work; every command calls a pipeline function. Errors that
+kinema expects (:class:`KinemaError`) and usage mistakes print one line on stderr and
+exit non-zero (1 for bad input, 2 for bad usage); anything else is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from kinema import __version__
+from kinema.io import GifOptions, ImageOptions, OddSize, OutputOptions, VideoCodec, VideoOptions, probe
+from kinema.pipelines.convert import ConvertConfig, convert
+from kinema.types import KinemaError, MediaInfo, parse_rate
+
+# Typer ships its own copy of click in recent releases and used click itself before:
+# find the usage-error base class through the exception it does export.
+_UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+app = typer.Typer(
+    name="kinema",
+    help="Synthesize video frames from motion. Reads and writes video, GIF and image sequences.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+stderr = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kinema {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """kinema: interpolation, GIF restoration, video snapshots, per-video autoencoders."""
+
+
+@contextmanager
+def progress_bar(label: str, *, quiet: bool):
+    """Yields a ``progress(done, total)`` callback drawing a bar on stderr.
+
+    The bar appears at the first frame, so a command that fails while opening its
+    input prints only its error line.
+    """
+    if quiet:
+        yield None
+        return
+    columns = (
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("frames"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    bar = Progress(*columns, console=stderr, transient=False)
+    task = None
+
+    def update(done: int, total: int | None) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task(label, total=total)
+        bar.update(task, completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        bar.stop()
+
+
+def _loop_text(loop: int | None) -> str:
+    if loop is None:
+        return "-"
+    return {0: "forever", -1: "once"}.get(loop, f"{loop} repeats")
+
+
+def _seconds(x: Fraction) -> str:
+    return f"{float(x):.3f} s"
+
+
+def describe(info: MediaInfo) -> str:
+    """Human-readable summary used by ``kinema info``."""
+    rate = f"{float(info.fps):.6g} (constant)" if info.fps else f"variable (VFR), average {float(info.average_fps):.6g}"
+    size = f"{info.width}x{info.height}" + (f" (rotated {info.rotation}°)" if info.rotation else "")
+    audio = "none"
+    if info.audio:
+        audio = f"{info.audio.codec}, {info.audio.sample_rate} Hz, {info.audio.channels} ch"
+    lines = [
+        str(info.path),
+        f"  kind       {info.kind.value} ({info.container}, {info.codec})",
+        f"  size       {size}",
+        f"  frames     {info.frame_count}",
+        f"  fps        {rate}",
+        f"  duration   {_seconds(info.duration)} (starts at {_seconds(info.start)})",
+        f"  pixels     {info.pixel_format}, {info.bit_depth}-bit, {'alpha' if info.has_alpha else 'no alpha'}",
+        f"  audio      {audio}",
+        f"  loop       {_loop_text(info.loop)}",
+    ]
+    lines += [f"  {key:<10} {value}" for key, value in info.extra.items()]
+    return "\n".join(lines)
+
+
+@app.command()
+def info(
+    path: Annotated[Path, typer.Argument(help="Video, GIF, or image-sequence folder / glob pattern.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    fps: Annotated[Optional[str], typer.Option(help="Frame rate of an image sequence without kinema.json.")] = None,
+) -> None:
+    """Frames, size, frame rate (or VFR), duration, codec, audio and alpha of a file."""
+    meta = probe(path, fps=parse_rate(fps) if fps else None)
+    typer.echo(json.dumps(meta.as_dict(), indent=2) if as_json else describe(meta))
+
+
+@app.command("convert")
+def convert_cmd(
+    source: Annotated[Path, typer.Argument(help="Input: video, GIF, or image-sequence folder / glob pattern.")],
+    output: Annotated[Path, typer.Argument(help="Output: .mp4/.mov/.mkv/.avi/.nut, .gif, or a folder (PNG frames).")],
+    overwrite: Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output.")] = False,
+    codec: Annotated[VideoCodec, typer.Option(help="Video codec: h264, or lossless ffv1 / png (.mkv).")] = VideoCodec.H264,
+    crf: Annotated[int, typer.Option(help="H.264 quality, 0 (lossless luma) to 51; 18 is visually transparent.")] = 18,
+    preset: Annotated[str, typer.Option(help="H.264 speed preset, ultrafast … veryslow.")] = "medium",
+    odd_size: Annotated[OddSize, typer.Option(help="Odd frame sizes for H.264: pad, crop or error.")] = OddSize.PAD,
+    bit_depth: Annotated[Optional[int], typer.Option(help="8 or 16 bits for PNG frames and lossless video (default: the source's).")] = None,
+    fps: Annotated[Optional[str], typer.Option(help="Frame rate of an image-sequence input without kinema.json (default 25).")] = None,
+    audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Copy the source's audio unchanged.")] = True,
+    colors: Annotated[int, typer.Option(help="GIF palette size, 2 to 256.")] = 256,
+    dither: Annotated[bool, typer.Option("--dither/--no-dither", help="Floyd–Steinberg dithering for GIF output.")] = True,
+    loop: Annotated[Optional[int], typer.Option(help="GIF loop count: 0 forever, -1 once, N repeats (default: the source's).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Convert between video, GIF and image sequences, keeping timing and audio."""
+    config = ConvertConfig(
+        output=OutputOptions(
+            video=VideoOptions(codec=codec, crf=crf, preset=preset, odd_size=odd_size, bit_depth=bit_depth),
+            gif=GifOptions(colors=colors, dither=dither),
+            images=ImageOptions(bit_depth=bit_depth),
+        ),
+        fps=parse_rate(fps) if fps else None,
+        audio=audio,
+        loop=loop,
+        overwrite=overwrite,
+    )
+    with progress_bar("convert", quiet=quiet) as progress:
+        result = convert(source, output, config, progress=progress)
+    if not quiet:
+        extra = ", audio copied" if result.audio_copied else ""
+        stderr.print(f"wrote {result.output} ({result.frames} frames{extra}) in {result.seconds:.1f} s", highlight=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status (also used by the tests)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        app(args=args or ["--help"], prog_name="kinema", standalone_mode=False)
+    except KinemaError as exc:
+        print(f"kinema: error: {exc}", file=sys.stderr)
+        return 1
+    except _UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "kinema"
+        print(f"kinema: error: {exc.format_message()} (see '{where} --help')", file=sys.stderr)
+        return 2
+    except typer.Exit as exc:
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        print("kinema: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

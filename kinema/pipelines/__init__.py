@@ -1,0 +1,1 @@
+"""Jobs: plain functions of (input, output, config) that the CLI and batch runners call."""

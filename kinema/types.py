@@ -1,0 +1,179 @@
+"""The types every kinema module shares: frames, media descriptions and errors.
+
+Conventions (see ``DESIGN.md``):
+
+* An image is a float32 tensor ``(3, H, W)``, RGB in [0, 1]; a batch of them is
+  ``(N, 3, H, W)`` (``torch.stack`` of the ``image`` fields).
+* Alpha, where a source has it, is a separate float32 plane ``(1, H, W)`` in [0, 1],
+  not premultiplied.
+* Time is exact: ``fractions.Fraction`` seconds, never floats, so that retiming and
+  round trips through containers with different time bases lose nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import torch
+
+
+class KinemaError(Exception):
+    """Base of every error kinema expects and explains; the CLI prints the message alone."""
+
+
+class BadInputError(KinemaError):
+    """The input is missing, empty, truncated, corrupt or otherwise unusable."""
+
+
+class UnsupportedFormatError(KinemaError):
+    """The input or output format (or a combination of options) is not supported."""
+
+
+class OutputExistsError(KinemaError):
+    """The output exists and overwriting was not asked for, or it would replace the input."""
+
+
+class ModelMismatchError(KinemaError):
+    """A weight file does not match the architecture or config that loads it."""
+
+
+def parse_rate(text: str) -> Fraction:
+    """A frame rate from ``"30"``, ``"30000/1001"`` or ``"29.97"`` (→ 30000/1001).
+
+    Decimal spellings of the NTSC rates (23.976, 29.97, 59.94, …) mean N×1000/1001,
+    as every editor reads them.
+    """
+    try:
+        value = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        raise BadInputError(f"not a frame rate: {text!r} (use e.g. 30, 30000/1001 or 29.97)") from None
+    if value <= 0:
+        raise BadInputError(f"frame rate must be positive, got {text!r}")
+    if "." in text and "/" not in text:
+        ntsc = Fraction(round(value * Fraction(1001, 1000))) * Fraction(1000, 1001)
+        if ntsc.denominator == 1001 and abs(ntsc - value) < Fraction(1, 100):
+            return ntsc
+    return value
+
+
+class MediaKind(enum.Enum):
+    VIDEO = "video"
+    GIF = "gif"
+    IMAGES = "images"
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One decoded frame with its exact timing.
+
+    ``image``: ``(3, H, W)`` float32 RGB in [0, 1].
+    ``alpha``: ``(1, H, W)`` float32 in [0, 1] (straight, not premultiplied) or None.
+    ``pts``: presentation time in seconds; kept as the source says it (it need not start
+    at 0), so that audio and other streams stay in sync.
+    ``duration``: how long the frame is shown, in seconds (> 0).
+    """
+
+    image: torch.Tensor
+    pts: Fraction
+    duration: Fraction
+    alpha: torch.Tensor | None = None
+    index: int = 0
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[-2])
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[-1])
+
+    @property
+    def end(self) -> Fraction:
+        return self.pts + self.duration
+
+
+@dataclass(frozen=True, slots=True)
+class AudioInfo:
+    """The first audio stream of a source; kinema copies its packets, never re-encodes."""
+
+    codec: str
+    sample_rate: int
+    channels: int
+    duration: Fraction | None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    """What ``kinema info`` reports and what writers need to keep timing.
+
+    ``width``/``height`` are as displayed (after rotation metadata is applied).
+    ``fps`` is the constant frame rate, or None when the timestamps are irregular (VFR);
+    ``average_fps`` is always set. ``time_base`` is a tick in which every source
+    timestamp is an integer, so writers can reproduce them exactly.
+    ``loop`` is the GIF loop count (0 = forever, -1 = play once), or None where the
+    source says nothing of looping (ordinary video).
+    """
+
+    path: Path
+    kind: MediaKind
+    container: str
+    codec: str
+    width: int
+    height: int
+    frame_count: int
+    start: Fraction
+    duration: Fraction
+    fps: Fraction | None
+    average_fps: Fraction
+    time_base: Fraction
+    pixel_format: str
+    bit_depth: int
+    has_alpha: bool
+    rotation: int = 0
+    audio: AudioInfo | None = None
+    loop: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def vfr(self) -> bool:
+        return self.fps is None
+
+    def as_dict(self) -> dict:
+        """JSON-ready view (fractions as ``"num/den"`` strings and floats)."""
+
+        def frac(x: Fraction | None):
+            return None if x is None else {"exact": f"{x.numerator}/{x.denominator}", "value": float(x)}
+
+        audio = None
+        if self.audio is not None:
+            audio = {
+                "codec": self.audio.codec,
+                "sample_rate": self.audio.sample_rate,
+                "channels": self.audio.channels,
+                "duration": frac(self.audio.duration),
+            }
+        return {
+            "path": str(self.path),
+            "kind": self.kind.value,
+            "container": self.container,
+            "codec": self.codec,
+            "width": self.width,
+            "height": self.height,
+            "frames": self.frame_count,
+            "start": frac(self.start),
+            "duration": frac(self.duration),
+            "fps": frac(self.fps),
+            "average_fps": frac(self.average_fps),
+            "vfr": self.vfr,
+            "time_base": frac(self.time_base),
+            "pixel_format": self.pixel_format,
+            "bit_depth": self.bit_depth,
+            "alpha": self.has_alpha,
+            "rotation": self.rotation,
+            "audio": audio,
+            "loop": self.loop,
+            **({"extra": dict(self.extra)} if self.extra else {}),
+        }
