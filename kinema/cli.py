@@ -134,7 +134,7 @@ def convert_cmd(
     source: Annotated[Path, typer.Argument(help="Input: video, GIF, or image-sequence folder / glob pattern.")],
     output: Annotated[Path, typer.Argument(help="Output: .mp4/.mov/.mkv/.avi/.nut, .gif, or a folder (PNG frames).")],
     overwrite: Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output.")] = False,
-    codec: Annotated[VideoCodec, typer.Option(help="Video codec: h264, or lossless ffv1 / png (.mkv).")] = VideoCodec.H264,
+    codec: Annotated[VideoCodec, typer.Option(help="Video codec: h264, or lossless ffv1 (.mkv) / png (.mov).")] = VideoCodec.H264,
     crf: Annotated[int, typer.Option(help="H.264 quality, 0 (lossless luma) to 51; 18 is visually transparent.")] = 18,
     preset: Annotated[str, typer.Option(help="H.264 speed preset, ultrafast … veryslow.")] = "medium",
     odd_size: Annotated[OddSize, typer.Option(help="Odd frame sizes for H.264: pad, crop or error.")] = OddSize.PAD,

@@ -42,7 +42,8 @@ def _reason(exc: av.error.FFmpegError) -> str:
 
 def _video_stream(container: av.container.InputContainer, path: Path) -> av.VideoStream:
     if not container.streams.video:
-        raise BadInputError(f"{path}: has no video stream")
+        # FFmpeg hides an MP4 track with zero samples, so this is also "zero frames".
+        raise BadInputError(f"{path}: has no video stream (or an empty one)")
     return container.streams.video[0]
 
 
@@ -112,8 +113,12 @@ def probe_video(path: Path) -> MediaInfo:
         deltas = [b - a for a, b in zip(pts, pts[1:])]
         fps = _rate_from_deltas(deltas, tb)
         step = statistics.median(deltas) if deltas else None
-        tail = last_duration.get(pts[-1]) or step
-        if tail is None:  # a single frame: the container's rate is all there is to go on
+        # A constant-rate stream's last frame lasts one period, whatever the muxer wrote
+        # (encoders often round the last packet's duration); otherwise trust the packet.
+        tail = step if fps is not None else (last_duration.get(pts[-1]) or step)
+        if tail is None:
+            tail = last_duration.get(pts[-1])
+        if tail is None:  # a single frame without duration: the container's rate is all there is
             rate = stream.average_rate or stream.guessed_rate or 25
             tail = max(1, round(1 / (Fraction(rate) * tb)))
         start = pts[0] * tb
@@ -137,7 +142,7 @@ def probe_video(path: Path) -> MediaInfo:
         pix_fmt = stream.codec_context.pix_fmt or "unknown"
         width, height = stream.codec_context.width, stream.codec_context.height
         container_name = container.format.name
-        metadata = dict(container.metadata)
+        metadata = {k.lower(): v for k, v in container.metadata.items()}  # Matroska upper-cases keys
     rotation, pix_fmt, width, height = _first_frame_traits(path, pix_fmt, width, height)
     bits, alpha = pixel_traits(pix_fmt) if pix_fmt != "unknown" else (8, False)
     if rotation % 180:

@@ -27,7 +27,7 @@ from kinema.types import Frame, KinemaError, UnsupportedFormatError
 class VideoCodec(enum.Enum):
     H264 = "h264"  # libx264, yuv420p 8-bit, BT.709 limited range: plays everywhere
     FFV1 = "ffv1"  # lossless RGB(A), 8 or 16 bits; Matroska/AVI
-    PNG = "png"  # lossless RGB(A), 8 or 16 bits, one PNG per frame; Matroska/MOV
+    PNG = "png"  # lossless RGB(A), 8 or 16 bits, one PNG per frame; .mov (PyAV refuses it in .mkv)
 
 
 class OddSize(enum.Enum):
@@ -42,7 +42,7 @@ VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".avi", ".nut"}
 _CODEC_SUFFIXES = {
     VideoCodec.H264: {".mp4", ".m4v", ".mov", ".mkv", ".avi", ".nut"},
     VideoCodec.FFV1: {".mkv", ".avi", ".nut"},
-    VideoCodec.PNG: {".mkv", ".mov", ".avi", ".nut"},
+    VideoCodec.PNG: {".mov", ".avi", ".nut"},
 }
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
