@@ -37,6 +37,11 @@ SIDECAR = "kinema.json"
 #: Matroska takes any codec but rounds to milliseconds and shifts negative starts.
 AUDIO_SIDECARS = ("audio.mov", "audio.mka")
 DEFAULT_FPS = Fraction(25)
+#: (channels, bits per sample) → the FFmpeg name of that layout, for ``kinema info``.
+_PIX_FMT = {
+    (1, 8): "gray", (1, 16): "gray16", (2, 8): "ya8", (2, 16): "ya16",
+    (3, 8): "rgb24", (3, 16): "rgb48", (4, 8): "rgba", (4, 16): "rgba64",
+}
 
 
 def natural_key(path: Path) -> list:
@@ -137,7 +142,7 @@ def probe_images(source: Path, *, fps: Fraction | None = None) -> MediaInfo:
         fps=rate,
         average_fps=len(files) / (end - start),
         time_base=tb,
-        pixel_format=f"{'gray' if channels < 3 else 'rgb'}{'a' if channels in (2, 4) else ''}{first.dtype.itemsize * 8}",
+        pixel_format=_PIX_FMT[channels, first.dtype.itemsize * 8],
         bit_depth=first.dtype.itemsize * 8,
         has_alpha=channels in (2, 4),
         loop=loop,

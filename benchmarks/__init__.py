@@ -1,0 +1,1 @@
+"""Benchmarks: plain scripts (``python -m benchmarks.NAME``) that write the README tables."""

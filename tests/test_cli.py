@@ -1,0 +1,133 @@
+"""The CLI as a user meets it: one line on stderr and a non-zero exit for every bad input."""
+
+import json
+import subprocess
+import sys
+
+import av
+import numpy as np
+import pytest
+
+from kinema.cli import main
+from tests.media import make_gif, make_png_sequence, make_video
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("kinema: error: ")
+    return lines[0]
+
+
+def test_info_text_and_json(tmp_path, capsys):
+    src = make_video(tmp_path / "a.mp4", 10, audio=True)
+    code, out, _ = run(capsys, "info", src)
+    assert code == 0 and "frames     10" in out and "aac" in out
+    code, out, _ = run(capsys, "info", src, "--json")
+    data = json.loads(out)
+    assert code == 0 and data["frames"] == 10 and data["fps"]["exact"] == "25/1" and data["audio"]["codec"] == "aac"
+    assert data["vfr"] is False and data["alpha"] is False
+
+
+def test_convert_writes_output_and_reports(tmp_path, capsys):
+    src = make_video(tmp_path / "a.mp4", 5)
+    code, _, err = run(capsys, "convert", src, tmp_path / "o.gif", "--colors", "64", "--no-dither")
+    assert code == 0 and (tmp_path / "o.gif").is_file() and "5 frames" in err
+
+
+def _truncated(tmp_path):
+    data = make_video(tmp_path / "full.mp4", 30).read_bytes()
+    (tmp_path / "trunc.mp4").write_bytes(data[: len(data) // 2])
+    return tmp_path / "trunc.mp4"
+
+
+def _corrupt(tmp_path):
+    (tmp_path / "corrupt.mp4").write_bytes(np.random.default_rng(0).bytes(4096))
+    return tmp_path / "corrupt.mp4"
+
+
+def _empty(tmp_path):
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    return tmp_path / "empty.mp4"
+
+
+def _zero_frames(tmp_path):
+    path = tmp_path / "zero.mp4"
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 16, 16, "yuv420p"
+        out.start_encoding()
+    return path
+
+
+BAD_INPUTS = {
+    "missing": (lambda p: p / "nope.mp4", "no such file"),
+    "empty": (_empty, "empty"),
+    "truncated": (_truncated, "not a readable video"),
+    "corrupt": (_corrupt, "not a readable video"),
+    "zero frames": (_zero_frames, "no video"),
+    "empty folder": (lambda p: (p / "d").mkdir() or p / "d", "no images"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_inputs_get_one_line_and_exit_1(tmp_path, capsys, case):
+    make, message = BAD_INPUTS[case]
+    src = make(tmp_path)
+    for args in (("info", src), ("convert", src, tmp_path / "out.mp4")):
+        code, _, err = run(capsys, *args)
+        assert code == 1 and message in one_error_line(err)
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_bad_outputs_and_options(tmp_path, capsys):
+    src = make_video(tmp_path / "a.mp4", 3)
+    (tmp_path / "exists.mp4").write_bytes(b"x")
+    cases = [
+        (("convert", src, src, "--overwrite"), 1, "overwrite the input"),
+        (("convert", src, tmp_path / "exists.mp4"), 1, "--overwrite"),
+        (("convert", src, tmp_path / "o.xyz"), 1, "unknown output format"),
+        (("convert", src, tmp_path / "o.webm"), 1, "unknown output format"),
+        (("convert", src, tmp_path / "o.mp4", "--codec", "ffv1"), 1, "cannot be written to .mp4"),
+        (("convert", src, tmp_path / "o.mp4", "--crf", "99"), 1, "crf"),
+        (("convert", src, tmp_path / "o.gif", "--colors", "1"), 1, "colours"),
+        (("convert", src, tmp_path / "o.mp4", "--crf", "abc"), 2, "--crf"),
+        (("convert", src, tmp_path / "o.mp4", "--codec", "xvid"), 2, "--codec"),
+        (("convert", src), 2, "Missing argument 'output'"),
+        (("frobnicate",), 2, "frobnicate"),
+        (("info", tmp_path, "--fps", "abc"), 1, "frame rate"),
+    ]
+    for args, want, message in cases:
+        code, _, err = run(capsys, *args)
+        assert code == want and message in one_error_line(err), (args, err)
+    assert (tmp_path / "exists.mp4").read_bytes() == b"x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4", "exists.mp4"]
+
+
+def test_odd_sizes_one_frame_16bit_and_rgba_gif(tmp_path, capsys):
+    odd = make_video(tmp_path / "odd.mkv", 2, size=(7, 5), codec="ffv1", pix_fmt="bgr0")
+    assert run(capsys, "convert", odd, tmp_path / "odd.mp4")[0] == 0
+    code, _, err = run(capsys, "convert", odd, tmp_path / "odd2.mp4", "--odd-size", "error")
+    assert code == 1 and "odd" in one_error_line(err)
+    one = make_video(tmp_path / "one.mp4", 1)
+    assert run(capsys, "convert", one, tmp_path / "one.gif")[0] == 0
+    seq16 = make_png_sequence(tmp_path / "seq16", 3, bit_depth=16)
+    code, out, _ = run(capsys, "info", seq16)
+    assert code == 0 and "16-bit" in out
+    assert run(capsys, "convert", seq16, tmp_path / "l16.mkv", "--codec", "ffv1")[0] == 0
+    rgba = make_gif(tmp_path / "t.gif", [100, 100], transparent=True)
+    code, out, _ = run(capsys, "info", rgba)
+    assert code == 0 and "alpha" in out and "no alpha" not in out
+    assert run(capsys, "convert", rgba, tmp_path / "t.mp4")[0] == 0  # composited on black
+
+
+def test_console_script_runs(tmp_path):
+    src = make_video(tmp_path / "a.mp4", 2)
+    proc = subprocess.run([sys.executable, "-m", "kinema.cli", "info", str(src), "--json"], capture_output=True, text=True)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["frames"] == 2
