@@ -84,6 +84,15 @@ def make_video(
     return path
 
 
+def make_zero_frame_video(path: Path) -> Path:
+    """An MP4 whose H.264 track holds no frames at all."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 16, 16, "yuv420p"
+        out.start_encoding()
+    return path
+
+
 def make_gif(
     path: Path,
     durations_ms: list[int],

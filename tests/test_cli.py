@@ -4,12 +4,11 @@ import json
 import subprocess
 import sys
 
-import av
 import numpy as np
 import pytest
 
 from kinema.cli import main
-from tests.media import make_gif, make_png_sequence, make_video
+from tests.media import make_gif, make_png_sequence, make_video, make_zero_frame_video
 
 
 def run(capsys, *args):
@@ -58,12 +57,7 @@ def _empty(tmp_path):
 
 
 def _zero_frames(tmp_path):
-    path = tmp_path / "zero.mp4"
-    with av.open(str(path), "w") as out:
-        s = out.add_stream("libx264", rate=25)
-        s.width, s.height, s.pix_fmt = 16, 16, "yuv420p"
-        out.start_encoding()
-    return path
+    return make_zero_frame_video(tmp_path / "zero.mp4")
 
 
 BAD_INPUTS = {

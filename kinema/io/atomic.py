@@ -13,7 +13,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-from kinema.types import OutputExistsError
+from kinema.types import Frame, KinemaError, OutputExistsError
 
 
 def check_output(output: Path, *, overwrite: bool, inputs: tuple[Path, ...] = ()) -> None:
@@ -42,7 +42,7 @@ class AtomicOutput:
         self.directory = directory
         parent = self.target.parent
         if not parent.is_dir():
-            raise OutputExistsError(f"output folder {parent} does not exist")
+            raise KinemaError(f"output folder {parent} does not exist")
         tag = uuid.uuid4().hex[:8]
         self.path = parent / f".{self.target.stem}.kinema-{tag}.part{self.target.suffix}"
         if directory:
@@ -75,3 +75,28 @@ class AtomicOutput:
             shutil.rmtree(self.path, ignore_errors=True)
         else:
             self.path.unlink(missing_ok=True)
+
+
+class AtomicWriter:
+    """What every writer offers: ``write`` frames, then ``close`` (output appears) or
+    ``abort`` (nothing appears). As a context manager it closes on success and aborts
+    on any exception.
+    """
+
+    def write(self, frame: Frame) -> None:
+        raise NotImplementedError
+
+    def close(self) -> Path:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from kinema.io.atomic import AtomicOutput
+from kinema.io.atomic import AtomicOutput, AtomicWriter
 from kinema.io.pixels import from_hwc, to_hwc
 from kinema.types import BadInputError, Frame, KinemaError, MediaInfo, MediaKind, UnsupportedFormatError
 
@@ -143,7 +143,7 @@ def quantize(rgb: np.ndarray, colors: int, *, dither: bool) -> Image.Image:
     return im.quantize(palette=paletted, dither=Image.Dither.FLOYDSTEINBERG)
 
 
-class GifWriter:
+class GifWriter(AtomicWriter):
     """Collect frames, then write them as one animated GIF (atomically) on :meth:`close`."""
 
     def __init__(
@@ -234,12 +234,3 @@ class GifWriter:
     def abort(self) -> None:
         self._frames.clear()
         self._out.discard()
-
-    def __enter__(self) -> "GifWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()

@@ -26,7 +26,7 @@ import av.error
 import cv2
 import numpy as np
 
-from kinema.io.atomic import AtomicOutput
+from kinema.io.atomic import AtomicOutput, AtomicWriter
 from kinema.io.audio import AudioCopier
 from kinema.io.pixels import from_hwc, to_hwc
 from kinema.types import BadInputError, Frame, KinemaError, MediaInfo, MediaKind, UnsupportedFormatError
@@ -194,7 +194,7 @@ class ImageOptions:
             raise UnsupportedFormatError(f"PNG compression must be in 0..9, got {self.compression}")
 
 
-class ImageSequenceWriter:
+class ImageSequenceWriter(AtomicWriter):
     """Write frames as ``frame_000000.png`` … into a new folder, plus ``kinema.json``.
 
     The folder is built under a temporary name and renamed on :meth:`close`.
@@ -280,12 +280,3 @@ class ImageSequenceWriter:
 
     def abort(self) -> None:
         self._out.discard()
-
-    def __enter__(self) -> "ImageSequenceWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()

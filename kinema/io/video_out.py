@@ -18,7 +18,7 @@ import av
 import av.error
 import numpy as np
 
-from kinema.io.atomic import AtomicOutput
+from kinema.io.atomic import AtomicOutput, AtomicWriter
 from kinema.io.audio import AudioCopier
 from kinema.io.pixels import flatten, to_hwc
 from kinema.types import Frame, KinemaError, UnsupportedFormatError
@@ -83,7 +83,7 @@ def _pix_fmts(codec: VideoCodec, bits: int, alpha: bool) -> tuple[str, str]:
     return ("rgba", "rgba") if alpha else ("rgb24", "rgb24")
 
 
-class VideoWriter:
+class VideoWriter(AtomicWriter):
     """Write frames to a video file, atomically (temp file beside it, renamed on close).
 
     ``time_base``: tick in which frame timestamps are written; a frame's pts is rounded
@@ -208,10 +208,10 @@ class VideoWriter:
         image = frame.image if (self.alpha or frame.alpha is None) else flatten(
             frame.image, frame.alpha, self.options.background
         )
-        _, in_fmt = _pix_fmts(self.options.codec, self.bits, self.alpha)
         if self.alpha and alpha is None:  # an opaque frame in a video that has alpha
             alpha = image.new_ones((1, frame.height, frame.width))
-        array = to_hwc(image, alpha, bit_depth=16 if in_fmt.endswith("64le") or in_fmt == "rgb48le" else 8)
+        h264 = self.options.codec is VideoCodec.H264
+        array = to_hwc(image, alpha, bit_depth=8 if h264 else self.bits)
         height, width = array.shape[:2]
         ew, eh = self._encoded_size(width, height)
         if (eh, ew) != (height, width):
@@ -219,14 +219,11 @@ class VideoWriter:
                 array = np.pad(array, ((0, eh - height), (0, ew - width), (0, 0)), mode="edge")
             else:
                 array = array[:eh, :ew]
+        enc_fmt, in_fmt = _pix_fmts(self.options.codec, self.bits, self.alpha)
         av_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format=in_fmt)
-        if self.options.codec is VideoCodec.H264:
-            av_frame = av_frame.reformat(format="yuv420p", dst_colorspace=1, dst_color_range=1)
-        else:
-            enc_fmt, _ = _pix_fmts(self.options.codec, self.bits, self.alpha)
-            if enc_fmt != in_fmt:
-                av_frame = av_frame.reformat(format=enc_fmt)
-        return av_frame
+        if h264:
+            return av_frame.reformat(format=enc_fmt, dst_colorspace=1, dst_color_range=1)
+        return av_frame if enc_fmt == in_fmt else av_frame.reformat(format=enc_fmt)
 
     def _mux(self, packets) -> None:
         for packet in packets:
@@ -266,12 +263,3 @@ class VideoWriter:
             except Exception:  # noqa: BLE001 - the file is being thrown away anyway
                 pass
         self._out.discard()
-
-    def __enter__(self) -> "VideoWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()

@@ -1,7 +1,7 @@
 import pytest
 
 from kinema.io.atomic import AtomicOutput, check_output
-from kinema.types import OutputExistsError
+from kinema.types import KinemaError, OutputExistsError
 
 
 def test_commit_moves_into_place_and_discard_removes(tmp_path):
@@ -36,5 +36,5 @@ def test_check_output_refuses_input_and_existing(tmp_path):
     (tmp_path / "frames").mkdir()
     with pytest.raises(OutputExistsError, match="input"):
         check_output(tmp_path / "frames" / "out.mp4", overwrite=True, inputs=(tmp_path / "frames",))
-    with pytest.raises(OutputExistsError, match="does not exist"):
+    with pytest.raises(KinemaError, match="does not exist"):
         AtomicOutput(tmp_path / "nope" / "x.mp4")

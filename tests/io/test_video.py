@@ -8,7 +8,7 @@ import torch
 from kinema.io import VideoCodec, VideoOptions, VideoReader, VideoWriter, OddSize
 from kinema.io.video import probe_video
 from kinema.types import BadInputError, Frame, UnsupportedFormatError
-from tests.media import make_video, pattern
+from tests.media import make_video, make_zero_frame_video, pattern
 
 
 def test_probe_counts_frames_and_constant_rate(tmp_path):
@@ -137,13 +137,8 @@ def test_one_frame_video(tmp_path):
 
 
 def test_zero_frame_stream_is_refused(tmp_path):
-    path = tmp_path / "empty.mp4"
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 16, 16, "yuv420p"
-        out.start_encoding()
     with pytest.raises(BadInputError, match="no video"):
-        probe_video(path)
+        probe_video(make_zero_frame_video(tmp_path / "empty.mp4"))
 
 
 def test_truncated_mp4_with_index_up_front_is_detected(tmp_path):
