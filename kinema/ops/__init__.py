@@ -1,0 +1,1 @@
+"""Image operations shared by every engine and model: warping, optical flow."""

@@ -1,0 +1,63 @@
+"""The one backward warp every engine and model uses.
+
+Convention: ``flow`` is ``(N, 2, H, W)`` in pixels, ``[dx, dy]``, and
+``backward_warp(image, flow)[y, x] = image[y + dy, x + dx]`` (bilinear). So to move the
+content of ``image`` by +d, sample it with flow −d.
+
+Pixel centres sit at integer coordinates; ``grid_sample`` is called with
+``align_corners=False``, under which pixel ``i`` of ``W`` has normalized coordinate
+``(2i + 1) / W − 1`` — the convention that stays defined for 1-pixel-wide images.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Padding(enum.Enum):
+    """What a sample outside the image reads."""
+
+    BORDER = "border"  # the nearest edge pixel: no dark seams at frame borders
+    ZEROS = "zeros"  # zero: lets callers detect out-of-frame samples (warp a ones mask)
+    REFLECTION = "reflection"
+
+
+def base_grid(height: int, width: int, *, device=None, dtype=torch.float32) -> torch.Tensor:
+    """Pixel coordinates ``(1, 2, H, W)``: channel 0 is x, channel 1 is y."""
+    ys, xs = torch.meshgrid(
+        torch.arange(height, device=device, dtype=dtype),
+        torch.arange(width, device=device, dtype=dtype),
+        indexing="ij",
+    )
+    return torch.stack([xs, ys])[None]
+
+
+def backward_warp(image: torch.Tensor, flow: torch.Tensor, *, padding: Padding = Padding.BORDER) -> torch.Tensor:
+    """Sample ``image`` ``(N, C, H, W)`` at ``p + flow(p)``; flow ``(N, 2, H, W)`` in pixels.
+
+    Returns ``(N, C, H, W)``. Bilinear; gradients flow to both image and flow.
+    """
+    if image.shape[0] != flow.shape[0] or image.shape[-2:] != flow.shape[-2:] or flow.shape[1] != 2:
+        raise ValueError(f"image {tuple(image.shape)} and flow {tuple(flow.shape)} do not match")
+    _, _, height, width = image.shape
+    coords = base_grid(height, width, device=flow.device, dtype=flow.dtype) + flow
+    # Pixel coordinate → normalized [-1, 1] under align_corners=False.
+    gx = (2 * coords[:, 0] + 1) / width - 1
+    gy = (2 * coords[:, 1] + 1) / height - 1
+    grid = torch.stack([gx, gy], dim=-1)
+    return F.grid_sample(image, grid.to(image.dtype), mode="bilinear", padding_mode=padding.value, align_corners=False)
+
+
+class BackwardWarp(nn.Module):
+    """Module form of :func:`backward_warp`, for use inside networks."""
+
+    def __init__(self, *, padding: Padding = Padding.BORDER):
+        super().__init__()
+        self.padding = padding
+
+    def forward(self, image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+        return backward_warp(image, flow, padding=self.padding)

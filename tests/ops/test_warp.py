@@ -1,0 +1,50 @@
+import pytest
+import torch
+
+from kinema.ops.warp import BackwardWarp, Padding, backward_warp
+
+
+def test_zero_flow_is_identity():
+    image = torch.rand(2, 3, 5, 7, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(backward_warp(image, torch.zeros(2, 2, 5, 7)), image, atol=1e-6)
+
+
+def test_integer_flow_moves_content_the_documented_way():
+    image = torch.zeros(1, 1, 6, 8)
+    image[0, 0, 2, 3] = 1.0  # a dot at x=3, y=2
+    flow = torch.zeros(1, 2, 6, 8)
+    flow[:, 0], flow[:, 1] = -2.0, -1.0  # out[y, x] = in[y - 1, x - 2]: content moves by (+2, +1)
+    out = backward_warp(image, flow, padding=Padding.ZEROS)
+    assert out[0, 0, 3, 5] == 1.0 and out.sum() == 1.0
+
+
+def test_half_pixel_flow_interpolates_bilinearly():
+    image = torch.tensor([[[[0.0, 1.0, 2.0, 3.0]]]])
+    flow = torch.zeros(1, 2, 1, 4)
+    flow[:, 0] = 0.5
+    out = backward_warp(image, flow)
+    assert torch.allclose(out[0, 0, 0, :3], torch.tensor([0.5, 1.5, 2.5]))
+    assert out[0, 0, 0, 3] == 3.0  # border padding clamps at the edge
+
+
+@pytest.mark.parametrize("padding, expected", [(Padding.BORDER, 1.0), (Padding.ZEROS, 0.0)])
+def test_padding_outside_the_frame(padding, expected):
+    flow = torch.full((1, 2, 3, 3), 10.0)
+    assert torch.all(backward_warp(torch.ones(1, 1, 3, 3), flow, padding=padding) == expected)
+
+
+def test_one_pixel_images_and_module_form():
+    image = torch.rand(1, 3, 1, 1)
+    assert torch.equal(BackwardWarp()(image, torch.zeros(1, 2, 1, 1)), image)
+
+
+def test_shape_mismatch_is_refused():
+    with pytest.raises(ValueError):
+        backward_warp(torch.zeros(1, 3, 4, 4), torch.zeros(1, 2, 4, 5))
+
+
+def test_gradients_reach_the_flow():
+    image = torch.linspace(0, 1, 16).reshape(1, 1, 4, 4)
+    flow = torch.full((1, 2, 4, 4), 0.3, requires_grad=True)
+    backward_warp(image, flow).sum().backward()
+    assert flow.grad is not None and flow.grad.abs().sum() > 0
