@@ -19,26 +19,24 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
+import torch
+
+from kinema.io import VideoOptions, VideoWriter
+from kinema.types import Frame
 
 
 def make_clip(path: Path, frames: int, width: int = 1280, height: int = 720) -> Path:
-    """A moving textured 720p clip (ultrafast preset: the point is reading, not encoding)."""
+    """A moving textured 720p clip, written with kinema's own writer (ultrafast preset:
+    the point is reading, not encoding)."""
     rng = np.random.default_rng(0)
-    texture = rng.integers(0, 256, size=(height, width * 2, 3), dtype=np.uint8)
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.codec_context.options = {"preset": "ultrafast", "crf": "23"}
+    texture = torch.from_numpy(rng.random((3, height, width * 2), dtype=np.float32))
+    options = VideoOptions(preset="ultrafast", crf=23)
+    with VideoWriter(path, options=options, time_base=Fraction(1, 25), rate=Fraction(25)) as writer:
         for i in range(frames):
             shift = (7 * i) % width
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(texture[:, shift : shift + width]), format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, 25)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+            image = texture[:, :, shift : shift + width]
+            writer.write(Frame(image=image, pts=Fraction(i, 25), duration=Fraction(1, 25), index=i))
     return path
 
 

@@ -116,8 +116,6 @@ def probe_video(path: Path) -> MediaInfo:
         # A constant-rate stream's last frame lasts one period, whatever the muxer wrote
         # (encoders often round the last packet's duration); otherwise trust the packet.
         tail = step if fps is not None else (last_duration.get(pts[-1]) or step)
-        if tail is None:
-            tail = last_duration.get(pts[-1])
         if tail is None:  # a single frame without duration: the container's rate is all there is
             rate = stream.average_rate or stream.guessed_rate or 25
             tail = max(1, round(1 / (Fraction(rate) * tb)))
