@@ -12,6 +12,7 @@ import enum
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from kinema.ops.warp import Padding, backward_warp
 
@@ -34,24 +35,50 @@ def _gray_u8(image: torch.Tensor) -> np.ndarray:
     return luma.to("cpu", torch.uint8).numpy()
 
 
-def dis_flow(a: torch.Tensor, b: torch.Tensor, *, preset: DISPreset = DISPreset.MEDIUM) -> torch.Tensor:
+def _dis_pair(
+    ga: np.ndarray, gb: np.ndarray, preset: DISPreset, init: np.ndarray | None, finest_scale: int | None
+) -> np.ndarray:
+    height, width = ga.shape
+    pad_y, pad_x = max(0, _MIN_SIDE - height), max(0, _MIN_SIDE - width)
+    if pad_y or pad_x:
+        ga = np.pad(ga, ((0, pad_y), (0, pad_x)), mode="edge")
+        gb = np.pad(gb, ((0, pad_y), (0, pad_x)), mode="edge")
+        if init is not None:
+            init = np.pad(init, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
+    # A fresh DIS object per call: OpenCV 5's DIS crashes when one object that was given
+    # an initial flow is reused on another frame size.
+    dis = cv2.DISOpticalFlow_create(preset.value)
+    if finest_scale is not None:
+        dis.setFinestScale(finest_scale)
+    flow = dis.calc(ga, gb, None if init is None else np.ascontiguousarray(init, dtype=np.float32))
+    return np.ascontiguousarray(flow[:height, :width])
+
+
+def dis_flow(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    *,
+    preset: DISPreset = DISPreset.MEDIUM,
+    init: torch.Tensor | None = None,
+    finest_scale: int | None = None,
+) -> torch.Tensor:
     """Flow from ``a`` to ``b``, both ``(N, 3, H, W)`` in [0, 1] → ``(N, 2, H, W)`` pixels.
 
-    Any size works, 1×1 included (small frames are edge-padded for DIS, then cropped).
+    ``init`` ``(N, 2, H, W)``, if given, is DIS's starting point (it refines from it
+    instead of from zero at its coarsest level). ``finest_scale`` overrides the preset's
+    last pyramid level (0 = full resolution; the presets stop at 1/2 or 1/4 and upsample,
+    which is faster but softer at motion boundaries). Any size works, 1×1 included (small
+    frames are edge-padded for DIS, then cropped).
     """
     if a.shape != b.shape or a.dim() != 4 or a.shape[1] != 3:
         raise ValueError(f"expected two (N, 3, H, W) batches of one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
-    n, _, height, width = a.shape
-    pad_y, pad_x = max(0, _MIN_SIDE - height), max(0, _MIN_SIDE - width)
-    dis = cv2.DISOpticalFlow_create(preset.value)
+    if init is not None and init.shape != (a.shape[0], 2, *a.shape[2:]):
+        raise ValueError(f"init flow {tuple(init.shape)} does not match frames {tuple(a.shape)}")
     flows = []
-    for i in range(n):
-        ga, gb = _gray_u8(a[i]), _gray_u8(b[i])
-        if pad_y or pad_x:
-            ga = np.pad(ga, ((0, pad_y), (0, pad_x)), mode="edge")
-            gb = np.pad(gb, ((0, pad_y), (0, pad_x)), mode="edge")
-        flow = dis.calc(ga, gb, None)[:height, :width]
-        flows.append(torch.from_numpy(np.ascontiguousarray(flow)).permute(2, 0, 1))
+    for i in range(a.shape[0]):
+        start = None if init is None else init[i].permute(1, 2, 0).to("cpu", torch.float32).numpy()
+        flow = _dis_pair(_gray_u8(a[i]), _gray_u8(b[i]), preset, start, finest_scale)
+        flows.append(torch.from_numpy(flow).permute(2, 0, 1))
     return torch.stack(flows).to(device=a.device, dtype=a.dtype)
 
 
@@ -60,6 +87,18 @@ def bidirectional_flow(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(flow a→b, flow b→a), each ``(N, 2, H, W)``."""
     return dis_flow(a, b, preset=preset), dis_flow(b, a, preset=preset)
+
+
+def resize_flow(flow: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Resample a flow field ``(N, 2, h, w)`` to ``(N, 2, height, width)``.
+
+    Vectors are rescaled with the image: a 3-pixel motion at half size is 6 at full size.
+    """
+    if flow.shape[-2:] == (height, width):
+        return flow
+    scale = torch.tensor([width / flow.shape[-1], height / flow.shape[-2]], dtype=flow.dtype, device=flow.device)
+    resized = F.interpolate(flow, size=(height, width), mode="bilinear", align_corners=False)
+    return resized * scale.view(1, 2, 1, 1)
 
 
 def consistency_mask(

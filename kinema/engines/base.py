@@ -1,0 +1,54 @@
+"""What every interpolation engine provides.
+
+An engine turns two frames and a list of times into the frames at those times. The
+times are shared by the whole batch, so a video pipeline can ask for all in-between
+times of one pair at once (the classical engine then estimates motion once per pair)
+and a benchmark can ask for ``t = 0.5`` of many pairs.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+
+import torch
+
+
+def check_times(times: Sequence[float]) -> list[float]:
+    """Times as floats in [0, 1]; raises ``ValueError`` otherwise."""
+    values = [float(t) for t in times]
+    if not values:
+        raise ValueError("no times to interpolate at")
+    for t in values:
+        if not 0.0 <= t <= 1.0:
+            raise ValueError(f"time {t} is outside [0, 1]")
+    return values
+
+
+class Engine(abc.ABC):
+    """Frame synthesis between two frames. Subclasses implement :meth:`interpolate`."""
+
+    #: Short name used by the CLI (``--engine``) and the benchmark table.
+    name: str = "engine"
+
+    @abc.abstractmethod
+    def interpolate(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> torch.Tensor:
+        """Frames between ``a`` and ``b`` (each ``(N, 3, H, W)``, [0, 1]) at each time.
+
+        Returns ``(N, T, 3, H, W)`` for ``T = len(times)``; ``t = 0`` gives ``a`` and
+        ``t = 1`` gives ``b`` exactly.
+        """
+
+    def midpoint(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """The frame halfway between, ``(N, 3, H, W)``."""
+        return self.interpolate(a, b, [0.5])[:, 0]
+
+
+class AverageEngine(Engine):
+    """The cross-fade ``(1 − t)·a + t·b``: the baseline every engine must beat."""
+
+    name = "average"
+
+    def interpolate(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> torch.Tensor:
+        ts = torch.tensor(check_times(times), dtype=a.dtype, device=a.device).view(1, -1, 1, 1, 1)
+        return (1 - ts) * a[:, None] + ts * b[:, None]

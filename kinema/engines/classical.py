@@ -1,0 +1,233 @@
+"""The classical engine: optical flow, projected to time t, occlusion-aware blending.
+
+No weights, CPU only. For one pair of frames ``a``, ``b`` and a time ``t``:
+
+1. **Flow both ways** with OpenCV DIS, on frames scaled down to at most
+   ``flow_max_side`` (speed and bounded memory on 4K), optionally coarse-to-fine
+   (``multiscale``: a flow from half-size frames starts the full-size search, which
+   reaches motions larger than DIS's own pyramid finds).
+2. **Project the flows to t** by forward splatting (:mod:`kinema.ops.splat`): each pixel
+   of ``a`` lands at ``p + t·F_ab(p)``, each pixel of ``b`` at ``p + (1−t)·F_ba(p)``.
+   Where pixels collide, the one whose flow is photo-consistent wins (a soft z-buffer:
+   weight ``exp(−β·|a(p) − b(p + F_ab(p))|)``), so a foreground object keeps its own
+   motion instead of smearing the background's. This gives the flows *from* time t back
+   to each input, which is what backward warping needs.
+3. **Visibility**: a pixel of the new frame is visible in ``a`` where pixels of ``a``
+   landed on it, in ``b`` where pixels of ``b`` did. Disoccluded background is then taken
+   from the one frame that sees it instead of a ghosted average (``occlusion``).
+4. **Holes**, where the splat from one side left nothing, borrow that side's flow from the
+   other splat (same motion, other origin), and what is left is filled by push–pull from
+   the surroundings (``fill_holes``).
+5. **Warp and blend**: both inputs are backward-warped at full resolution with
+   :func:`kinema.ops.warp.backward_warp` and mixed with weights ``(1−t)·v_a`` and ``t·v_b``.
+
+``ClassicalConfig.plain()`` turns steps 2–4 off: each input warped along its own flow
+scaled by t, then averaged — the usual DIS baseline, kept so the benchmark can show what
+each step adds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from kinema.engines.base import Engine, check_times
+from kinema.ops.fill import push_pull_fill
+from kinema.ops.flow import DISPreset, dis_flow, resize_flow
+from kinema.ops.splat import forward_splat
+from kinema.ops.warp import Padding, backward_warp
+
+#: Splat mass below this counts as "nothing landed here".
+_EMPTY = 1e-3
+import os
+_FUSE=float(os.environ.get('FUSE','0'))
+
+
+@dataclass(frozen=True)
+class ClassicalConfig:
+    """Settings of :class:`ClassicalEngine`; the presets are the classmethods."""
+
+    preset: DISPreset = DISPreset.MEDIUM
+    #: DIS's finest pyramid level (0: full resolution; None: the preset's own, 1 or 2).
+    finest_scale: int | None = None
+    #: Flow is estimated on frames scaled so the longer side is at most this (None: full size).
+    flow_max_side: int | None = 640
+    multiscale: bool = False
+    #: Project flows to t by forward splatting (False: scale each flow by t in place).
+    projection: bool = True
+    occlusion: bool = True
+    fill_holes: bool = True
+    #: β of the z-buffer weight exp(−β·photometric error), error in [0, 1] units.
+    z_sharpness: float = 50.0
+
+    def __post_init__(self):
+        if self.flow_max_side is not None and self.flow_max_side < 16:
+            raise ValueError(f"flow_max_side must be at least 16, got {self.flow_max_side}")
+        if self.z_sharpness < 0:
+            raise ValueError("z_sharpness must be non-negative")
+
+    @classmethod
+    def fast(cls) -> ClassicalConfig:
+        """Real-time-ish on a CPU: coarse DIS on frames of at most 640 px."""
+        return cls(preset=DISPreset.ULTRAFAST, finest_scale=None)
+
+    @classmethod
+    def balanced(cls) -> ClassicalConfig:
+        """The default."""
+        return cls()
+
+    @classmethod
+    def quality(cls) -> ClassicalConfig:
+        """Flow on frames up to 1280 px, coarse-to-fine."""
+        return cls(flow_max_side=1280, multiscale=True)
+
+    @classmethod
+    def plain(cls) -> ClassicalConfig:
+        """The plain DIS-medium warp baseline: no projection, occlusion or hole handling."""
+        return cls(
+            finest_scale=None, flow_max_side=None, multiscale=False, projection=False, occlusion=False, fill_holes=False
+        )
+
+    def without(self, **switches: bool) -> ClassicalConfig:
+        """A copy with some steps switched, e.g. ``config.without(occlusion=False)``."""
+        return dataclasses.replace(self, **switches)
+
+
+def _flow_size(height: int, width: int, max_side: int | None) -> tuple[int, int]:
+    if max_side is None or max(height, width) <= max_side:
+        return height, width
+    scale = max_side / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def _resize(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    if frames.shape[-2:] == (height, width):
+        return frames
+    return F.interpolate(frames, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
+
+
+def _project(
+    flow: torch.Tensor, t: float, z: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Splat ``flow`` ``(N, 2, h, w)`` to time ``t`` along itself.
+
+    Returns the z-weighted mean motion of what landed on each pixel ``(N, 2, h, w)``,
+    whether anything landed ``(N, 1, h, w)`` bool, and the coverage (unweighted bilinear
+    mass, ``(N, 1, h, w)``: about 1 where the motion is uniform, 0 in a disocclusion).
+    """
+    ones = torch.ones_like(flow[:, :1])
+    z = ones if z is None else z
+    total = forward_splat(torch.cat([flow * z, z, ones], 1), t * flow)
+    motion, mass, coverage = total[:, :2], total[:, 2:3], total[:, 3:]
+    landed = mass > _EMPTY * z.mean((1, 2, 3), keepdim=True)
+    return motion / mass.clamp_min(1e-12), landed, coverage
+
+
+class ClassicalEngine(Engine):
+    """Flow-based interpolation with no learned weights. See the module docstring."""
+
+    name = "classical"
+
+    def __init__(self, config: ClassicalConfig | None = None):
+        self.config = config or ClassicalConfig()
+
+    # -- step 1: motion -------------------------------------------------------------
+    def flow(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """Flow ``a → b`` ``(N, 2, h, w)`` at the size of ``a``, coarse-to-fine if configured."""
+        init = None
+        height, width = a.shape[-2:]
+        if self.config.multiscale and min(height, width) >= 64:
+            half = (height // 2, width // 2)
+            coarse = dis_flow(_resize(a, *half), _resize(b, *half), preset=self.config.preset)
+            init = resize_flow(coarse, height, width)
+        return dis_flow(a, b, preset=self.config.preset, init=init, finest_scale=self.config.finest_scale)
+
+    # -- steps 2–4: flows from time t back to each input, and visibility -------------------
+    def _z_weight(self, a: torch.Tensor, b: torch.Tensor, flow_ab: torch.Tensor) -> torch.Tensor | None:
+        """Soft z-buffer weight of each pixel of ``a``: high where its flow is photo-consistent."""
+        if not self.config.occlusion:
+            return None
+        error = (a - backward_warp(b, flow_ab)).abs().mean(1, keepdim=True)
+        return torch.exp(-self.config.z_sharpness * error)
+
+    def flows_at(
+        self,
+        t: float,
+        flow_ab: torch.Tensor,
+        flow_ba: torch.Tensor,
+        z_a: torch.Tensor | None,
+        z_b: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(flow_ta, flow_tb, vis_a, vis_b)`` at the flow resolution.
+
+        ``flow_ta`` ``(N, 2, h, w)`` backward-warps ``a`` to time t (likewise ``flow_tb``);
+        ``vis_a``, ``vis_b`` ``(N, 1, h, w)`` in [0, 1] say how much of each pixel at t is
+        seen by each input.
+        """
+        cfg = self.config
+        plain_ta, plain_tb = -t * flow_ab, -(1 - t) * flow_ba
+        ones = torch.ones_like(flow_ab[:, :1])
+        if not cfg.projection:
+            return plain_ta, plain_tb, ones, ones
+        # Where each side's pixels land at t, carrying their full-interval motion.
+        motion_a, landed_a, coverage_a = _project(flow_ab, t, z_a)
+        motion_b, landed_b, coverage_b = _project(flow_ba, 1 - t, z_b)
+        if cfg.fill_holes:
+            # A pixel seen only from b moves with b's motion; its origin in a is t·F_ba back.
+            flow_ta = torch.where(landed_a, -t * motion_a, t * motion_b)
+            flow_tb = torch.where(landed_b, -(1 - t) * motion_b, (1 - t) * motion_a)
+            known = (landed_a | landed_b).to(flow_ab.dtype)
+            if _FUSE:
+                # motion seen from both sides: where the two agree, average them (less noise)
+                both = landed_a & landed_b & ((motion_a + motion_b).pow(2).sum(1, keepdim=True) < _FUSE)
+                mean = 0.5 * (motion_a - motion_b)
+                flow_ta = torch.where(both, -t * mean, flow_ta)
+                flow_tb = torch.where(both, (1 - t) * mean, flow_tb)
+            flow_ta = push_pull_fill(flow_ta, known)
+            flow_tb = push_pull_fill(flow_tb, known)
+        else:
+            flow_ta = torch.where(landed_a, -t * motion_a, plain_ta)
+            flow_tb = torch.where(landed_b, -(1 - t) * motion_b, plain_tb)
+        if not cfg.occlusion:
+            return flow_ta, flow_tb, ones, ones
+        return flow_ta, flow_tb, coverage_a.clamp(0, 1), coverage_b.clamp(0, 1)
+
+    # -- step 5 -----------------------------------------------------------------------
+    def interpolate(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> torch.Tensor:
+        """``(N, 3, H, W)`` pairs → ``(N, T, 3, H, W)``; motion is estimated once per pair."""
+        times = check_times(times)
+        if a.shape != b.shape or a.dim() != 4 or a.shape[1] != 3:
+            raise ValueError(f"expected two (N, 3, H, W) batches of one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+        height, width = a.shape[-2:]
+        outputs: list[torch.Tensor | None] = [a if t == 0 else b if t == 1 else None for t in times]
+        if all(o is not None for o in outputs):
+            return torch.stack(outputs, 1)
+        fh, fw = _flow_size(height, width, self.config.flow_max_side)
+        small_a, small_b = _resize(a, fh, fw), _resize(b, fh, fw)
+        flow_ab, flow_ba = self.flow(small_a, small_b), self.flow(small_b, small_a)
+        z_a = self._z_weight(small_a, small_b, flow_ab)
+        z_b = self._z_weight(small_b, small_a, flow_ba)
+        for i, t in enumerate(times):
+            if outputs[i] is not None:
+                continue
+            flow_ta, flow_tb, vis_a, vis_b = self.flows_at(t, flow_ab, flow_ba, z_a, z_b)
+            # Share of a in the blend; where neither side sees the pixel (rare), the time weight.
+            weight_a, weight_b = (1 - t) * vis_a, t * vis_b
+            total = weight_a + weight_b
+            share_a = torch.where(total > 1e-3, weight_a / total.clamp_min(1e-6), torch.full_like(total, 1 - t))
+            # Everything above is at flow resolution; one resize brings it to full size.
+            full = torch.cat([flow_ta, flow_tb, share_a], 1)
+            if (fh, fw) != (height, width):
+                # Vectors grow with the image (as in resize_flow); the share does not.
+                scale = torch.tensor([width / fw, height / fh] * 2 + [1.0], dtype=a.dtype, device=a.device)
+                full = F.interpolate(full, size=(height, width), mode="bilinear", align_corners=False)
+                full = full * scale.view(1, 5, 1, 1)
+            warped_a = backward_warp(a, full[:, 0:2], padding=Padding.BORDER)
+            warped_b = backward_warp(b, full[:, 2:4], padding=Padding.BORDER)
+            outputs[i] = torch.lerp(warped_b, warped_a, full[:, 4:5]).clamp_(0, 1)
+        return torch.stack(outputs, 1)

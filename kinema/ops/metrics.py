@@ -1,0 +1,75 @@
+"""Image quality metrics on the 8-bit RGB scale (peak 255), as papers report them.
+
+Both metrics quantize their inputs to 8 bits first, so a score measures what a user
+would see in a saved PNG rather than sub-quantum float differences.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def _to_u8_float(frames: torch.Tensor) -> torch.Tensor:
+    """``(N, 3, H, W)`` in [0, 1] → float64 on the 0..255 integer grid."""
+    if frames.dim() != 4:
+        raise ValueError(f"expected (N, C, H, W), got {tuple(frames.shape)}")
+    return frames.detach().to(torch.float64).clamp(0, 1).mul(255).round()
+
+
+def psnr(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-image PSNR in dB, ``(N,)``, over all RGB pixels at peak 255.
+
+    Identical images score ``inf``; average per-image values (as the benchmarks do),
+    not the pixels of a whole set, so that each triplet counts once.
+    """
+    if pred.shape != target.shape:
+        raise ValueError(f"shapes differ: {tuple(pred.shape)} vs {tuple(target.shape)}")
+    mse = (_to_u8_float(pred) - _to_u8_float(target)).pow(2).flatten(1).mean(1)
+    return 10 * torch.log10(255.0**2 / mse)
+
+
+def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    g = torch.exp(-(x**2) / (2 * sigma**2))
+    g = g / g.sum()
+    return g
+
+
+def ssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-image SSIM ``(N,)`` (Wang et al. 2004: 11×11 Gaussian, σ=1.5, K1=0.01, K2=0.03).
+
+    Computed per RGB channel on the 0..255 scale and averaged over channels; the window
+    is applied with 'valid' borders. Images smaller than the window use a window the size
+    of the image, so tiny frames still get a score.
+    """
+    if pred.shape != target.shape:
+        raise ValueError(f"shapes differ: {tuple(pred.shape)} vs {tuple(target.shape)}")
+    x, y = _to_u8_float(pred), _to_u8_float(target)
+    n, c, h, w = x.shape
+    size = min(11, h, w)
+    g = _gaussian_window(size, 1.5 if size == 11 else max(size / 7.33, 0.5))
+    # Separable Gaussian: rows then columns, one depthwise conv each.
+    kx = g.view(1, 1, 1, size).repeat(c, 1, 1, 1)
+    ky = g.view(1, 1, size, 1).repeat(c, 1, 1, 1)
+
+    def blur(z: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(F.conv2d(z, kx, groups=c), ky, groups=c)
+
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mx, my = blur(x), blur(y)
+    sxx = blur(x * x) - mx * mx
+    syy = blur(y * y) - my * my
+    sxy = blur(x * y) - mx * my
+    num = (2 * mx * my + c1) * (2 * sxy + c2)
+    den = (mx * mx + my * my + c1) * (sxx + syy + c2)
+    return (num / den).flatten(1).mean(1)
+
+
+def mean_finite(values: list[float]) -> float:
+    """Mean of per-image scores, with ``inf`` (identical images) capped at 100 dB."""
+    if not values:
+        return math.nan
+    return sum(min(v, 100.0) for v in values) / len(values)
