@@ -8,6 +8,7 @@ traceback.
 
 from __future__ import annotations
 
+import enum
 import json
 import sys
 from contextlib import contextmanager
@@ -19,9 +20,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+
 from kinema import __version__
+from kinema.engines.base import Engine
+from kinema.engines.classical import ClassicalConfig, ClassicalEngine
 from kinema.io import GifOptions, ImageOptions, OddSize, OutputOptions, VideoCodec, VideoOptions, probe
 from kinema.pipelines.convert import ConvertConfig, convert
+from kinema.pipelines.interpolate import InterpolateConfig, interpolate_video
+from kinema.pipelines.pair import interpolate_pair
 from kinema.types import KinemaError, MediaInfo, parse_rate
 
 # Typer ships its own copy of click in recent releases and used click itself before:
@@ -163,6 +169,100 @@ def convert_cmd(
     if not quiet:
         extra = ", audio copied" if result.audio_copied else ""
         stderr.print(f"wrote {result.output} ({result.frames} frames{extra}) in {result.seconds:.1f} s", highlight=False)
+
+
+class EngineName(str, enum.Enum):
+    classical = "classical"
+
+
+class Quality(str, enum.Enum):
+    fast = "fast"
+    balanced = "balanced"
+    best = "best"
+
+
+def make_engine(name: EngineName, quality: Quality) -> Engine:
+    """The engine the options name (the learned engine joins here)."""
+    if name is EngineName.classical:
+        config = {
+            Quality.fast: ClassicalConfig.fast,
+            Quality.balanced: ClassicalConfig.balanced,
+            Quality.best: ClassicalConfig.quality,
+        }[quality]()
+        return ClassicalEngine(config)
+    raise typer.BadParameter(f"unknown engine {name}")
+
+
+EngineOption = Annotated[EngineName, typer.Option(help="Interpolation engine.")]
+QualityOption = Annotated[Quality, typer.Option(help="Engine speed/quality trade-off.")]
+
+
+@app.command("interpolate")
+def interpolate_cmd(
+    source: Annotated[Path, typer.Argument(help="Input: video, GIF, or image-sequence folder / glob pattern.")],
+    output: Annotated[Path, typer.Argument(help="Output: .mp4/.mov/.mkv/.avi/.nut, .gif, or a folder (PNG frames).")],
+    factor: Annotated[Optional[int], typer.Option(help="N× the frame rate, same duration.")] = None,
+    fps: Annotated[Optional[str], typer.Option(help="Target frame rate, e.g. 60 or 59.94 or 60000/1001.")] = None,
+    slowmo: Annotated[Optional[int], typer.Option(help="N× slower: N× the frames at the source rate (audio dropped).")] = None,
+    engine: EngineOption = EngineName.classical,
+    quality: QualityOption = Quality.balanced,
+    scene_cuts: Annotated[bool, typer.Option("--scene-cuts/--no-scene-cuts", help="Hold the frame at scene cuts.")] = True,
+    max_repeats: Annotated[int, typer.Option(help="Repeated frames up to this run length are interpolated across (anime on twos/threes); 0 = off.")] = 2,
+    overwrite: Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output.")] = False,
+    codec: Annotated[VideoCodec, typer.Option(help="Video codec: h264, or lossless ffv1 (.mkv) / png (.mov).")] = VideoCodec.H264,
+    crf: Annotated[int, typer.Option(help="H.264 quality, 0 to 51.")] = 18,
+    preset: Annotated[str, typer.Option(help="H.264 speed preset, ultrafast … veryslow.")] = "medium",
+    source_fps: Annotated[Optional[str], typer.Option(help="Frame rate of an image-sequence input without kinema.json.")] = None,
+    audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Copy the source's audio unchanged.")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Retime a video with in-between frames: --factor N, --fps F or --slowmo N."""
+    try:
+        config = InterpolateConfig(
+            factor=factor,
+            fps=parse_rate(fps) if fps else None,
+            slowmo=slowmo,
+            output=OutputOptions(video=VideoOptions(codec=codec, crf=crf, preset=preset)),
+            source_fps=parse_rate(source_fps) if source_fps else None,
+            audio=audio,
+            scene_cuts=scene_cuts,
+            max_repeats=max_repeats,
+            overwrite=overwrite,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    with progress_bar("interpolate", quiet=quiet) as progress:
+        result = interpolate_video(source, output, config, engine=make_engine(engine, quality), progress=progress)
+    if not quiet:
+        notes = [f"{result.interpolated} synthesized"]
+        if result.cuts:
+            notes.append(f"{result.cuts} scene cut{'s' * (result.cuts > 1)} held")
+        if result.repeats:
+            notes.append(f"{result.repeats} repeated frames bridged")
+        notes.append("audio copied" if result.audio_copied else "no audio")
+        stderr.print(
+            f"wrote {result.output}: {result.frames_in} → {result.frames_out} frames, "
+            f"{float(result.duration_in):.3f} s → {float(result.duration_out):.3f} s ({', '.join(notes)}) "
+            f"in {result.seconds:.1f} s",
+            highlight=False,
+        )
+
+
+@app.command("pair")
+def pair_cmd(
+    first: Annotated[Path, typer.Argument(help="The frame at t = 0.")],
+    second: Annotated[Path, typer.Argument(help="The frame at t = 1.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Image file (one --t) or folder (several).")],
+    t: Annotated[list[float], typer.Option("--t", help="Time in [0, 1]; repeat for several.")] = [0.5],  # noqa: B006
+    engine: EngineOption = EngineName.classical,
+    quality: QualityOption = Quality.balanced,
+    overwrite: Annotated[bool, typer.Option("--overwrite", "-y", help="Replace existing outputs.")] = False,
+) -> None:
+    """The frames between two images at one or more times."""
+    if any(not 0.0 <= x <= 1.0 for x in t):
+        raise typer.BadParameter(f"--t must be in [0, 1], got {', '.join(f'{x:g}' for x in t)}")
+    for path in interpolate_pair(first, second, t, output, engine=make_engine(engine, quality), overwrite=overwrite):
+        typer.echo(str(path))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,8 +25,9 @@ import av
 import av.error
 import cv2
 import numpy as np
+import torch
 
-from kinema.io.atomic import AtomicOutput, AtomicWriter
+from kinema.io.atomic import AtomicOutput, AtomicWriter, check_output
 from kinema.io.audio import AudioCopier
 from kinema.io.pixels import from_hwc, to_hwc
 from kinema.types import BadInputError, Frame, KinemaError, MediaInfo, MediaKind, UnsupportedFormatError
@@ -194,6 +195,37 @@ class ImageOptions:
             raise UnsupportedFormatError(f"PNG compression must be in 0..9, got {self.compression}")
 
 
+def encode_image(array: np.ndarray, suffix: str, *, compression: int = 3, name: Path | str = "image") -> np.ndarray:
+    """``(H, W, 3|4)`` RGB(A) uint8/uint16 → encoded bytes of the format ``suffix`` names."""
+    code = cv2.COLOR_RGBA2BGRA if array.shape[2] == 4 else cv2.COLOR_RGB2BGR
+    params = [cv2.IMWRITE_PNG_COMPRESSION, compression] if suffix.lower() == ".png" else []
+    try:
+        ok, data = cv2.imencode(suffix, cv2.cvtColor(array, code), params)
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise KinemaError(f"{name}: cannot encode a {array.dtype} image as {suffix}")
+    return data
+
+
+def write_image(path: Path, image: torch.Tensor, alpha: torch.Tensor | None = None, *, bit_depth: int = 8, overwrite: bool = False) -> Path:
+    """Write one ``(3, H, W)`` image (and optional ``(1, H, W)`` alpha) atomically.
+
+    The format comes from the suffix (PNG keeps 16 bits and alpha; JPEG is 8-bit RGB).
+    """
+    path = Path(path)
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise UnsupportedFormatError(f"{path}: not an image file name (use one of {', '.join(sorted(IMAGE_SUFFIXES))})")
+    check_output(path, overwrite=overwrite)
+    data = encode_image(to_hwc(image, alpha, bit_depth=bit_depth), path.suffix, name=path)
+    out = AtomicOutput(path, overwrite=overwrite)
+    try:
+        data.tofile(out.path)
+        return out.commit()
+    finally:
+        out.discard()
+
+
 class ImageSequenceWriter(AtomicWriter):
     """Write frames as ``frame_000000.png`` … into a new folder, plus ``kinema.json``.
 
@@ -234,11 +266,7 @@ class ImageSequenceWriter(AtomicWriter):
             raise KinemaError(f"frame {frame.index} is {frame.width}x{frame.height}, the sequence is {self._size[1]}x{self._size[0]}")
         name = f"frame_{len(self._entries):06d}.png"
         array = to_hwc(frame.image, frame.alpha, bit_depth=self.bits)
-        code = cv2.COLOR_RGBA2BGRA if array.shape[2] == 4 else cv2.COLOR_RGB2BGR
-        ok, data = cv2.imencode(".png", cv2.cvtColor(array, code), [cv2.IMWRITE_PNG_COMPRESSION, self.options.compression])
-        if not ok:
-            raise KinemaError(f"{self.folder / name}: PNG encoding failed")
-        data.tofile(self._out.path / name)
+        encode_image(array, ".png", compression=self.options.compression, name=self.folder / name).tofile(self._out.path / name)
         pts = round(frame.pts / self.time_base)
         self._entries.append({"file": name, "pts": pts, "duration": max(1, round(frame.end / self.time_base) - pts)})
 

@@ -20,6 +20,8 @@ def push_pull_fill(values: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
     if known.shape != (values.shape[0], 1, *values.shape[2:]):
         raise ValueError(f"known {tuple(known.shape)} does not match values {tuple(values.shape)}")
     known = known.clamp(0, 1)
+    if bool((known == 1).all()):
+        return values
     if values.shape[-1] <= 1 and values.shape[-2] <= 1:
         return values * known
     # Push: pool the weighted values and the weights together (2×2 sums, odd sizes padded).

@@ -1,0 +1,248 @@
+"""``interpolate``: retime a video with in-between frames (``--factor``, ``--fps``, ``--slowmo``).
+
+The source streams through once. Frames that only repeat their predecessor (animation on
+twos or threes, screen captures) are set aside so motion is interpolated between the
+distinct drawings instead of stuttering; longer runs are real pauses and are kept. Each
+pair of remaining frames ("anchors") is checked for a scene cut: across a cut the earlier
+frame is held up to the cut's original time, never blended into the next shot. Output
+times come from :mod:`kinema.pipelines.retime`; an engine renders each pair's times in one
+call, so motion is estimated once per pair.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import torch
+
+from kinema.engines.base import Engine
+from kinema.io.atomic import check_output
+from kinema.io.output import OutputOptions, Timeline, open_writer, output_kind
+from kinema.io.probe import open_reader
+from kinema.ops.scenes import is_cut, is_repeat
+from kinema.pipelines.convert import Progress, audio_source
+from kinema.pipelines.retime import FactorSchedule, RateSchedule, Slot
+from kinema.types import BadInputError, Frame, MediaInfo, MediaKind
+
+
+@dataclass(frozen=True)
+class InterpolateConfig:
+    """Exactly one of ``factor``, ``fps`` and ``slowmo`` says how to retime."""
+
+    #: N frames per source frame interval, at N × the source rate (duration unchanged).
+    factor: int | None = None
+    #: A constant output rate; the duration is kept to within one output frame.
+    fps: Fraction | None = None
+    #: N frames per source interval played at the source rate: N × longer, no audio.
+    slowmo: int | None = None
+    output: OutputOptions = field(default_factory=OutputOptions)
+    #: Frame rate for an image-sequence input that has no timing sidecar.
+    source_fps: Fraction | None = None
+    audio: bool = True
+    scene_cuts: bool = True
+    #: Up to this many repeats of a frame are one held drawing (interpolated across);
+    #: longer runs are a pause and stay still. 0 turns repeat handling off.
+    max_repeats: int = 2
+    #: In-between times rendered per engine call (bounds memory at large N or 4K).
+    batch: int = 8
+    overwrite: bool = False
+
+    def __post_init__(self):
+        chosen = [name for name in ("factor", "fps", "slowmo") if getattr(self, name) is not None]
+        if len(chosen) != 1:
+            raise ValueError("give exactly one of factor, fps and slowmo" + (f" (got {', '.join(chosen)})" if chosen else ""))
+        for name in ("factor", "slowmo"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a whole number ≥ 1, got {value}")
+        if self.fps is not None and self.fps <= 0:
+            raise ValueError(f"fps must be positive, got {self.fps}")
+        if self.max_repeats < 0 or self.batch < 1:
+            raise ValueError("max_repeats must be ≥ 0 and batch ≥ 1")
+
+
+@dataclass(frozen=True)
+class InterpolateResult:
+    source: MediaInfo
+    output: Path
+    frames_in: int
+    frames_out: int
+    #: Output frames that came out of the engine (not a source frame or a hold).
+    interpolated: int
+    #: Scene cuts found (each one held instead of interpolated).
+    cuts: int
+    #: Source frames set aside as repeats of the previous drawing.
+    repeats: int
+    duration_in: Fraction
+    duration_out: Fraction
+    audio_copied: bool
+    seconds: float
+
+
+@dataclass
+class _Counts:
+    frames_in: int = 0
+    frames_out: int = 0
+    interpolated: int = 0
+    cuts: int = 0
+    repeats: int = 0
+    end: Fraction = Fraction(0)
+
+
+def _anchors(frames: Iterator[Frame], max_repeats: int, counts: _Counts) -> Iterator[Frame]:
+    """The frames motion is interpolated between: ``frames`` minus short runs of repeats."""
+    previous: Frame | None = None
+    held: Frame | None = None  # the newest repeat of ``previous``
+    run = 0
+    for frame in frames:
+        if previous is not None and max_repeats and bool(is_repeat(previous.image[None], frame.image[None])[0]):
+            held, run = frame, run + 1
+            continue
+        if held is not None:
+            if run > max_repeats:
+                yield held  # a pause: motion resumes only after it
+            else:
+                counts.repeats += run
+        held, run = None, 0
+        yield frame
+        previous = frame
+    if held is not None:
+        yield held  # the video ends on a still
+
+
+def _schedule(config: InterpolateConfig) -> FactorSchedule | RateSchedule:
+    if config.fps is not None:
+        return RateSchedule(config.fps)
+    return FactorSchedule(config.factor or config.slowmo)
+
+
+def _timeline(config: InterpolateConfig, info: MediaInfo) -> Timeline:
+    source_rate = info.fps or info.average_fps
+    if config.fps is not None:
+        return Timeline(time_base=1 / config.fps, rate=config.fps, constant_rate=True, bit_depth=info.bit_depth, alpha=info.has_alpha, loop=info.loop)
+    if config.factor is not None:
+        return Timeline(
+            time_base=info.time_base / config.factor,
+            rate=source_rate * config.factor,
+            constant_rate=not info.vfr,
+            bit_depth=info.bit_depth,
+            alpha=info.has_alpha,
+            loop=info.loop,
+        )
+    return Timeline(time_base=info.time_base, rate=source_rate, constant_rate=not info.vfr, bit_depth=info.bit_depth, alpha=info.has_alpha, loop=info.loop)
+
+
+def expected_frames(config: InterpolateConfig, info: MediaInfo) -> int | None:
+    """Output frame count, when the source's length is known."""
+    if config.fps is not None:
+        return math.ceil(info.duration * config.fps) if info.duration else None
+    return info.frame_count * (config.factor or config.slowmo) if info.frame_count else None
+
+
+def interpolate_video(
+    source: Path,
+    output: Path,
+    config: InterpolateConfig,
+    *,
+    engine: Engine,
+    device: torch.device | str = "cpu",
+    progress: Progress | None = None,
+) -> InterpolateResult:
+    """Retime ``source`` into ``output`` with ``engine``; the output appears only when complete.
+
+    Raises :class:`kinema.types.KinemaError` subclasses for bad input or options.
+    """
+    source, output = Path(source), Path(output)
+    kind = output_kind(output)
+    check_output(output, overwrite=config.overwrite, inputs=(source,))
+    started = time.perf_counter()
+    reader = open_reader(source, fps=config.source_fps)
+    info = reader.info
+    slowmo = config.slowmo or 1
+    audio = audio_source(info) if config.audio and kind is not MediaKind.GIF and slowmo == 1 else None
+    schedule = _schedule(config)
+    counts = _Counts()
+    total = expected_frames(config, info)
+    start: Fraction | None = None
+
+    def fed() -> Iterator[Frame]:
+        nonlocal start
+        for frame in reader:
+            if start is None:
+                start = frame.pts
+            schedule.feed(frame.pts, frame.duration)
+            counts.frames_in += 1
+            counts.end = max(counts.end, frame.end)
+            yield frame
+
+    writer = open_writer(output, _timeline(config, info), options=config.output, audio_from=audio, overwrite=config.overwrite)
+
+    def emit(image: torch.Tensor, alpha: torch.Tensor | None, slot: Slot) -> None:
+        pts, duration = slot
+        if slowmo > 1:  # stretch time around the first frame
+            pts, duration = start + (pts - start) * slowmo, duration * slowmo
+        image = image.to("cpu", torch.float32)
+        alpha = None if alpha is None else alpha.to("cpu", torch.float32)
+        writer.write(Frame(image=image, pts=pts, duration=duration, alpha=alpha, index=counts.frames_out))
+        counts.frames_out += 1
+        if progress is not None:
+            progress(counts.frames_out, total)
+
+    def render(a: Frame, b: Frame | None, slots: list[Slot]) -> None:
+        if not slots:
+            return
+        ts = [float((pts - a.pts) / (b.pts - a.pts)) if b is not None else 0.0 for pts, _ in slots]
+        moving = [i for i, t in enumerate(ts) if t > 0]
+        if moving and config.scene_cuts and bool(is_cut(a.image[None], b.image[None])[0]):
+            counts.cuts += 1
+            moving = []
+        frames: dict[int, torch.Tensor] = {}
+        for chunk in range(0, len(moving), config.batch):
+            index = moving[chunk : chunk + config.batch]
+            pair_a, pair_b = a.image[None].to(device), b.image[None].to(device)
+            with torch.inference_mode():
+                out = engine.interpolate(pair_a, pair_b, [ts[i] for i in index])[0]
+            frames.update(zip(index, out))
+            counts.interpolated += len(index)
+        for i, slot in enumerate(slots):
+            image = frames.get(i, a.image)
+            alpha = a.alpha
+            if i in frames and a.alpha is not None and b.alpha is not None:
+                # Alpha is cross-faded, not motion-compensated (the engines see RGB only).
+                alpha = torch.lerp(a.alpha, b.alpha, ts[i])
+            emit(image, alpha, slot)
+
+    with writer:
+        anchors = _anchors(fed(), config.max_repeats, counts)
+        a = next(anchors, None)
+        if a is None:
+            raise BadInputError(f"{source}: no frames to interpolate")
+        for b in anchors:
+            render(a, b, schedule.take(b.pts))
+            a = b
+        render(a, None, schedule.finish(counts.end))
+    duration_in = counts.end - (start or 0)
+    return InterpolateResult(
+        source=info,
+        output=output,
+        frames_in=counts.frames_in,
+        frames_out=counts.frames_out,
+        interpolated=counts.interpolated,
+        cuts=counts.cuts,
+        repeats=counts.repeats,
+        duration_in=duration_in,
+        duration_out=_output_duration(config, duration_in, counts.frames_out),
+        audio_copied=audio is not None,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _output_duration(config: InterpolateConfig, duration_in: Fraction, frames_out: int) -> Fraction:
+    if config.fps is not None:
+        return frames_out / config.fps
+    return duration_in * (config.slowmo or 1)

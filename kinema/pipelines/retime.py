@@ -1,0 +1,91 @@
+"""Which output times a retimed video has, decided from the source frames' timestamps.
+
+Two ways to place them:
+
+* :class:`RateSchedule` — a constant target rate F: times ``start + j/F`` for every ``j``
+  with ``start + j/F < end``. The output lasts ``ceil((end − start)·F)/F``: never shorter
+  than the source, and longer by less than one output frame.
+* :class:`FactorSchedule` — ``N`` evenly spaced times in every source frame interval
+  (the last frame's interval ends at its pts + duration), so VFR sources keep their
+  rhythm and the output holds exactly ``N ×`` the source frames.
+
+Both are fed source frames as they stream in (``feed``) and hand out the times that
+are already certain (``take``, as ``(time, duration)`` slots); :meth:`finish` releases the rest once the end is known.
+All arithmetic is on :class:`fractions.Fraction`, so no time drifts by rounding.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+#: One output frame: (time, duration), in seconds.
+Slot = tuple[Fraction, Fraction]
+
+
+class RateSchedule:
+    """Output times at a constant rate ``rate`` (frames per second)."""
+
+    def __init__(self, rate: Fraction):
+        if rate <= 0:
+            raise ValueError(f"output rate must be positive, got {rate}")
+        self.rate = Fraction(rate)
+        self.start: Fraction | None = None
+        self._next = 0  # index j of the next time to hand out
+
+    def feed(self, pts: Fraction, duration: Fraction) -> None:
+        if self.start is None:
+            self.start = pts
+
+    def _time(self, j: int) -> Fraction:
+        return self.start + Fraction(j) / self.rate
+
+    def take(self, before: Fraction) -> list[Slot]:
+        """Output slots not yet taken whose time is earlier than ``before``."""
+        slots = []
+        while self.start is not None and self._time(self._next) < before:
+            slots.append((self._time(self._next), 1 / self.rate))
+            self._next += 1
+        return slots
+
+    def finish(self, end: Fraction) -> list[Slot]:
+        return self.take(end)
+
+    def count(self, duration: Fraction) -> int:
+        """How many frames a source of this ``duration`` becomes."""
+        return math.ceil(duration * self.rate)
+
+
+class FactorSchedule:
+    """``factor`` evenly spaced output times per source frame interval."""
+
+    def __init__(self, factor: int):
+        if factor < 1:
+            raise ValueError(f"factor must be at least 1, got {factor}")
+        self.factor = factor
+        self._last: tuple[Fraction, Fraction] | None = None  # (pts, duration) of the newest frame
+        self._ready: list[Slot] = []
+
+    def _split(self, start: Fraction, end: Fraction) -> None:
+        step = (end - start) / self.factor
+        self._ready.extend((start + k * step, step) for k in range(self.factor))
+
+    def feed(self, pts: Fraction, duration: Fraction) -> None:
+        if self._last is not None:
+            self._split(self._last[0], pts)
+        self._last = (pts, duration)
+
+    def take(self, before: Fraction) -> list[Slot]:
+        slots = [s for s in self._ready if s[0] < before]
+        self._ready = self._ready[len(slots) :]
+        return slots
+
+    def finish(self, end: Fraction) -> list[Slot]:
+        if self._last is not None:
+            self._split(self._last[0], max(end, self._last[0] + self._last[1]))
+            self._last = None
+        slots, self._ready = self._ready, []
+        return slots
+
+    def count(self, frames: int) -> int:
+        return frames * self.factor
