@@ -229,7 +229,7 @@ def interpolate_cmd(
             max_repeats=max_repeats,
             overwrite=overwrite,
         )
-    except ValueError as exc:
+    except (ValueError, KinemaError) as exc:  # a bad rate string or combination of options
         raise typer.BadParameter(str(exc)) from None
     with progress_bar("interpolate", quiet=quiet) as progress:
         result = interpolate_video(source, output, config, engine=make_engine(engine, quality), progress=progress)

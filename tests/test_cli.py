@@ -125,3 +125,44 @@ def test_console_script_runs(tmp_path):
     src = make_video(tmp_path / "a.mp4", 2)
     proc = subprocess.run([sys.executable, "-m", "kinema.cli", "info", str(src), "--json"], capture_output=True, text=True)
     assert proc.returncode == 0 and json.loads(proc.stdout)["frames"] == 2
+
+
+def test_interpolate_classical_end_to_end(tmp_path, capsys):
+    clip = make_video(tmp_path / "in.mp4", 6, size=(36, 50))
+    code, _, err = run(capsys, "interpolate", str(clip), str(tmp_path / "out.mp4"), "--factor", "2", "-q")
+    assert code == 0, err
+    from kinema.io.probe import probe
+
+    info = probe(tmp_path / "out.mp4")
+    assert info.frame_count == 12 and info.fps == 50
+
+
+@pytest.mark.parametrize(
+    "options",
+    [[], ["--factor", "2", "--fps", "30"], ["--factor", "0"], ["--fps", "abc"], ["--factor", "2", "--quality", "ultra"]],
+)
+def test_interpolate_wrong_options_exit_2(tmp_path, capsys, options):
+    clip = make_video(tmp_path / "in.mp4", 3)
+    code, _, err = run(capsys, "interpolate", str(clip), str(tmp_path / "out.mp4"), *options)
+    assert code == 2, err
+    assert one_error_line(err).startswith("kinema: error:")
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_pair_writes_one_file_or_one_per_time(tmp_path, capsys):
+    import cv2
+
+    from tests.media import pattern
+
+    for name, shift in (("a.png", 0), ("b.png", 4)):
+        cv2.imwrite(str(tmp_path / name), np.roll(pattern(0, 30, 40), shift, axis=1))
+    code, out, err = run(capsys, "pair", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(tmp_path / "mid.png"))
+    assert code == 0, err and (tmp_path / "mid.png").is_file()
+    code, out, err = run(capsys, "pair", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--t", "0.25", "--t", "0.75", "-o", str(tmp_path / "many"))
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "many").iterdir()) == ["a_t0.2500.png", "a_t0.7500.png"]
+    cv2.imwrite(str(tmp_path / "small.png"), pattern(1, 10, 10))
+    code, _, err = run(capsys, "pair", str(tmp_path / "a.png"), str(tmp_path / "small.png"), "-o", str(tmp_path / "x.png"))
+    assert code == 1 and "same size" in one_error_line(err)
+    code, _, err = run(capsys, "pair", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--t", "2", "-o", str(tmp_path / "y.png"))
+    assert code == 2

@@ -48,3 +48,15 @@ def test_gradients_reach_the_flow():
     flow = torch.full((1, 2, 4, 4), 0.3, requires_grad=True)
     backward_warp(image, flow).sum().backward()
     assert flow.grad is not None and flow.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 5])
+@pytest.mark.parametrize("padding", [Padding.BORDER, Padding.ZEROS])
+def test_opencv_fast_path_matches_grid_sample(channels, padding):
+    torch.manual_seed(0)
+    image = torch.rand(2, channels, 13, 21)
+    flow = torch.randn(2, 2, 13, 21) * 4
+    with torch.no_grad():
+        fast = backward_warp(image, flow, padding=padding)  # no autograd: cv2.remap
+    slow = backward_warp(image.requires_grad_(), flow, padding=padding).detach()  # grid_sample
+    assert torch.allclose(fast, slow, atol=1e-4)

@@ -1,0 +1,191 @@
+"""Frame-interpolation benchmark: PSNR / SSIM on the triplet sets, speed at 720p.
+
+Every engine runs in the same process on the same data, so the rows compare fairly:
+
+    python -m benchmarks.vfi                       # full run, print the table
+    python -m benchmarks.vfi --readme              # and write it into README.md
+    python -m benchmarks.vfi --limit 20 --skip minterpolate   # quick look
+    python -m benchmarks.vfi --sheets out/         # contact sheets of the 3 worst triplets
+
+A new engine is one more entry in ``entries()``. PSNR and SSIM are on 8-bit RGB (peak
+255), averaged over the triplets of a set. Speed: in-between frames per second when
+doubling the frame rate of the first 11 frames of a real 1280×720 clip, one pair at a
+time (minterpolate gets the same 11 frames in one ffmpeg process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from benchmarks.minterpolate import MinterpolateEngine, ffmpeg_path, run_minterpolate
+from benchmarks.readme import write_block
+from benchmarks.triplets import DEFAULT_DATA, SETS, Triplet, load_triplets
+from kinema.engines.base import AverageEngine, Engine
+from kinema.engines.classical import ClassicalConfig, ClassicalEngine
+from kinema.io.pixels import to_hwc
+from kinema.io.probe import open_reader
+from kinema.ops.metrics import mean_finite, psnr, ssim
+
+SPEED_CLIP = "videos/imageio_cockatoo.mp4"
+
+
+@dataclass(frozen=True)
+class Entry:
+    label: str
+    make: Callable[[], Engine]
+    #: What the row shows, for the table.
+    note: str = ""
+    #: Ablation rows are measured for quality only.
+    speed: bool = True
+
+
+def entries() -> list[Entry]:
+    """The rows of the table, in order. Add an engine here."""
+    balanced, best = ClassicalConfig.balanced(), ClassicalConfig.quality()
+    return [
+        Entry("average", AverageEngine, "(a + b) / 2"),
+        Entry("minterpolate", MinterpolateEngine, "ffmpeg mci, aobmc, bidir"),
+        Entry("DIS plain warp", lambda: ClassicalEngine(ClassicalConfig.plain()), "DIS medium, each input warped by t·flow, averaged"),
+        Entry("classical fast", lambda: ClassicalEngine(ClassicalConfig.fast()), "`--quality fast`"),
+        Entry("**classical balanced**", lambda: ClassicalEngine(balanced), "default"),
+        Entry("classical best", lambda: ClassicalEngine(best), "`--quality best`"),
+        Entry("best − occlusion", lambda: ClassicalEngine(best.replace(occlusion=False)), "no z-order, no visibility", False),
+        Entry("best − multi-scale", lambda: ClassicalEngine(best.replace(multiscale=False)), "no coarse-to-fine start", False),
+        Entry("best − hole filling", lambda: ClassicalEngine(best.replace(fill_holes=False)), "holes keep the plain flow", False),
+        Entry("best − projection", lambda: ClassicalEngine(best.replace(projection=False, occlusion=False, fill_holes=False)), "flows scaled in place", False),
+    ]
+
+
+@dataclass
+class Scores:
+    psnr: list[float]
+    ssim: list[float]
+    names: list[str]
+
+
+def evaluate(engine: Engine, triplets: list[Triplet]) -> Scores:
+    scores = Scores([], [], [])
+    for tr in triplets:
+        with torch.inference_mode():
+            pred = engine.midpoint(tr.a, tr.b)
+        scores.psnr.append(float(psnr(pred, tr.truth)[0]))
+        scores.ssim.append(float(ssim(pred, tr.truth)[0]))
+        scores.names.append(tr.name)
+    return scores
+
+
+def speed_frames(data: Path) -> torch.Tensor:
+    path = data / SPEED_CLIP
+    frames = []
+    for frame in open_reader(path):
+        frames.append(frame.image)
+        if len(frames) == 11:
+            break
+    clip = torch.stack(frames)
+    if clip.shape[-2:] != (720, 1280):
+        clip = torch.nn.functional.interpolate(clip, size=(720, 1280), mode="bilinear", antialias=True)
+    return clip
+
+
+def measure_speed(entry: Entry, engine: Engine, clip: torch.Tensor) -> float:
+    """In-between frames per second at 1280×720."""
+    pairs = clip.shape[0] - 1
+    if isinstance(engine, MinterpolateEngine):
+        started = time.perf_counter()
+        run_minterpolate(clip, 2)
+        return pairs / (time.perf_counter() - started)
+    with torch.inference_mode():
+        engine.midpoint(clip[:1], clip[1:2])  # warm-up
+        started = time.perf_counter()
+        for i in range(pairs):
+            engine.midpoint(clip[i : i + 1], clip[i + 1 : i + 2])
+    return pairs / (time.perf_counter() - started)
+
+
+def contact_sheet(engine: Engine, triplets: list[Triplet], scores: Scores, folder: Path, label: str, worst: int = 3) -> list[Path]:
+    """Input a | ours | ground truth | input b | error ×4 for the ``worst`` triplets."""
+    folder.mkdir(parents=True, exist_ok=True)
+    order = np.argsort(scores.psnr)[:worst]
+    written = []
+    for rank, i in enumerate(order):
+        tr = triplets[i]
+        with torch.inference_mode():
+            pred = engine.midpoint(tr.a, tr.b)
+        error = ((pred - tr.truth).abs().mean(1, keepdim=True) * 4).clamp(0, 1).expand(-1, 3, -1, -1)
+        tiles = [tr.a, pred, tr.truth, tr.b, error]
+        row = np.concatenate([to_hwc(t[0]) for t in tiles], 1)
+        path = folder / f"{label}_{tr.set}_{rank + 1}_{tr.name}.png"
+        cv2.imwrite(str(path), cv2.cvtColor(row, cv2.COLOR_RGB2BGR))
+        written.append(path)
+    return written
+
+
+def table(results: dict[str, dict[str, Scores]], speeds: dict[str, float], entries_: list[Entry], sets: list[str], counts: dict[str, int], reference: str) -> str:
+    header = "| engine | " + " | ".join(f"{s} PSNR / SSIM ({counts[s]})" for s in sets) + " | 720p fps | × minterpolate | what |"
+    lines = [header, "|" + " --- |" * (len(sets) + 4)]
+    base = speeds.get(reference)
+    for e in entries_:
+        if e.label not in results:
+            continue
+        cells = [f"{mean_finite(results[e.label][s].psnr):.2f} / {np.mean(results[e.label][s].ssim):.4f}" for s in sets]
+        fps = speeds.get(e.label)
+        fps_cell = f"{fps:.2f}" if fps is not None else "–"
+        ratio = f"{fps / base:.1f}×" if fps is not None and base else "–"
+        lines.append(f"| {e.label} | " + " | ".join(cells) + f" | {fps_cell} | {ratio} | {e.note} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder")
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    parser.add_argument("--limit", type=int, default=None, help="at most this many triplets per set")
+    parser.add_argument("--skip", nargs="*", default=[], help="labels of rows to leave out (e.g. minterpolate)")
+    parser.add_argument("--no-ablations", action="store_true", help="leave out the ablation rows")
+    parser.add_argument("--sheets", type=Path, default=None, help="write contact sheets of the 3 worst triplets here")
+    parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    rows = [e for e in entries() if e.label.strip("*") not in args.skip and e.label not in args.skip]
+    if args.no_ablations:
+        rows = [e for e in rows if e.speed]
+    if any(e.label == "minterpolate" for e in rows):
+        ffmpeg_path()  # fail now, with the install hint, not after an hour
+    triplets = {s: list(load_triplets(args.data, s, args.limit)) for s in args.sets}
+    counts = {s: len(v) for s, v in triplets.items()}
+    clip = speed_frames(args.data)
+    results: dict[str, dict[str, Scores]] = {}
+    speeds: dict[str, float] = {}
+    for e in rows:
+        engine = e.make()
+        results[e.label] = {}
+        for s in args.sets:
+            started = time.perf_counter()
+            results[e.label][s] = evaluate(engine, triplets[s])
+            sc = results[e.label][s]
+            print(f"{e.label:28s} {s:10s} PSNR {mean_finite(sc.psnr):6.2f}  SSIM {np.mean(sc.ssim):.4f}  ({time.perf_counter() - started:.0f} s)", flush=True)
+            if args.sheets is not None and e.label.startswith("**"):
+                contact_sheet(engine, triplets[s], sc, args.sheets, e.label.strip("*").replace(" ", "_"))
+        if e.speed:
+            speeds[e.label] = measure_speed(e, engine, clip)
+            print(f"{e.label:28s} 720p: {speeds[e.label]:.2f} frames/s", flush=True)
+    text = table(results, speeds, rows, args.sets, counts, "minterpolate")
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, OpenCV {cv2.__version__}"
+    text += f"\n\nMeasured by `python -m benchmarks.vfi --readme` on {machine}" + (f", at most {args.limit} triplets per set" if args.limit else "") + "."
+    print(text)
+    if args.readme:
+        write_block("vfi", text)
+
+
+if __name__ == "__main__":
+    main()
