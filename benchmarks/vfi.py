@@ -59,7 +59,7 @@ def entries() -> list[Entry]:
         Entry("classical fast", lambda: ClassicalEngine(ClassicalConfig.fast()), "`--quality fast`"),
         Entry("**classical balanced**", lambda: ClassicalEngine(balanced), "default"),
         Entry("classical best", lambda: ClassicalEngine(best), "`--quality best`"),
-        Entry("best − occlusion", lambda: ClassicalEngine(best.replace(occlusion=False)), "no z-order, no visibility", False),
+        Entry("best − occlusion", lambda: ClassicalEngine(best.replace(occlusion=False)), "no z-buffer in the projection", False),
         Entry("best − multi-scale", lambda: ClassicalEngine(best.replace(multiscale=False)), "no coarse-to-fine start", False),
         Entry("best − hole filling", lambda: ClassicalEngine(best.replace(fill_holes=False)), "holes keep the plain flow", False),
         Entry("best − projection", lambda: ClassicalEngine(best.replace(projection=False, occlusion=False, fill_holes=False)), "flows scaled in place", False),

@@ -28,11 +28,17 @@ class DISPreset(enum.Enum):
     MEDIUM = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
 
 
+def luma(frames: torch.Tensor) -> torch.Tensor:
+    """``(N, 3, H, W)`` RGB → ``(N, 1, H, W)`` luma (BT.601 weights); grey passes through."""
+    if frames.shape[1] == 1:
+        return frames
+    weights = torch.tensor([0.299, 0.587, 0.114], dtype=frames.dtype, device=frames.device)
+    return (frames * weights.view(1, 3, 1, 1)).sum(1, keepdim=True)
+
+
 def _gray_u8(image: torch.Tensor) -> np.ndarray:
-    """``(3, H, W)`` float RGB in [0, 1] → ``(H, W)`` uint8 luma (BT.601 weights)."""
-    weights = torch.tensor([0.299, 0.587, 0.114], dtype=image.dtype, device=image.device)
-    luma = (image * weights[:, None, None]).sum(0).clamp(0, 1).mul(255).round()
-    return luma.to("cpu", torch.uint8).numpy()
+    """``(C, H, W)`` float RGB or grey in [0, 1] → ``(H, W)`` uint8 luma."""
+    return luma(image[None])[0, 0].clamp(0, 1).mul(255).round().to("cpu", torch.uint8).numpy()
 
 
 def _dis_pair(
@@ -62,7 +68,8 @@ def dis_flow(
     init: torch.Tensor | None = None,
     finest_scale: int | None = None,
 ) -> torch.Tensor:
-    """Flow from ``a`` to ``b``, both ``(N, 3, H, W)`` in [0, 1] → ``(N, 2, H, W)`` pixels.
+    """Flow from ``a`` to ``b``, both ``(N, 3, H, W)`` (or grey ``(N, 1, H, W)``) in [0, 1]
+    → ``(N, 2, H, W)`` pixels.
 
     ``init`` ``(N, 2, H, W)``, if given, is DIS's starting point (it refines from it
     instead of from zero at its coarsest level). ``finest_scale`` overrides the preset's
@@ -70,8 +77,8 @@ def dis_flow(
     which is faster but softer at motion boundaries). Any size works, 1×1 included (small
     frames are edge-padded for DIS, then cropped).
     """
-    if a.shape != b.shape or a.dim() != 4 or a.shape[1] != 3:
-        raise ValueError(f"expected two (N, 3, H, W) batches of one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    if a.shape != b.shape or a.dim() != 4 or a.shape[1] not in (1, 3):
+        raise ValueError(f"expected two (N, 3, H, W) or (N, 1, H, W) batches of one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     if init is not None and init.shape != (a.shape[0], 2, *a.shape[2:]):
         raise ValueError(f"init flow {tuple(init.shape)} does not match frames {tuple(a.shape)}")
     flows = []

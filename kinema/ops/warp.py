@@ -17,6 +17,7 @@ The two paths are tested against each other.
 from __future__ import annotations
 
 import enum
+import functools
 
 import cv2
 import numpy as np
@@ -34,7 +35,15 @@ class Padding(enum.Enum):
 
 
 def base_grid(height: int, width: int, *, device=None, dtype=torch.float32) -> torch.Tensor:
-    """Pixel coordinates ``(1, 2, H, W)``: channel 0 is x, channel 1 is y."""
+    """Pixel coordinates ``(1, 2, H, W)``: channel 0 is x, channel 1 is y.
+
+    Cached (video frames share a size); treat the result as read-only.
+    """
+    return _base_grid(height, width, torch.device(device) if device is not None else torch.device("cpu"), dtype)
+
+
+@functools.lru_cache(maxsize=4)
+def _base_grid(height: int, width: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     ys, xs = torch.meshgrid(
         torch.arange(height, device=device, dtype=dtype),
         torch.arange(width, device=device, dtype=dtype),
@@ -78,23 +87,22 @@ def _remap_applies(image: torch.Tensor, flow: torch.Tensor, padding: Padding) ->
 
 
 def _remap(image: torch.Tensor, coords: torch.Tensor, padding: Padding) -> torch.Tensor:
-    """``cv2.remap`` over a batch; ``coords`` ``(N, 2, H, W)`` are absolute pixel positions."""
-    out = torch.empty_like(image)
-    maps = coords.to(torch.float32).numpy()
-    channels = image.shape[1]
-    for i in range(image.shape[0]):
-        c = 0
-        while c < channels:
-            # 1, 3 or 4 channels per call: OpenCV 5's 2-channel float remap rounds positions.
-            step = min(4, channels - c) if channels - c != 2 else 1
-            chunk = image[i, c : c + step].permute(1, 2, 0).contiguous().numpy()
-            warped = cv2.remap(
-                chunk, maps[i, 0], maps[i, 1], cv2.INTER_LINEAR, borderMode=_CV_BORDER[padding], borderValue=0
+    """``cv2.remap`` over a batch, one contiguous channel plane at a time (no HWC copies);
+    ``coords`` ``(N, 2, H, W)`` are absolute pixel positions."""
+    source = image.contiguous()
+    out = torch.empty_like(source)
+    maps = coords.to(torch.float32).contiguous().numpy()
+    for i in range(source.shape[0]):
+        for c in range(source.shape[1]):
+            cv2.remap(
+                source[i, c].numpy(),
+                maps[i, 0],
+                maps[i, 1],
+                cv2.INTER_LINEAR,
+                dst=out[i, c].numpy(),
+                borderMode=_CV_BORDER[padding],
+                borderValue=0,
             )
-            if warped.ndim == 2:
-                warped = warped[:, :, None]
-            out[i, c : c + step] = torch.from_numpy(np.ascontiguousarray(warped)).permute(2, 0, 1)
-            c += step
     return out
 
 
