@@ -172,22 +172,21 @@ class ClassicalEngine(Engine):
         # Where each side's pixels land at t, carrying their full-interval motion.
         motion_a, landed_a = _project(flow_ab, t, z_a)
         motion_b, landed_b = _project(flow_ba, 1 - t, z_b)
+        # Motion seen from both sides and agreeing: average the two (halves DIS noise).
+        agree = (motion_a + motion_b).pow(2).sum(1, keepdim=True) < _AGREE**2
+        both = landed_a & landed_b & agree
+        mean = 0.5 * (motion_a - motion_b)
+        own_a, own_b = torch.where(both, mean, motion_a), torch.where(both, -mean, motion_b)
         if cfg.fill_holes:
             # A pixel seen only from b moves with b's motion; its origin in a is t·F_ba back.
-            flow_ta = torch.where(landed_a, -t * motion_a, t * motion_b)
-            flow_tb = torch.where(landed_b, -(1 - t) * motion_b, (1 - t) * motion_a)
+            flow_ta = torch.where(landed_a, -t * own_a, t * motion_b)
+            flow_tb = torch.where(landed_b, -(1 - t) * own_b, (1 - t) * motion_a)
             known = (landed_a | landed_b).to(flow_ab.dtype)
-            # Motion seen from both sides and agreeing: average the two (halves DIS noise).
-            agree = (motion_a + motion_b).pow(2).sum(1, keepdim=True) < _AGREE**2
-            both = landed_a & landed_b & agree
-            mean = 0.5 * (motion_a - motion_b)
-            flow_ta = torch.where(both, -t * mean, flow_ta)
-            flow_tb = torch.where(both, (1 - t) * mean, flow_tb)
             flow_ta = push_pull_fill(flow_ta, known)
             flow_tb = push_pull_fill(flow_tb, known)
         else:
-            flow_ta = torch.where(landed_a, -t * motion_a, plain_ta)
-            flow_tb = torch.where(landed_b, -(1 - t) * motion_b, plain_tb)
+            flow_ta = torch.where(landed_a, -t * own_a, plain_ta)
+            flow_tb = torch.where(landed_b, -(1 - t) * own_b, plain_tb)
         return flow_ta, flow_tb
 
     # -- step 5 -----------------------------------------------------------------------
