@@ -115,14 +115,15 @@ def _resize(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return F.interpolate(frames, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
 
 
-def _project(flow: torch.Tensor, t: float, z: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Splat ``flow`` ``(N, 2, h, w)`` to time ``t`` along itself.
+def _project(flow: torch.Tensor, t: list[float], z: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Splat each ``flow[i]`` ``(N, 2, h, w)`` along itself scaled by ``t[i]``.
 
     Returns the z-weighted mean motion of what landed on each pixel ``(N, 2, h, w)`` and
     whether anything landed ``(N, 1, h, w)`` (bool; False in a disocclusion).
     """
     z = torch.ones_like(flow[:, :1]) if z is None else z
-    total = forward_splat(torch.cat([flow * z, z], 1), t * flow)
+    scale = torch.tensor(t, dtype=flow.dtype, device=flow.device).view(-1, 1, 1, 1)
+    total = forward_splat(torch.cat([flow * z, z], 1), scale * flow)
     motion, mass = total[:, :2], total[:, 2:]
     landed = mass > _EMPTY * z.mean((1, 2, 3), keepdim=True)
     return motion / mass.clamp_min(1e-12), landed
@@ -148,12 +149,18 @@ class ClassicalEngine(Engine):
         return dis_flow(a, b, preset=self.config.preset, init=init, finest_scale=self.config.finest_scale)
 
     # -- steps 2–4: flows from time t back to each input ------------------------------
-    def _z_weight(self, a: torch.Tensor, b: torch.Tensor, flow_ab: torch.Tensor) -> torch.Tensor | None:
-        """Soft z-buffer weight of each pixel of ``a``: high where its flow is photo-consistent."""
+    def _z_weight(
+        self, a: torch.Tensor, b: torch.Tensor, flow_ab: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor] | tuple[None, None]:
+        """Soft z-buffer weights, high where a pixel's flow is photo-consistent.
+
+        ``a``, ``b``, ``flow_ab`` stack both directions (``2N`` items); returns the
+        weights of the first N and of the last N, or ``(None, None)`` without occlusion
+        handling."""
         if not self.config.occlusion:
-            return None
+            return None, None
         error = (a - backward_warp(b, flow_ab)).abs().mean(1, keepdim=True)
-        return torch.exp(-self.config.z_sharpness * error)
+        return torch.exp(-self.config.z_sharpness * error).chunk(2)
 
     def flows_at(
         self,
@@ -169,9 +176,12 @@ class ClassicalEngine(Engine):
         plain_ta, plain_tb = -t * flow_ab, -(1 - t) * flow_ba
         if not cfg.projection:
             return plain_ta, plain_tb
-        # Where each side's pixels land at t, carrying their full-interval motion.
-        motion_a, landed_a = _project(flow_ab, t, z_a)
-        motion_b, landed_b = _project(flow_ba, 1 - t, z_b)
+        # Where each side's pixels land at t, carrying their full-interval motion (both
+        # sides in one batched splat).
+        n = flow_ab.shape[0]
+        z = None if z_a is None else torch.cat([z_a, z_b])
+        motion, landed = _project(torch.cat([flow_ab, flow_ba]), [t] * n + [1 - t] * n, z)
+        motion_a, motion_b, landed_a, landed_b = motion[:n], motion[n:], landed[:n], landed[n:]
         # Motion seen from both sides and agreeing: average the two (halves DIS noise).
         agree = (motion_a + motion_b).pow(2).sum(1, keepdim=True) < _AGREE**2
         both = landed_a & landed_b & agree
@@ -207,8 +217,7 @@ class ClassicalEngine(Engine):
             backward = pool.submit(self.flow, small_b, small_a)
             flow_ab = self.flow(small_a, small_b)
             flow_ba = backward.result()
-        z_a = self._z_weight(small_a, small_b, flow_ab)
-        z_b = self._z_weight(small_b, small_a, flow_ba)
+        z_a, z_b = self._z_weight(torch.cat([small_a, small_b]), torch.cat([small_b, small_a]), torch.cat([flow_ab, flow_ba]))
         for i, t in enumerate(times):
             if outputs[i] is not None:
                 continue

@@ -1,1 +1,2 @@
-"""Image operations shared by every engine and model: warping, optical flow."""
+"""Image operations shared by every engine and model: warping, splatting, optical flow,
+hole filling, scene-cut tests and quality metrics."""

@@ -33,7 +33,7 @@ def luma(frames: torch.Tensor) -> torch.Tensor:
     if frames.shape[1] == 1:
         return frames
     weights = torch.tensor([0.299, 0.587, 0.114], dtype=frames.dtype, device=frames.device)
-    return (frames * weights.view(1, 3, 1, 1)).sum(1, keepdim=True)
+    return torch.einsum("nchw,c->nhw", frames, weights)[:, None]  # no (N, 3, H, W) temporary
 
 
 def _gray_u8(image: torch.Tensor) -> np.ndarray:

@@ -122,19 +122,21 @@ def _schedule(config: InterpolateConfig) -> FactorSchedule | RateSchedule:
 
 
 def _timeline(config: InterpolateConfig, info: MediaInfo) -> Timeline:
-    source_rate = info.fps or info.average_fps
+    """Output timing: constant ``fps``; N × the rate on a tick N × finer (``factor``, exact
+    for every k/N subdivision, VFR included); the source's own timing (``slowmo``)."""
+    rate, time_base, constant = info.fps or info.average_fps, info.time_base, not info.vfr
     if config.fps is not None:
-        return Timeline(time_base=1 / config.fps, rate=config.fps, constant_rate=True, bit_depth=info.bit_depth, alpha=info.has_alpha, loop=info.loop)
-    if config.factor is not None:
-        return Timeline(
-            time_base=info.time_base / config.factor,
-            rate=source_rate * config.factor,
-            constant_rate=not info.vfr,
-            bit_depth=info.bit_depth,
-            alpha=info.has_alpha,
-            loop=info.loop,
-        )
-    return Timeline(time_base=info.time_base, rate=source_rate, constant_rate=not info.vfr, bit_depth=info.bit_depth, alpha=info.has_alpha, loop=info.loop)
+        rate, time_base, constant = config.fps, 1 / config.fps, True
+    elif config.factor is not None:
+        rate, time_base = rate * config.factor, time_base / config.factor
+    return Timeline(
+        time_base=time_base,
+        rate=rate,
+        constant_rate=constant,
+        bit_depth=info.bit_depth,
+        alpha=info.has_alpha,
+        loop=info.loop,
+    )
 
 
 def expected_frames(config: InterpolateConfig, info: MediaInfo) -> int | None:

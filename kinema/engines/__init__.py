@@ -1,0 +1,1 @@
+"""Interpolation engines: two frames and times in, in-between frames out."""
