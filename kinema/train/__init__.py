@@ -1,0 +1,1 @@
+"""Training: data (real triplets and synthetic motion), losses and loops."""
