@@ -1,0 +1,1 @@
+"""Learned models; each folder mirrors one model (config, modules, the model itself)."""

@@ -1,0 +1,49 @@
+"""Configuration of :class:`kinema.models.interp.model.InterpNet`."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class InterpConfig:
+    """Sizes of the interpolator. Frozen: a checkpoint stores it and must match it."""
+
+    #: Downscale factor of each flow level, coarse to fine (each refines the previous).
+    scales: tuple[int, ...] = (8, 4, 2)
+    #: Channels of each flow level's convolutions.
+    flow_widths: tuple[int, ...] = (64, 48, 32)
+    #: Convolutions per flow level (after its stride-2 entry convolution).
+    flow_depth: int = 3
+    #: Context feature channels (warped with the frames, as in zoom-in-to-check).
+    context: int = 8
+    #: Channels and kernel of the synthesis convolutions (the paper uses 3 layers of 9×9;
+    #: full-resolution 9×9 layers cost ~100 GFLOPs at 720p, far too slow for a CPU).
+    synth_width: int = 16
+    synth_kernel: int = 3
+    synth_layers: int = 3
+
+    def __post_init__(self):
+        if len(self.scales) != len(self.flow_widths) or not self.scales:
+            raise ValueError("scales and flow_widths must be non-empty and the same length")
+        if any(s < 1 for s in self.scales) or list(self.scales) != sorted(self.scales, reverse=True):
+            raise ValueError(f"scales must be ≥ 1 and coarse to fine, got {self.scales}")
+        if self.synth_kernel % 2 == 0:
+            raise ValueError("synth_kernel must be odd")
+
+    @classmethod
+    def tiny(cls) -> InterpConfig:
+        """A few thousand parameters: for tests."""
+        return cls(scales=(4, 2), flow_widths=(16, 16), flow_depth=2, context=4, synth_width=8, synth_kernel=3, synth_layers=2)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> InterpConfig:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - fields
+        if unknown:
+            raise ValueError(f"unknown config fields {sorted(unknown)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
