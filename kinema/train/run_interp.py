@@ -1,0 +1,84 @@
+"""Train the learned interpolator: ``python -m kinema.train.run_interp --out runs/NAME``.
+
+The command line that produced each shipped weight file is recorded in its metadata.
+Interrupt it at any time; running the same command again resumes from ``OUT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import shlex
+import sys
+from pathlib import Path
+
+import torch
+
+from kinema.models.interp import InterpConfig, InterpNet
+from kinema.train.clips import HELD_OUT, RealTriplets, default_sources
+from kinema.train.interp import TrainConfig, plot_log, train
+from kinema.train.synthetic import SyntheticConfig, SyntheticTriplets, load_photos
+
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def fingerprint(paths: list[Path]) -> str:
+    """sha256 over the training files' names, sizes and first MB (cheap, changes with the data)."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        files = sorted(path.iterdir()) if path.is_dir() else [path]
+        for f in files:
+            digest.update(f"{f.name}:{f.stat().st_size}".encode())
+            with f.open("rb") as handle:
+                digest.update(handle.read(1 << 20))
+    return digest.hexdigest()[:16]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--tiny", action="store_true", help="the tiny model (smoke runs)")
+    parser.add_argument("--steps", type=int, default=TrainConfig.steps)
+    parser.add_argument("--batch", type=int, default=TrainConfig.batch)
+    parser.add_argument("--lr", type=float, default=TrainConfig.lr)
+    parser.add_argument("--crop", type=int, default=256)
+    parser.add_argument("--synthetic", type=float, default=TrainConfig.synthetic, help="synthetic share of each batch (0 = real only)")
+    parser.add_argument("--eval-every", type=int, default=TrainConfig.eval_every)
+    parser.add_argument("--stop-at", type=int, default=None, help="stop at this step (resume later)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+
+    cfg = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, synthetic=args.synthetic, seed=args.seed, eval_every=args.eval_every)
+    sources = default_sources(args.data)
+    real = RealTriplets(sources, crop=args.crop)
+    samplers = [(real.sample, 1 - cfg.synthetic)] if cfg.synthetic < 1 else []
+    synthetic = SyntheticTriplets(load_photos(args.data / "photos"), dataclasses.replace(SyntheticConfig(), height=args.crop, width=args.crop))
+    if cfg.synthetic > 0:
+        samplers.append((synthetic.sample, cfg.synthetic))
+    held_out = RealTriplets([args.data / HELD_OUT], strides=(1,), crop=args.crop)
+    g = torch.Generator().manual_seed(1234)
+    validation = [held_out.sample(g) for _ in range(16)] + [synthetic.sample(g, t=0.5) for _ in range(16)]
+
+    net = InterpNet(InterpConfig.tiny() if args.tiny else InterpConfig())
+
+    def report(step: int, row: dict) -> None:
+        print(f"step {step}: loss {row['loss']:.4f}, validation {row['val_psnr']:.2f} dB, {row['seconds']:.0f} s", flush=True)
+
+    step = train(net, samplers, validation, cfg, args.out, device=args.device, stop_at=args.stop_at, progress=report)
+    plot_log(args.out / "log.csv", args.out / "log.png")
+    if step == cfg.steps:
+        meta = {
+            "command": shlex.join(["python", "-m", "kinema.train.run_interp", *(sys.argv[1:] if argv is None else argv)]),
+            "steps": step,
+            "data_fingerprint": fingerprint(sources + [args.data / "photos"]),
+            "train": dataclasses.asdict(cfg),
+        }
+        net.cpu().save(args.out / "interp.safetensors", **meta)
+        print(f"wrote {args.out / 'interp.safetensors'}")
+
+
+if __name__ == "__main__":
+    main()
