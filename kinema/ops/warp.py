@@ -20,7 +20,6 @@ import enum
 import functools
 
 import cv2
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn

@@ -204,9 +204,10 @@ def interpolate_video(
             counts.cuts += 1
             moving = []
         frames: dict[int, torch.Tensor] = {}
+        if moving:
+            pair_a, pair_b = a.image[None].to(device), b.image[None].to(device)
         for chunk in range(0, len(moving), config.batch):
             index = moving[chunk : chunk + config.batch]
-            pair_a, pair_b = a.image[None].to(device), b.image[None].to(device)
             with torch.inference_mode():
                 out = engine.interpolate(pair_a, pair_b, [ts[i] for i in index])[0]
             frames.update(zip(index, out))

@@ -1,5 +1,4 @@
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -2,7 +2,6 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-import torch
 
 from kinema.engines.base import AverageEngine
 from kinema.io.images import list_frames, read_image
