@@ -166,3 +166,5 @@ def test_pair_writes_one_file_or_one_per_time(tmp_path, capsys):
     assert code == 1 and "same size" in one_error_line(err)
     code, _, err = run(capsys, "pair", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--t", "2", "-o", str(tmp_path / "y.png"))
     assert code == 2
+    code, _, err = run(capsys, "pair", str(tmp_path / "missing.png"), str(tmp_path / "b.png"), "-o", str(tmp_path / "z.png"))
+    assert code == 1 and "no such image" in one_error_line(err)

@@ -73,6 +73,8 @@ def list_frames(source: Path) -> list[Path]:
 
 def read_image(path: Path) -> np.ndarray:
     """One image file → ``(H, W, C)`` uint8/uint16 RGB(A) (or ``(H, W)`` gray)."""
+    if not Path(path).is_file():
+        raise BadInputError(f"{path}: no such image file")
     data = np.fromfile(path, dtype=np.uint8)
     array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if array is None:
