@@ -38,11 +38,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from kinema.engines.base import Engine, check_times
 from kinema.ops.fill import push_pull_fill
 from kinema.ops.flow import DISPreset, dis_flow, luma, resize_flow
+from kinema.ops.resize import fit_size, resize
 from kinema.ops.splat import forward_splat
 from kinema.ops.warp import Padding, backward_warp
 
@@ -102,19 +102,6 @@ class ClassicalConfig:
         return dataclasses.replace(self, **changes)
 
 
-def _flow_size(height: int, width: int, max_side: int | None) -> tuple[int, int]:
-    if max_side is None or max(height, width) <= max_side:
-        return height, width
-    scale = max_side / max(height, width)
-    return max(1, round(height * scale)), max(1, round(width * scale))
-
-
-def _resize(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    if frames.shape[-2:] == (height, width):
-        return frames
-    return F.interpolate(frames, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
-
-
 def _project(flow: torch.Tensor, t: list[float], z: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """Splat each ``flow[i]`` ``(N, 2, h, w)`` along itself scaled by ``t[i]``.
 
@@ -144,7 +131,7 @@ class ClassicalEngine(Engine):
         height, width = a.shape[-2:]
         if self.config.multiscale and min(height, width) >= 64:
             half = (height // 2, width // 2)
-            coarse = dis_flow(_resize(a, *half), _resize(b, *half), preset=self.config.preset)
+            coarse = dis_flow(resize(a, *half), resize(b, *half), preset=self.config.preset)
             init = resize_flow(coarse, height, width)
         return dis_flow(a, b, preset=self.config.preset, init=init, finest_scale=self.config.finest_scale)
 
@@ -209,9 +196,9 @@ class ClassicalEngine(Engine):
         outputs: list[torch.Tensor | None] = [a if t == 0 else b if t == 1 else None for t in times]
         if all(o is not None for o in outputs):
             return torch.stack(outputs, 1)
-        fh, fw = _flow_size(height, width, self.config.flow_max_side)
+        fh, fw = fit_size(height, width, self.config.flow_max_side)
         # Motion is estimated on luma only: a third of the resizing, and all DIS looks at.
-        small_a, small_b = _resize(luma(a), fh, fw), _resize(luma(b), fh, fw)
+        small_a, small_b = resize(luma(a), fh, fw), resize(luma(b), fh, fw)
         # DIS is single-threaded in parts and releases the GIL: the two directions overlap.
         with ThreadPoolExecutor(max_workers=2) as pool:
             backward = pool.submit(self.flow, small_b, small_a)

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from kinema.ops.flow import DISPreset, dis_flow
+from kinema.ops.resize import fit_size
 from kinema.ops.warp import backward_warp
 
 #: Thumbnails for the tests: long side of at most this many pixels.
@@ -24,12 +25,9 @@ _BINS = 16
 
 
 def _thumbnail(frames: torch.Tensor) -> torch.Tensor:
-    height, width = frames.shape[-2:]
-    scale = min(1.0, _THUMB / max(height, width))
-    if scale == 1.0:
-        return frames
-    size = (max(1, round(height * scale)), max(1, round(width * scale)))
-    return F.interpolate(frames, size=size, mode="area")
+    size = fit_size(*frames.shape[-2:], _THUMB)
+    # Area averaging (not the shared antialiased resize): the thresholds were measured with it.
+    return frames if size == tuple(frames.shape[-2:]) else F.interpolate(frames, size=size, mode="area")
 
 
 def _histograms(frames: torch.Tensor) -> torch.Tensor:

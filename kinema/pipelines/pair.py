@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from kinema.engines.base import Engine
+from kinema.engines.base import Engine, check_times
 from kinema.io.atomic import check_output
 from kinema.io.images import IMAGE_SUFFIXES, read_image, write_image
 from kinema.io.pixels import from_hwc
@@ -53,9 +53,10 @@ def interpolate_pair(
 
     Alpha, if present, is cross-faded (the engines see RGB only).
     """
-    times = [float(t) for t in times]
-    if not times or any(not 0.0 <= t <= 1.0 for t in times):
-        raise KinemaError(f"times must be in [0, 1], got {times}")
+    try:
+        times = check_times(times)
+    except ValueError as exc:
+        raise KinemaError(str(exc)) from None
     paths = output_paths(output, first, times)
     for path in paths:
         check_output(path, overwrite=overwrite, inputs=(Path(first), Path(second)))

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from kinema.io.probe import open_reader
+from kinema.ops.resize import fit_within
 from kinema.ops.scenes import difference, is_cut
 
 #: (source name, frame index) pairs that are benchmark frames: never in a training window.
@@ -53,12 +53,7 @@ class Window:
 def _load_frames(path: Path, max_side: int) -> list[torch.Tensor]:
     frames = []
     for frame in open_reader(path, fps=None):
-        image = frame.image[None]
-        scale = max_side / max(image.shape[-2:])
-        if scale < 1:
-            size = (round(image.shape[-2] * scale), round(image.shape[-1] * scale))
-            image = F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True)
-        frames.append(image[0].mul(255).round().to(torch.uint8))
+        frames.append(fit_within(frame.image[None], max_side)[0].mul(255).round().to(torch.uint8))
     return frames
 
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from kinema.io.images import IMAGE_SUFFIXES, read_image
 from kinema.io.pixels import from_hwc
+from kinema.ops.resize import fit_within, resize
 from kinema.ops.warp import Padding, backward_warp, base_grid
 from kinema.types import BadInputError
 
@@ -118,7 +118,7 @@ class SyntheticTriplets:
         y0 = int(torch.randint(ph - ch + 1, (), generator=g))
         x0 = int(torch.randint(pw - cw + 1, (), generator=g))
         crop = photo[None, :, y0 : y0 + ch, x0 : x0 + cw]
-        crop = F.interpolate(crop, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
+        crop = resize(crop, height, width)
         return crop.flip(-1) if bool(torch.rand((), generator=g) < 0.5) else crop
 
     def _motion(self, g: torch.Generator, center: tuple[float, float], shift: float, rotate: bool) -> Motion:
@@ -207,10 +207,5 @@ def load_photos(folder: Path, *, max_side: int = 640) -> list[torch.Tensor]:
     if not paths:
         raise BadInputError(f"{folder}: no photos ({', '.join(sorted(IMAGE_SUFFIXES))})")
     for path in paths:
-        image = from_hwc(read_image(path))[0][None]
-        scale = max_side / max(image.shape[-2:])
-        if scale < 1:
-            size = (max(2, round(image.shape[-2] * scale)), max(2, round(image.shape[-1] * scale)))
-            image = F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True)
-        photos.append(image[0])
+        photos.append(fit_within(from_hwc(read_image(path))[0][None], max_side)[0])
     return photos

@@ -1,0 +1,31 @@
+"""Shrinking frames to a size budget: the one place that decides how.
+
+Flow estimation, scene tests and training data all work on frames whose longer side is
+capped; they share the size rule and the (antialiased) filter here.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def fit_size(height: int, width: int, max_side: int | None) -> tuple[int, int]:
+    """``(h, w)`` scaled so the longer side is at most ``max_side`` (unchanged if it already
+    fits or ``max_side`` is None); never below 1 pixel."""
+    if max_side is None or max(height, width) <= max_side:
+        return height, width
+    scale = max_side / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def resize(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``(N, C, H, W)`` → ``(N, C, height, width)``, bilinear with antialiasing (no-op if equal)."""
+    if frames.shape[-2:] == (height, width):
+        return frames
+    return F.interpolate(frames, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
+
+
+def fit_within(frames: torch.Tensor, max_side: int | None) -> torch.Tensor:
+    """``frames`` shrunk so the longer side is at most ``max_side``."""
+    return resize(frames, *fit_size(*frames.shape[-2:], max_side))
