@@ -33,11 +33,14 @@ from benchmarks.readme import write_block
 from benchmarks.triplets import DEFAULT_DATA, SETS, Triplet, load_triplets
 from kinema.engines.base import AverageEngine, Engine
 from kinema.engines.classical import ClassicalConfig, ClassicalEngine
+from kinema.engines.learned import LearnedConfig, LearnedEngine
 from kinema.io.pixels import to_hwc
 from kinema.io.probe import open_reader
 from kinema.ops.metrics import mean_finite, psnr, ssim
 
 SPEED_CLIP = "videos/imageio_cockatoo.mp4"
+#: UCF101 is also scored on its first triplets alone, where published CPU runs of RIFE were measured.
+FIRST = 50
 
 
 @dataclass(frozen=True)
@@ -50,15 +53,29 @@ class Entry:
     speed: bool = True
 
 
+#: Weights of the learned-engine ablations (trained by the commands in their metadata).
+ABLATIONS = Path(__file__).resolve().parent / "weights"
+
+
+def _learned(weights: Path | None = None, config: Callable[[], LearnedConfig] = LearnedConfig.balanced) -> Callable[[], Engine]:
+    return lambda: LearnedEngine.from_file(weights, config())
+
+
 def entries() -> list[Entry]:
     """The rows of the table, in order. Add an engine here."""
     balanced, best = ClassicalConfig.balanced(), ClassicalConfig.quality()
     return [
+        Entry("**learned**", _learned(), "default: network at ≤ 512 px guided by classical balanced"),
+        Entry("learned fast", _learned(config=LearnedConfig.fast), "`--quality fast`: guided by DIS ultrafast"),
+        Entry("learned best", _learned(config=LearnedConfig.best), "`--quality best`: guided by DIS to full working resolution"),
+        Entry("learned − synthetic data", _learned(ABLATIONS / "interp-real-only.safetensors"), "same recipe, real triplets only", False),
+        Entry("learned + ROI adversarial", _learned(ABLATIONS / "interp-roi-adv.safetensors"), "default + ROI adversarial fine-tuning", False),
+        Entry("learned + fine-tuning, no adversary", _learned(ABLATIONS / "interp-no-adv.safetensors"), "default + the same fine-tuning steps without the adversary (control)", False),
         Entry("average", AverageEngine, "(a + b) / 2"),
         Entry("minterpolate", MinterpolateEngine, "ffmpeg mci, aobmc, bidir"),
         Entry("DIS plain warp", lambda: ClassicalEngine(ClassicalConfig.plain()), "DIS medium, each input warped by t·flow, averaged"),
         Entry("classical fast", lambda: ClassicalEngine(ClassicalConfig.fast()), "`--quality fast`"),
-        Entry("**classical balanced**", lambda: ClassicalEngine(balanced), "default"),
+        Entry("classical balanced", lambda: ClassicalEngine(balanced), "`--engine classical`"),
         Entry("classical best", lambda: ClassicalEngine(best), "`--quality best`"),
         Entry("best − occlusion", lambda: ClassicalEngine(best.replace(occlusion=False)), "no z-buffer in the projection", False),
         Entry("best − multi-scale", lambda: ClassicalEngine(best.replace(multiscale=False)), "no coarse-to-fine start", False),
@@ -136,13 +153,17 @@ def contact_sheet(engine: Engine, triplets: list[Triplet], scores: Scores, folde
 
 
 def table(results: dict[str, dict[str, Scores]], speeds: dict[str, float], entries_: list[Entry], sets: list[str], counts: dict[str, int], reference: str) -> str:
-    header = "| engine | " + " | ".join(f"{s} PSNR / SSIM ({counts[s]})" for s in sets) + " | 720p fps | × minterpolate | what |"
-    lines = [header, "|" + " --- |" * (len(sets) + 4)]
+    first = "ucf101" in sets and counts["ucf101"] > FIRST
+    header = "| engine | " + " | ".join(f"{s} PSNR / SSIM ({counts[s]})" for s in sets)
+    header += f" | ucf101 first {FIRST} PSNR" * first + " | 720p fps | × minterpolate | what |"
+    lines = [header, "|" + " --- |" * (len(sets) + 4 + first)]
     base = speeds.get(reference)
     for e in entries_:
         if e.label not in results:
             continue
         cells = [f"{mean_finite(results[e.label][s].psnr):.2f} / {np.mean(results[e.label][s].ssim):.4f}" for s in sets]
+        if first:  # the RIFE anchor of the issue was measured on these
+            cells.append(f"{mean_finite(results[e.label]['ucf101'].psnr[:FIRST]):.2f}")
         fps = speeds.get(e.label)
         fps_cell = f"{fps:.2f}" if fps is not None else "–"
         ratio = f"{fps / base:.1f}×" if fps is not None and base else "–"

@@ -24,7 +24,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from kinema import __version__
 from kinema.engines.base import Engine
 from kinema.engines.classical import ClassicalConfig, ClassicalEngine
+from kinema.engines.learned import LearnedConfig, LearnedEngine
 from kinema.io import GifOptions, ImageOptions, OddSize, OutputOptions, VideoCodec, VideoOptions, probe
+from kinema.pipelines.adapt import adapt_to_video
 from kinema.pipelines.convert import ConvertConfig, convert
 from kinema.pipelines.interpolate import InterpolateConfig, interpolate_video
 from kinema.pipelines.pair import interpolate_pair
@@ -58,7 +60,7 @@ def _root(
 
 
 @contextmanager
-def progress_bar(label: str, *, quiet: bool):
+def progress_bar(label: str, *, quiet: bool, unit: str = "frames"):
     """Yields a ``progress(done, total)`` callback drawing a bar on stderr.
 
     The bar appears at the first frame, so a command that fails while opening its
@@ -71,7 +73,7 @@ def progress_bar(label: str, *, quiet: bool):
         TextColumn(label),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("frames"),
+        TextColumn(unit),
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
@@ -172,7 +174,12 @@ def convert_cmd(
 
 
 class EngineName(str, enum.Enum):
+    learned = "learned"
     classical = "classical"
+
+
+#: The engine used when --engine is not given: the best one in the benchmark table.
+DEFAULT_ENGINE = EngineName.learned
 
 
 class Quality(str, enum.Enum):
@@ -181,19 +188,18 @@ class Quality(str, enum.Enum):
     best = "best"
 
 
-def make_engine(name: EngineName, quality: Quality) -> Engine:
-    """The engine the options name (the learned engine joins here)."""
+def make_engine(name: EngineName, quality: Quality, weights: Path | None = None) -> Engine:
+    """The engine the options name; ``quality`` picks the classical preset, or for the
+    learned engine the preset of its guiding flows."""
+    if weights is not None and name is not EngineName.learned:
+        raise typer.BadParameter("--weights applies to --engine learned only")
     if name is EngineName.classical:
-        config = {
-            Quality.fast: ClassicalConfig.fast,
-            Quality.balanced: ClassicalConfig.balanced,
-            Quality.best: ClassicalConfig.quality,
-        }[quality]()
-        return ClassicalEngine(config)
-    raise typer.BadParameter(f"unknown engine {name}")
+        return ClassicalEngine({Quality.fast: ClassicalConfig.fast, Quality.balanced: ClassicalConfig.balanced, Quality.best: ClassicalConfig.quality}[quality]())
+    return LearnedEngine.from_file(weights, {Quality.fast: LearnedConfig.fast, Quality.balanced: LearnedConfig.balanced, Quality.best: LearnedConfig.best}[quality]())
 
 
-EngineOption = Annotated[EngineName, typer.Option(help="Interpolation engine.")]
+EngineOption = Annotated[EngineName, typer.Option(help="Interpolation engine: learned (kinema's trained network) or classical (optical flow, no weights).")]
+WeightsOption = Annotated[Optional[Path], typer.Option(help="Weight file for --engine learned (default: the shipped one).")]
 QualityOption = Annotated[Quality, typer.Option(help="Engine speed/quality trade-off.")]
 
 
@@ -204,8 +210,10 @@ def interpolate_cmd(
     factor: Annotated[Optional[int], typer.Option(help="N× the frame rate, same duration.")] = None,
     fps: Annotated[Optional[str], typer.Option(help="Target frame rate, e.g. 60 or 59.94 or 60000/1001.")] = None,
     slowmo: Annotated[Optional[int], typer.Option(help="N× slower: N× the frames at the source rate (audio dropped).")] = None,
-    engine: EngineOption = EngineName.classical,
+    engine: EngineOption = DEFAULT_ENGINE,
     quality: QualityOption = Quality.balanced,
+    weights: WeightsOption = None,
+    adapt: Annotated[int, typer.Option(help="Fine-tune the learned engine on this video for N steps first (test-time adaptation; ~0.3 s a step).")] = 0,
     scene_cuts: Annotated[bool, typer.Option("--scene-cuts/--no-scene-cuts", help="Hold the frame at scene cuts.")] = True,
     max_repeats: Annotated[int, typer.Option(help="Repeated frames up to this run length are interpolated across (anime on twos/threes); 0 = off.")] = 2,
     overwrite: Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output.")] = False,
@@ -231,8 +239,16 @@ def interpolate_cmd(
         )
     except (ValueError, KinemaError) as exc:  # a bad rate string or combination of options
         raise typer.BadParameter(str(exc)) from None
+    if adapt < 0:
+        raise typer.BadParameter(f"--adapt must be ≥ 0, got {adapt}")
+    if adapt and engine is not EngineName.learned:
+        raise typer.BadParameter("--adapt needs --engine learned")
+    chosen = make_engine(engine, quality, weights)
+    if adapt:
+        with progress_bar("adapt", quiet=quiet, unit="steps") as progress:
+            adapt_to_video(chosen, source, adapt, source_fps=config.source_fps, progress=progress)
     with progress_bar("interpolate", quiet=quiet) as progress:
-        result = interpolate_video(source, output, config, engine=make_engine(engine, quality), progress=progress)
+        result = interpolate_video(source, output, config, engine=chosen, progress=progress)
     if not quiet:
         notes = [f"{result.interpolated} synthesized"]
         if result.cuts:
@@ -254,14 +270,15 @@ def pair_cmd(
     second: Annotated[Path, typer.Argument(help="The frame at t = 1.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Image file (one --t) or folder (several).")],
     t: Annotated[list[float], typer.Option("--t", help="Time in [0, 1]; repeat for several.")] = [0.5],  # noqa: B006
-    engine: EngineOption = EngineName.classical,
+    engine: EngineOption = DEFAULT_ENGINE,
     quality: QualityOption = Quality.balanced,
+    weights: WeightsOption = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", "-y", help="Replace existing outputs.")] = False,
 ) -> None:
     """The frames between two images at one or more times."""
     if any(not 0.0 <= x <= 1.0 for x in t):
         raise typer.BadParameter(f"--t must be in [0, 1], got {', '.join(f'{x:g}' for x in t)}")
-    for path in interpolate_pair(first, second, t, output, engine=make_engine(engine, quality), overwrite=overwrite):
+    for path in interpolate_pair(first, second, t, output, engine=make_engine(engine, quality, weights), overwrite=overwrite):
         typer.echo(str(path))
 
 

@@ -129,12 +129,52 @@ def test_console_script_runs(tmp_path):
 
 def test_interpolate_classical_end_to_end(tmp_path, capsys):
     clip = make_video(tmp_path / "in.mp4", 6, size=(36, 50))
-    code, _, err = run(capsys, "interpolate", str(clip), str(tmp_path / "out.mp4"), "--factor", "2", "-q")
+    code, _, err = run(capsys, "interpolate", str(clip), str(tmp_path / "out.mp4"), "--factor", "2", "--engine", "classical", "-q")
     assert code == 0, err
     from kinema.io.probe import probe
 
     info = probe(tmp_path / "out.mp4")
     assert info.frame_count == 12 and info.fps == 50
+
+
+def _tiny_weights(path):
+    import torch
+
+    from kinema.models.interp import InterpConfig, InterpNet
+
+    torch.manual_seed(0)
+    return InterpNet(InterpConfig.tiny()).save(path)
+
+
+def test_interpolate_learned_with_own_weights_and_adaptation(tmp_path, capsys):
+    from kinema.io.probe import probe
+    from tests.media import smooth
+
+    clip = make_video(tmp_path / "in.mp4", 8, size=(36, 50), images=[smooth(i, 36, 50) for i in range(8)])
+    weights = _tiny_weights(tmp_path / "w.safetensors")
+    before = weights.read_bytes()
+    args = ["interpolate", str(clip), str(tmp_path / "out.mp4"), "--factor", "2", "--engine", "learned", "--weights", str(weights)]
+    code, _, err = run(capsys, *args, "--adapt", "2", "-q")
+    assert code == 0, err
+    assert probe(tmp_path / "out.mp4").frame_count == 16
+    assert weights.read_bytes() == before  # adaptation never writes the weight file
+
+
+@pytest.mark.parametrize(
+    "options, code, message",
+    [
+        (["--engine", "classical", "--adapt", "5"], 2, "--adapt needs --engine learned"),
+        (["--engine", "learned", "--adapt", "-1"], 2, "--adapt must be"),
+        (["--engine", "classical", "--weights", "w.safetensors"], 2, "--weights applies"),
+        (["--engine", "learned", "--weights", "missing.safetensors"], 1, "no such weight file"),
+    ],
+)
+def test_learned_engine_option_errors(tmp_path, capsys, options, code, message):
+    clip = make_video(tmp_path / "in.mp4", 3)
+    options = [str(tmp_path / o) if o.endswith(".safetensors") else o for o in options]
+    got, _, err = run(capsys, "interpolate", str(clip), str(tmp_path / "out.mp4"), "--factor", "2", *options)
+    assert got == code and message in one_error_line(err)
+    assert not (tmp_path / "out.mp4").exists()
 
 
 @pytest.mark.parametrize(

@@ -186,6 +186,23 @@ class ClassicalEngine(Engine):
             flow_tb = torch.where(landed_b, -(1 - t) * own_b, plain_tb)
         return flow_ta, flow_tb
 
+    def motion(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> list[torch.Tensor]:
+        """Steps 1–4: for each time, ``(N, 4, h, w)`` = ``(flow_ta, flow_tb)`` at the flow
+        resolution (``a`` fitted to ``flow_max_side``), in pixels of that resolution.
+
+        This is also the motion the learned engine starts from and refines."""
+        height, width = a.shape[-2:]
+        fh, fw = fit_size(height, width, self.config.flow_max_side)
+        # Motion is estimated on luma only: a third of the resizing, and all DIS looks at.
+        small_a, small_b = resize(luma(a), fh, fw), resize(luma(b), fh, fw)
+        # DIS is single-threaded in parts and releases the GIL: the two directions overlap.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            backward = pool.submit(self.flow, small_b, small_a)
+            flow_ab = self.flow(small_a, small_b)
+            flow_ba = backward.result()
+        z_a, z_b = self._z_weight(torch.cat([small_a, small_b]), torch.cat([small_b, small_a]), torch.cat([flow_ab, flow_ba]))
+        return [torch.cat(self.flows_at(t, flow_ab, flow_ba, z_a, z_b), 1) for t in times]
+
     # -- step 5 -----------------------------------------------------------------------
     def interpolate(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> torch.Tensor:
         """``(N, 3, H, W)`` pairs → ``(N, T, 3, H, W)``; motion is estimated once per pair."""
@@ -196,21 +213,12 @@ class ClassicalEngine(Engine):
         outputs: list[torch.Tensor | None] = [a if t == 0 else b if t == 1 else None for t in times]
         if all(o is not None for o in outputs):
             return torch.stack(outputs, 1)
-        fh, fw = fit_size(height, width, self.config.flow_max_side)
-        # Motion is estimated on luma only: a third of the resizing, and all DIS looks at.
-        small_a, small_b = resize(luma(a), fh, fw), resize(luma(b), fh, fw)
-        # DIS is single-threaded in parts and releases the GIL: the two directions overlap.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            backward = pool.submit(self.flow, small_b, small_a)
-            flow_ab = self.flow(small_a, small_b)
-            flow_ba = backward.result()
-        z_a, z_b = self._z_weight(torch.cat([small_a, small_b]), torch.cat([small_b, small_a]), torch.cat([flow_ab, flow_ba]))
+        inner = [t for t, o in zip(times, outputs) if o is None]
+        flows = iter(self.motion(a, b, inner))
         for i, t in enumerate(times):
             if outputs[i] is not None:
                 continue
-            full = torch.cat(self.flows_at(t, flow_ab, flow_ba, z_a, z_b), 1)
-            if (fh, fw) != (height, width):
-                full = resize_flow(full.view(-1, 2, fh, fw), height, width).view(-1, 4, height, width)
+            full = resize_flow(next(flows), height, width)
             warped_a = backward_warp(a, full[:, 0:2], padding=Padding.BORDER)
             warped_b = backward_warp(b, full[:, 2:4], padding=Padding.BORDER)
             outputs[i] = torch.lerp(warped_a, warped_b, t).clamp_(0, 1)

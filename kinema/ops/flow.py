@@ -97,7 +97,7 @@ def bidirectional_flow(
 
 
 def resize_flow(flow: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Resample a flow field ``(N, 2, h, w)`` to ``(N, 2, height, width)``.
+    """Resample a flow field ``(N, 2k, h, w)`` (k flows stacked) to ``(N, 2k, height, width)``.
 
     Vectors are rescaled with the image: a 3-pixel motion at half size is 6 at full size.
     """
@@ -105,7 +105,7 @@ def resize_flow(flow: torch.Tensor, height: int, width: int) -> torch.Tensor:
         return flow
     scale = torch.tensor([width / flow.shape[-1], height / flow.shape[-2]], dtype=flow.dtype, device=flow.device)
     resized = F.interpolate(flow, size=(height, width), mode="bilinear", align_corners=False)
-    return resized * scale.view(1, 2, 1, 1)
+    return resized * scale.repeat(flow.shape[1] // 2).view(1, -1, 1, 1)
 
 
 def consistency_mask(

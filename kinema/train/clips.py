@@ -75,13 +75,27 @@ class RealTriplets:
         self.windows: list[Window] = []
         for path in sources:
             path = Path(path)
-            frames = _load_frames(path, max_side)
-            index = len(self.frames)
-            self.names.append(path.stem)
-            self.frames.append(frames)
-            self.windows += self._windows(index, path.stem, frames, strides, min_motion)
-        if not self.windows:
+            self._add(path.stem, _load_frames(path, max_side), strides, min_motion)
+        if sources and not self.windows:
             raise ValueError("no usable training windows in the given sources")
+
+    @classmethod
+    def from_frames(
+        cls, frames: list[torch.Tensor], *, strides: tuple[int, ...] = (1,), crop: int = 256, min_motion: float = 0.5 / 255
+    ) -> RealTriplets:
+        """Windows over frames already in memory (``(3, H, W)`` uint8 each), e.g. the
+        user's own video for test-time adaptation; raises ``ValueError`` if none is usable."""
+        triplets = cls([], strides=strides, crop=crop)
+        triplets._add("", list(frames), strides, min_motion)
+        if not triplets.windows:
+            raise ValueError("the video has no three consecutive moving frames without a cut")
+        return triplets
+
+    def _add(self, name: str, frames: list[torch.Tensor], strides, min_motion) -> None:
+        index = len(self.frames)
+        self.names.append(name)
+        self.frames.append(frames)
+        self.windows += self._windows(index, name, frames, strides, min_motion)
 
     @staticmethod
     def _windows(index: int, name: str, frames: list[torch.Tensor], strides, min_motion) -> list[Window]:

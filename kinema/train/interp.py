@@ -1,8 +1,10 @@
 """Training loop for the learned interpolator: plain PyTorch, resumable, seeded.
 
 A step draws a batch from the real windows (:mod:`kinema.train.clips`) and the synthetic
-generator (:mod:`kinema.train.synthetic`), mixed by ``synthetic``; the loss is
-Charbonnier + gradient + census on the output and, at half weight, on the blend before
+generator (:mod:`kinema.train.synthetic`), mixed by ``synthetic``, and gives the network
+the classical engine's flows as its starting point (:class:`ClassicalGuide`), as the
+engine does at inference; the loss is
+Charbonnier + gradient + census on the output and, at half weight, Charbonnier on the blend before
 synthesis (which keeps the flow estimator honest, as in the paper). Every ``eval_every`` steps it writes a row to
 ``log.csv`` and a resumable state to ``state.safetensors`` (model, Adam moments, the data
 generator's RNG state and the step: resuming gives the same weights as not stopping).
@@ -20,10 +22,12 @@ from pathlib import Path
 
 import torch
 
+from kinema.engines.classical import ClassicalConfig, ClassicalEngine
 from kinema.models.checkpoint import load_checkpoint, save_checkpoint
 from kinema.models.interp.config import InterpConfig
 from kinema.models.interp.model import InterpNet
 from kinema.ops.metrics import psnr
+from kinema.train.adversarial import PatchDiscriminator, discriminator_loss, generator_loss, worst_patches
 from kinema.train.losses import census_loss, charbonnier, gradient_loss
 
 Sampler = Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]]
@@ -40,6 +44,11 @@ class TrainConfig:
     census_weight: float = 0.1
     seed: int = 0
     eval_every: int = 500
+    #: Weight of the ROI adversarial generator loss (0: off; see :mod:`kinema.train.adversarial`).
+    adversarial: float = 0.0
+    #: Side of the discriminator's patches and how many per image.
+    adv_patch: int = 32
+    adv_count: int = 2
 
 
 def _batch(samplers: list[tuple[Sampler, float]], size: int, g: torch.Generator):
@@ -56,39 +65,79 @@ def _batch(samplers: list[tuple[Sampler, float]], size: int, g: torch.Generator)
     return stack(a), stack(mid), stack(b), torch.tensor(ts)
 
 
-def loss_terms(net: InterpNet, a, mid, b, t, cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+Guide = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+class ClassicalGuide:
+    """The initial flows the engine gives the network: the classical engine's projected DIS
+    flows, ``(N, 4, H, W)``, one sample at a time (each has its own t). DIS runs on the
+    CPU and is not differentiated.
+
+    With several configs, sample ``i`` of a batch uses ``configs[i % len(configs)]``: the
+    network then learns to refine flows of more than one quality, and the engine may pick
+    its guide preset at inference (``--quality``)."""
+
+    def __init__(self, *configs: ClassicalConfig):
+        self.engines = [ClassicalEngine(c) for c in configs or (ClassicalConfig.balanced(),)]
+
+    def __call__(self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        a, b = a.detach().cpu(), b.detach().cpu()
+        flows = []
+        for i in range(a.shape[0]):
+            engine = self.engines[i % len(self.engines)]
+            flows.append(engine.motion(a[i : i + 1], b[i : i + 1], [float(t[i])])[0])
+        return torch.cat(flows)
+
+
+def loss_terms(net: InterpNet, a, mid, b, t, guide: torch.Tensor | None, cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
     """(total loss, output) for one batch."""
-    out, coarse = net(a, b, t, return_coarse=True)
+    pred, coarse = net.predict(a, b, t, guide)
+    out = coarse + pred.residual
     loss = charbonnier(out - mid) + gradient_loss(out, mid) + cfg.census_weight * census_loss(out, mid)
-    loss = loss + 0.5 * (charbonnier(coarse - mid) + cfg.census_weight * census_loss(coarse, mid))
+    loss = loss + 0.5 * charbonnier(coarse - mid)
     return loss, out
 
 
-def _save_state(path: Path, net: InterpNet, opt: torch.optim.Adam, g: torch.Generator, step: int, cfg: TrainConfig) -> None:
-    tensors = {f"model.{k}": v for k, v in net.state_dict().items()}
-    for i, p in enumerate(net.parameters()):
+def _optimizer_tensors(prefix: str, module: torch.nn.Module, opt: torch.optim.Adam) -> dict[str, torch.Tensor]:
+    tensors = {}
+    for i, p in enumerate(module.parameters()):
         state = opt.state.get(p)
         if state:
-            tensors[f"adam.{i}.exp_avg"] = state["exp_avg"]
-            tensors[f"adam.{i}.exp_avg_sq"] = state["exp_avg_sq"]
-            tensors[f"adam.{i}.step"] = torch.as_tensor(state["step"], dtype=torch.float64).reshape(1)
-    tensors["rng"] = g.get_state()
-    meta = {"step": step, "train": asdict(cfg), "model": net.config.as_dict()}
-    save_checkpoint(path, tensors, arch=STATE_ARCH, config=net.config.as_dict(), meta=meta)
+            tensors[f"{prefix}.{i}.exp_avg"] = state["exp_avg"]
+            tensors[f"{prefix}.{i}.exp_avg_sq"] = state["exp_avg_sq"]
+            tensors[f"{prefix}.{i}.step"] = torch.as_tensor(state["step"], dtype=torch.float64).reshape(1)
+    return tensors
 
 
-def _load_state(path: Path, net: InterpNet, opt: torch.optim.Adam, g: torch.Generator) -> int:
-    tensors, config, meta = load_checkpoint(path, arch=STATE_ARCH)
-    if InterpConfig.from_dict(config) != net.config:
-        raise ValueError(f"{path}: state was trained with another model config")
-    net.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    for i, p in enumerate(net.parameters()):
-        if f"adam.{i}.exp_avg" in tensors:
+def _restore_optimizer(prefix: str, module: torch.nn.Module, opt: torch.optim.Adam, tensors: dict) -> None:
+    for i, p in enumerate(module.parameters()):
+        if f"{prefix}.{i}.exp_avg" in tensors:
             opt.state[p] = {
-                "exp_avg": tensors[f"adam.{i}.exp_avg"].clone(),
-                "exp_avg_sq": tensors[f"adam.{i}.exp_avg_sq"].clone(),
-                "step": torch.tensor(float(tensors[f"adam.{i}.step"][0])),
+                "exp_avg": tensors[f"{prefix}.{i}.exp_avg"].clone(),
+                "exp_avg_sq": tensors[f"{prefix}.{i}.exp_avg_sq"].clone(),
+                "step": torch.tensor(float(tensors[f"{prefix}.{i}.step"][0])),
             }
+
+
+def _save_state(path: Path, parts: dict, g: torch.Generator, step: int, cfg: TrainConfig, config: InterpConfig) -> None:
+    """``parts`` maps a prefix to ``(module, optimizer)``: the network as ``model``/``adam``,
+    the discriminator (when adversarial) as ``disc``/``adam_d``."""
+    tensors = {"rng": g.get_state()}
+    for (name, opt_name), (module, opt) in parts.items():
+        tensors.update({f"{name}.{k}": v for k, v in module.state_dict().items()})
+        tensors.update(_optimizer_tensors(opt_name, module, opt))
+    meta = {"step": step, "train": asdict(cfg), "model": config.as_dict()}
+    save_checkpoint(path, tensors, arch=STATE_ARCH, config=config.as_dict(), meta=meta)
+
+
+def _load_state(path: Path, parts: dict, g: torch.Generator, config: InterpConfig) -> int:
+    tensors, saved, meta = load_checkpoint(path, arch=STATE_ARCH)
+    if InterpConfig.from_dict(saved) != config:
+        raise ValueError(f"{path}: state was trained with another model config")
+    for (name, opt_name), (module, opt) in parts.items():
+        prefix = name + "."
+        module.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
+        _restore_optimizer(opt_name, module, opt, tensors)
     g.set_state(tensors["rng"])
     return int(meta["step"])
 
@@ -103,11 +152,12 @@ def train(
     device: torch.device | str = "cpu",
     stop_at: int | None = None,
     progress: Callable[[int, dict], None] | None = None,
+    guide: Guide | None = None,
 ) -> int:
     """Train ``net`` in place, resuming from ``out/state.safetensors`` if present.
 
     ``samplers`` are ``(sample_fn, weight)``; ``validation`` triplets are scored (PSNR)
-    at each log step. ``stop_at`` ends early (for tests and time-boxed runs). Returns the
+    at each log step. ``guide`` gives the network its initial flows (None: from zero). ``stop_at`` ends early (for tests and time-boxed runs). Returns the
     step reached.
     """
     out = Path(out)
@@ -121,40 +171,57 @@ def train(
     g = torch.Generator().manual_seed(cfg.seed)
     net.to(device).train()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    parts = {("model", "adam"): (net, opt)}
+    disc = opt_d = None
+    if cfg.adversarial > 0:
+        disc = PatchDiscriminator().to(device).train()
+        opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
+        parts[("disc", "adam_d")] = (disc, opt_d)
     state_path, log_path = out / "state.safetensors", out / "log.csv"
-    step = _load_state(state_path, net, opt, g) if state_path.exists() else 0
+    step = _load_state(state_path, parts, g, net.config) if state_path.exists() else 0
     (out / "config.json").write_text(json.dumps({"train": asdict(cfg), "model": net.config.as_dict()}, indent=2))
     started, running = time.perf_counter(), []
     end = cfg.steps if stop_at is None else min(cfg.steps, stop_at)
     while step < end:
         for group in opt.param_groups:  # cosine decay to 5 % of the initial rate
             group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / cfg.steps)))
-        a, mid, b, t = (x.to(device) for x in _batch(cumulative, cfg.batch, g))
-        loss, _ = loss_terms(net, a, mid, b, t, cfg)
+        a, mid, b, t = _batch(cumulative, cfg.batch, g)
+        flows = None if guide is None else guide(a, b, t).to(device)
+        a, mid, b, t = (x.to(device) for x in (a, mid, b, t))
+        loss, out_frames = loss_terms(net, a, mid, b, t, flows, cfg)
+        if disc is not None:
+            fake, real = worst_patches(out_frames, mid, size=cfg.adv_patch, count=cfg.adv_count)
+            loss = loss + cfg.adversarial * generator_loss(disc, fake)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if disc is not None:
+            opt_d.zero_grad(set_to_none=True)  # drop what the generator loss left on D
+            discriminator_loss(disc, fake, real).backward()
+            opt_d.step()
         step += 1
         running.append(float(loss.detach()))
         if step % cfg.eval_every == 0 or step == end:
-            row = {"step": step, "loss": sum(running) / len(running), "val_psnr": evaluate(net, validation, device), "seconds": time.perf_counter() - started}
+            row = {"step": step, "loss": sum(running) / len(running), "val_psnr": evaluate(net, validation, device, guide), "seconds": time.perf_counter() - started}
             running = []
             _append_csv(log_path, row)
-            _save_state(state_path, net, opt, g, step, cfg)
+            _save_state(state_path, parts, g, step, cfg, net.config)
             if progress is not None:
                 progress(step, row)
     return step
 
 
 @torch.no_grad()
-def evaluate(net: InterpNet, triplets, device) -> float:
+def evaluate(net: InterpNet, triplets, device, guide: Guide | None = None) -> float:
     """Mean PSNR over ``triplets`` (model put back in training mode after)."""
     if not triplets:
         return float("nan")
     net.eval()
     scores = []
     for a, mid, b, t in triplets:
-        pred = net(a[None].to(device), b[None].to(device), torch.tensor([t], device=device))
+        ts = torch.tensor([t])
+        flows = None if guide is None else guide(a[None], b[None], ts).to(device)
+        pred = net(a[None].to(device), b[None].to(device), ts.to(device), flows)
         scores.append(float(psnr(pred.cpu(), mid[None])[0]))
     net.train()
     return sum(scores) / len(scores)

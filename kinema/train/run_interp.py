@@ -15,10 +15,15 @@ from pathlib import Path
 
 import torch
 
+from kinema.engines.classical import ClassicalConfig
 from kinema.models.interp import InterpConfig, InterpNet
 from kinema.train.clips import HELD_OUT, RealTriplets, default_sources
-from kinema.train.interp import TrainConfig, plot_log, train
+from kinema.train.interp import ClassicalGuide, TrainConfig, plot_log, train
 from kinema.train.synthetic import SyntheticConfig, SyntheticTriplets, load_photos
+
+#: The guiding flows of training alternate between the engine's default preset and its
+#: sharper full-resolution variant, so either can guide the network at inference.
+GUIDES = (ClassicalConfig.balanced(), ClassicalConfig.balanced().replace(finest_scale=0))
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -48,12 +53,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval-every", type=int, default=TrainConfig.eval_every)
     parser.add_argument("--stop-at", type=int, default=None, help="stop at this step (resume later)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--min-motion", type=float, default=0.5, help="drop real windows whose ends differ by less than this (mean, in 1/255); 0 keeps still shots")
+    parser.add_argument("--init", type=Path, default=None, help="start from these weights (fine-tuning stages)")
+    parser.add_argument("--adversarial", type=float, default=0.0, help="weight of the ROI adversarial loss (0: off)")
+    parser.add_argument("--no-guide", action="store_true", help="start flows from zero, not from the classical engine")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
-    cfg = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, synthetic=args.synthetic, seed=args.seed, eval_every=args.eval_every)
+    cfg = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, synthetic=args.synthetic, seed=args.seed, eval_every=args.eval_every, adversarial=args.adversarial)
     sources = default_sources(args.data)
-    real = RealTriplets(sources, crop=args.crop)
+    real = RealTriplets(sources, crop=args.crop, min_motion=args.min_motion / 255)
     samplers = [(real.sample, 1 - cfg.synthetic)] if cfg.synthetic < 1 else []
     synthetic = SyntheticTriplets(load_photos(args.data / "photos"), dataclasses.replace(SyntheticConfig(), height=args.crop, width=args.crop))
     if cfg.synthetic > 0:
@@ -62,12 +74,15 @@ def main(argv: list[str] | None = None) -> None:
     g = torch.Generator().manual_seed(1234)
     validation = [held_out.sample(g) for _ in range(16)] + [synthetic.sample(g, t=0.5) for _ in range(16)]
 
-    net = InterpNet(InterpConfig.tiny() if args.tiny else InterpConfig())
+    if args.init is not None:
+        net, _ = InterpNet.load(args.init)
+    else:
+        net = InterpNet(InterpConfig.tiny() if args.tiny else InterpConfig())
 
     def report(step: int, row: dict) -> None:
         print(f"step {step}: loss {row['loss']:.4f}, validation {row['val_psnr']:.2f} dB, {row['seconds']:.0f} s", flush=True)
 
-    step = train(net, samplers, validation, cfg, args.out, device=args.device, stop_at=args.stop_at, progress=report)
+    step = train(net, samplers, validation, cfg, args.out, device=args.device, stop_at=args.stop_at, progress=report, guide=None if args.no_guide else ClassicalGuide(*GUIDES))
     plot_log(args.out / "log.csv", args.out / "log.png")
     if step == cfg.steps:
         meta = {
@@ -75,6 +90,8 @@ def main(argv: list[str] | None = None) -> None:
             "steps": step,
             "data_fingerprint": fingerprint(sources + [args.data / "photos"]),
             "train": dataclasses.asdict(cfg),
+            "init": None if args.init is None else InterpNet.load(args.init)[1],
+            "guide": "none" if args.no_guide else [repr(c) for c in GUIDES],
         }
         net.cpu().save(args.out / "interp.safetensors", **meta)
         print(f"wrote {args.out / 'interp.safetensors'}")

@@ -28,12 +28,23 @@ def test_untrained_model_is_the_linear_blend_and_any_size_works():
     assert torch.allclose(out, expected, atol=1e-3)  # zero-initialized corrections, time-prior mask
 
 
+def test_untrained_model_follows_its_guide_flows():
+    torch.manual_seed(0)
+    net = InterpNet(InterpConfig.tiny())
+    a, b = torch.rand(1, 3, 32, 48), torch.rand(1, 3, 32, 48)
+    guide = torch.zeros(1, 4, 32, 48)
+    guide[:, 0] = 3.0  # sample a three pixels to the right, b where it is
+    out = net(a, b, torch.tensor([0.5]), guide)
+    expected = 0.5 * torch.roll(a, -3, -1) + 0.5 * b
+    assert torch.allclose(out[..., :-3], expected[..., :-3], atol=1e-3)
+
+
 def test_tiny_model_overfits_one_synthetic_triplet():
     torch.manual_seed(0)
     a, mid, b, t = _triplet()
     net = InterpNet(InterpConfig.tiny())
-    optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
-    for _ in range(150):
+    optimizer = torch.optim.Adam(net.parameters(), lr=5e-3)
+    for _ in range(50):
         loss = torch.sqrt((net(a, b, t) - mid) ** 2 + 1e-6).mean()
         optimizer.zero_grad()
         loss.backward()
@@ -68,8 +79,8 @@ def test_checkpoint_round_trip_and_refusals(tmp_path):
     # Same arch but a config the file's tensors do not fit: edit the header's config.
     from kinema.models.checkpoint import load_checkpoint, save_checkpoint
 
-    tensors, config, _ = load_checkpoint(mismatched, arch="kinema.interp.v1")
-    save_checkpoint(tmp_path / "lie.safetensors", tensors, arch="kinema.interp.v1", config=InterpConfig.tiny().as_dict())
+    tensors, config, _ = load_checkpoint(mismatched, arch="kinema.interp.v2")
+    save_checkpoint(tmp_path / "lie.safetensors", tensors, arch="kinema.interp.v2", config=InterpConfig.tiny().as_dict())
     with pytest.raises(ModelMismatchError):
         InterpNet.load(tmp_path / "lie.safetensors")
     save_checkpoint(tmp_path / "gif.safetensors", tensors, arch="kinema.ccdnet.v1", config=config)

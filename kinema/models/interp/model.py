@@ -1,22 +1,35 @@
 """The learned interpolator.
 
-Shape contract: ``a``, ``b`` ``(N, 3, H, W)`` in [0, 1], ``t`` ``(N,)`` in [0, 1] →
-``(N, 3, H, W)``. Any H, W: inputs are padded to a multiple of the coarsest scale and the
-output is cropped back.
+Shape contract: ``a``, ``b`` ``(N, 3, H, W)`` in [0, 1], ``t`` ``(N,)`` in [0, 1], an
+optional ``guide`` ``(N, 4, H, W)`` (initial flows from t to a and to b, in pixels) →
+``(N, 3, H, W)``. Any H, W: inputs are padded to a multiple of the coarsest scale and
+the outputs cropped back.
 
 1. **Flow to t, coarse to fine** (RIFE-style: the network predicts the flows *from* t
    directly, so nothing has to be projected): each level sees both frames, both frames
    warped by the current flows, the current flows and mask, and t; it works at 1/scale
    and adds a correction to the flows ``f_ta``, ``f_tb`` and to the blend mask logit.
+   The flows start from ``guide`` — in kinema the classical engine's projected DIS flows,
+   which a 2-core CPU gets in a few ms and which a small network trained on a CPU for an
+   hour cannot match from scratch — or from zero.
 2. **Warp frames and context features** with :func:`kinema.ops.warp.backward_warp` and
    blend them with the mask ``m``: ``Î = m·g(a, f_ta) + (1 − m)·g(b, f_tb)`` (the
    zoom-in-to-check equations 1–2).
-3. **Synthesis**: a few wide-kernel convolutions on ``[Î, F̂, g(a), g(b)]`` predict a
-   residual added to ``Î``.
+3. **Synthesis**: a few convolutions on ``[Î, F̂, g(a), g(b), m]`` predict a residual
+   added to ``Î``.
+
+Every correction starts at zero and the mask at the time prior ``1 − t``, so an untrained
+network returns the guided linear blend — the classical engine's own output — and
+training can only start from there.
+
+:meth:`InterpNet.predict` returns the flows, mask and residual rather than the frame, so
+a caller can run the network on downscaled frames and :func:`compose` the result at full
+resolution (how :class:`kinema.engines.learned.LearnedEngine` handles 720p and 4K).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -25,10 +38,11 @@ from torch import nn
 
 from kinema.models.checkpoint import load_checkpoint, save_checkpoint
 from kinema.models.interp.config import InterpConfig
+from kinema.ops.flow import resize_flow
 from kinema.ops.warp import Padding, backward_warp
 from kinema.types import ModelMismatchError
 
-ARCH = "kinema.interp.v1"
+ARCH = "kinema.interp.v2"
 
 
 def _conv(cin: int, cout: int, k: int = 3, stride: int = 1) -> nn.Sequential:
@@ -57,12 +71,35 @@ class FlowLevel(nn.Module):
         x = inputs
         if self.scale > 1:
             x = F.interpolate(inputs, scale_factor=1 / self.scale, mode="bilinear", align_corners=False)
-            x = torch.cat([x[:, :16], x[:, 16:20] / self.scale, x[:, 20:]], 1)  # flows in this level's pixels
+            x = torch.cat([x[:, :12], x[:, 12:16] / self.scale, x[:, 16:]], 1)  # flows in this level's pixels
         out = self.head(self.body(self.entry(x)))
         if self.scale > 1:
             out = F.interpolate(out, size=size, mode="bilinear", align_corners=False)
             out = torch.cat([out[:, :4] * self.scale, out[:, 4:]], 1)
         return out
+
+
+@dataclass
+class Prediction:
+    """What the network says about one frame at time t, at the resolution it ran at."""
+
+    flows: torch.Tensor  # (N, 4, h, w): flow_ta, flow_tb in pixels
+    mask: torch.Tensor  # (N, 1, h, w): weight of warped a, in (0, 1)
+    residual: torch.Tensor  # (N, 3, h, w): synthesis correction
+
+
+def compose(a: torch.Tensor, b: torch.Tensor, pred: Prediction) -> torch.Tensor:
+    """The frame ``(N, 3, H, W)`` from full-size inputs and a (possibly smaller) prediction:
+    flows, mask and residual are resized to the inputs, both warped, blended, corrected."""
+    h, w = a.shape[-2:]
+    flows = resize_flow(pred.flows, h, w)
+    mask, residual = pred.mask, pred.residual
+    if mask.shape[-2:] != (h, w):
+        mask = F.interpolate(mask, size=(h, w), mode="bilinear", align_corners=False)
+        residual = F.interpolate(residual, size=(h, w), mode="bilinear", align_corners=False)
+    warped_a = backward_warp(a, flows[:, :2], padding=Padding.BORDER)
+    warped_b = backward_warp(b, flows[:, 2:], padding=Padding.BORDER)
+    return torch.lerp(warped_b, warped_a, mask) + residual
 
 
 class InterpNet(nn.Module):
@@ -76,7 +113,7 @@ class InterpNet(nn.Module):
         )
         self.context = nn.Sequential(_conv(3, config.context), _conv(config.context, config.context))
         k = config.synth_kernel
-        layers = [_conv(3 * 3 + config.context, config.synth_width, k)]
+        layers = [_conv(3 * 3 + config.context + 1, config.synth_width, k)]
         layers += [_conv(config.synth_width, config.synth_width, k) for _ in range(config.synth_layers - 2)]
         layers += [nn.Conv2d(config.synth_width, 3, k, 1, k // 2)]
         self.synthesis = nn.Sequential(*layers)
@@ -104,12 +141,8 @@ class InterpNet(nn.Module):
         """Input sizes are padded to a multiple of this."""
         return 2 * max(self.config.scales)
 
-    def estimate(self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Flows from t ``(N, 2, H, W)`` ×2 and blend mask ``(N, 1, H, W)`` in (0, 1)."""
-        n, _, h, w = a.shape
-        tmap = t.view(n, 1, 1, 1).expand(n, 1, h, w).to(a.dtype)
-        flows = torch.zeros(n, 4, h, w, dtype=a.dtype, device=a.device)
-        logit = torch.zeros(n, 1, h, w, dtype=a.dtype, device=a.device)
+    def _estimate(self, a, b, tmap, flows) -> tuple[torch.Tensor, torch.Tensor]:
+        logit = torch.zeros_like(tmap)
         for level in self.levels:
             warped_a = backward_warp(a, flows[:, :2], padding=Padding.BORDER)
             warped_b = backward_warp(b, flows[:, 2:], padding=Padding.BORDER)
@@ -118,29 +151,39 @@ class InterpNet(nn.Module):
             logit = logit + delta[:, 4:]
         # The mask starts at the time prior (1 − t): a linear blend before any training.
         prior = torch.logit((1 - tmap).clamp(1e-3, 1 - 1e-3))
-        return flows[:, :2], flows[:, 2:], torch.sigmoid(logit + prior)
+        return flows, torch.sigmoid(logit + prior)
 
-    def forward(self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, *, return_coarse: bool = False):
-        """``(N, 3, H, W)`` ×2 and ``t`` ``(N,)`` → ``(N, 3, H, W)`` (and the blend ``Î``
-        before synthesis when ``return_coarse``, for the training loss)."""
-        h, w = a.shape[-2:]
+    def predict(
+        self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, guide: torch.Tensor | None = None
+    ) -> tuple[Prediction, torch.Tensor]:
+        """``(prediction, Î)``: flows, mask and synthesis residual at the size of ``a``, and
+        the blend before synthesis (which the training loss also scores)."""
+        n, _, h, w = a.shape
         m = self.multiple
         pad = (0, (-w) % m, 0, (-h) % m)
+        guide = torch.zeros(n, 4, h, w, dtype=a.dtype, device=a.device) if guide is None else guide
         if any(pad):
-            a, b = F.pad(a, pad, mode="replicate"), F.pad(b, pad, mode="replicate")
-        flow_ta, flow_tb, mask = self.estimate(a, b, t)
-        warped_a = backward_warp(a, flow_ta, padding=Padding.BORDER)
-        warped_b = backward_warp(b, flow_tb, padding=Padding.BORDER)
-        coarse = mask * warped_a + (1 - mask) * warped_b
-        ctx_a, ctx_b = self.context(a), self.context(b)
-        ctx = mask * backward_warp(ctx_a, flow_ta) + (1 - mask) * backward_warp(ctx_b, flow_tb)
-        out = coarse + self.synthesis(torch.cat([coarse, ctx, warped_a, warped_b], 1))
-        out, coarse = out[..., :h, :w], coarse[..., :h, :w]
-        return (out, coarse) if return_coarse else out
+            a, b, guide = (F.pad(x, pad, mode="replicate") for x in (a, b, guide))
+        tmap = t.to(a.dtype).view(n, 1, 1, 1).expand(n, 1, *a.shape[-2:])
+        flows, mask = self._estimate(a, b, tmap, guide)
+        warped_a = backward_warp(a, flows[:, :2], padding=Padding.BORDER)
+        warped_b = backward_warp(b, flows[:, 2:], padding=Padding.BORDER)
+        coarse = torch.lerp(warped_b, warped_a, mask)
+        ctx = torch.lerp(
+            backward_warp(self.context(b), flows[:, 2:]), backward_warp(self.context(a), flows[:, :2]), mask
+        )
+        residual = self.synthesis(torch.cat([coarse, ctx, warped_a, warped_b, mask], 1))
+        crop = lambda x: x[..., :h, :w]  # noqa: E731
+        return Prediction(crop(flows), crop(mask), crop(residual)), crop(coarse)
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
+        """``(N, 3, H, W)`` ×2, ``t`` ``(N,)`` and optional ``guide`` → ``(N, 3, H, W)``."""
+        pred, coarse = self.predict(a, b, t, guide)
+        return coarse + pred.residual
 
 
 def complexity(model: nn.Module, height: int = 720, width: int = 1280) -> tuple[int, float]:
-    """(parameters, GFLOPs for one output frame at ``height`` × ``width``).
+    """(parameters, GFLOPs for one output frame when the network runs at ``height`` × ``width``).
 
     FLOPs are counted as 2 × multiply–accumulates of the convolutions (the usual
     convention), measured by running the model once on zeros with forward hooks.

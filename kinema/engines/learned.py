@@ -1,0 +1,130 @@
+"""The learned engine: :class:`kinema.models.interp.InterpNet` guided by classical motion.
+
+For a pair ``a``, ``b`` ``(N, 3, H, W)`` and each time t:
+
+1. both frames are scaled so the longer side is at most ``work_max_side`` (the network's
+   cost grows with pixels; motion and occlusion are decided well below 720p);
+2. the classical engine's projected DIS flows at t (:meth:`ClassicalEngine.motion`) guide
+   the network, which refines them and predicts a blend mask and a synthesis residual;
+3. flows, mask and residual are resized to the full frame and applied there
+   (:func:`kinema.models.interp.model.compose`), so the output keeps the inputs' detail
+   and 4K costs little more than 720p beyond the full-size warps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from kinema import weights
+from kinema.engines.base import Engine, check_times
+from kinema.engines.classical import ClassicalConfig, ClassicalEngine
+from kinema.models.interp import InterpNet
+from kinema.models.interp.model import compose
+from kinema.ops.flow import resize_flow
+from kinema.ops.resize import fit_size, resize
+from kinema.types import BadInputError
+
+
+@dataclass(frozen=True)
+class LearnedConfig:
+    """Settings of :class:`LearnedEngine` (the network's own sizes are in its checkpoint)."""
+
+    #: The network runs on frames whose longer side is at most this (None: full size).
+    work_max_side: int | None = 512
+    #: The classical settings that produce the guiding flows.
+    guide: ClassicalConfig = ClassicalConfig.balanced()
+
+    def __post_init__(self):
+        if self.work_max_side is not None and self.work_max_side < 32:
+            raise ValueError(f"work_max_side must be at least 32, got {self.work_max_side}")
+
+    @classmethod
+    def fast(cls) -> LearnedConfig:
+        """Guided by DIS ultrafast."""
+        return cls(guide=ClassicalConfig.fast())
+
+    @classmethod
+    def balanced(cls) -> LearnedConfig:
+        """The default: guided by the classical default."""
+        return cls()
+
+    @classmethod
+    def best(cls) -> LearnedConfig:
+        """Guided by DIS down to the full working resolution (about 2× the flow time); the
+        network was trained on this guide and the default one."""
+        return cls(guide=ClassicalConfig.balanced().replace(finest_scale=0))
+
+    def replace(self, **changes) -> LearnedConfig:
+        return dataclasses.replace(self, **changes)
+
+
+class LearnedEngine(Engine):
+    """Interpolation with kinema's trained network. See the module docstring."""
+
+    name = "learned"
+
+    def __init__(self, model: InterpNet, config: LearnedConfig | None = None, *, device: str | torch.device = "cpu"):
+        self.config = config or LearnedConfig()
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.guide = ClassicalEngine(self.config.guide)
+
+    @classmethod
+    def from_file(
+        cls, path: Path | None = None, config: LearnedConfig | None = None, *, device: str | torch.device = "cpu"
+    ) -> LearnedEngine:
+        """The engine with weights from ``path`` (default: the shipped ``interp.safetensors``)."""
+        path = Path(path) if path is not None else weights.INTERP
+        if not path.exists():
+            raise BadInputError(f"{path}: no such weight file")
+        model, _ = InterpNet.load(path, map_location=device)
+        return cls(model, config, device=device)
+
+    def predict(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> list:
+        """One :class:`~kinema.models.interp.model.Prediction` per time, at the working size."""
+        height, width = a.shape[-2:]
+        wh, ww = fit_size(height, width, self.config.work_max_side)
+        small_a, small_b = resize(a, wh, ww), resize(b, wh, ww)
+        guides = self.guide.motion(small_a.cpu(), small_b.cpu(), times)
+        small_a, small_b = small_a.to(self.device), small_b.to(self.device)
+        preds = []
+        for t, guide in zip(times, guides):
+            ts = torch.full((a.shape[0],), t, device=self.device)
+            pred, _ = self.model.predict(small_a, small_b, ts, resize_flow(guide, wh, ww).to(self.device))
+            preds.append(pred)
+        return preds
+
+    def adapt(
+        self, frames: torch.Tensor, steps: int, *, seed: int = 0, progress: Callable[[int, float], None] | None = None
+    ) -> None:
+        """Test-time adaptation (:func:`kinema.train.adapt.adapt`): fine-tune this engine's
+        network for ``steps`` steps on consecutive ``frames`` ``(N, 3, H, W)`` of the video it
+        is about to interpolate, at the working size it runs at."""
+        from kinema.train.adapt import adapt  # training code: loaded only when asked for
+        from kinema.train.interp import ClassicalGuide
+
+        wh, ww = fit_size(*frames.shape[-2:], self.config.work_max_side)
+        small = [resize(f[None], wh, ww)[0].mul(255).round().to(torch.uint8) for f in frames]
+        guide = ClassicalGuide(self.config.guide)
+        adapt(self.model, small, steps, guide=guide, seed=seed, device=self.device, progress=progress)
+
+    def interpolate(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> torch.Tensor:
+        """``(N, 3, H, W)`` pairs → ``(N, T, 3, H, W)``."""
+        times = check_times(times)
+        if a.shape != b.shape or a.dim() != 4 or a.shape[1] != 3:
+            raise ValueError(f"expected two (N, 3, H, W) batches of one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+        outputs: list[torch.Tensor | None] = [a if t == 0 else b if t == 1 else None for t in times]
+        inner = [t for t, o in zip(times, outputs) if o is None]
+        if inner:
+            with torch.no_grad():
+                preds = iter(self.predict(a, b, inner))
+                da, db = a.to(self.device), b.to(self.device)
+                for i, o in enumerate(outputs):
+                    if o is None:
+                        outputs[i] = compose(da, db, next(preds)).clamp_(0, 1).to(a.device)
+        return torch.stack(outputs, 1)

@@ -1,0 +1,58 @@
+import pytest
+import torch
+
+from kinema.engines.classical import ClassicalEngine
+from kinema.engines.learned import LearnedConfig, LearnedEngine
+from kinema.models.interp import InterpConfig, InterpNet
+from kinema.ops.metrics import psnr
+from kinema.types import BadInputError
+from tests.engines.test_classical import _shifted, _texture
+
+
+def _engine(**config) -> LearnedEngine:
+    torch.manual_seed(0)
+    return LearnedEngine(InterpNet(InterpConfig.tiny()), LearnedConfig(**config))
+
+
+def test_untrained_network_reproduces_the_classical_engine():
+    # Zero-initialized corrections: before training the learned engine is its guide.
+    h, w = 64, 96
+    big = _texture(h + 32, w + 32)
+    a, b = _shifted(big, 0, 0, h, w), _shifted(big, 4, 2, h, w)
+    ours = _engine().interpolate(a, b, [0.25, 0.5])
+    classical = ClassicalEngine().interpolate(a, b, [0.25, 0.5])
+    assert psnr(ours[:, 1], classical[:, 1]).item() > 45
+
+
+def test_large_frames_run_at_the_working_size_and_keep_full_resolution_detail():
+    h, w = 96, 160
+    big = _texture(h + 32, w + 32, seed=3)
+    a, mid, b = _shifted(big, 0, 0, h, w), _shifted(big, 2, 0, h, w), _shifted(big, 4, 0, h, w)
+    out = _engine(work_max_side=64).interpolate(a, b, [0.5])
+    assert out.shape == (1, 1, 3, h, w)
+    inner = (slice(None), slice(None), slice(8, -8), slice(8, -8))
+    assert psnr(out[:, 0][inner], mid[inner]).item() > 35
+
+
+def test_times_zero_and_one_are_the_inputs_and_bad_shapes_are_refused():
+    a, b = _texture(40, 50, 1), _texture(40, 50, 2)
+    engine = _engine()
+    out = engine.interpolate(a, b, [0.0, 0.5, 1.0])
+    assert torch.equal(out[:, 0], a) and torch.equal(out[:, 2], b)
+    with pytest.raises(ValueError):
+        engine.interpolate(a, b[..., :40], [0.5])
+
+
+def test_missing_weight_file_is_a_clear_error(tmp_path):
+    with pytest.raises(BadInputError, match="no such weight file"):
+        LearnedEngine.from_file(tmp_path / "none.safetensors")
+
+
+def test_from_file_loads_saved_weights(tmp_path):
+    engine = _engine()
+    for p in engine.model.parameters():
+        p.data.normal_(0, 0.01)
+    path = engine.model.save(tmp_path / "w.safetensors")
+    loaded = LearnedEngine.from_file(path)
+    a, b = _texture(40, 50, 1), _texture(40, 50, 2)
+    assert torch.equal(engine.interpolate(a, b, [0.3]), loaded.interpolate(a, b, [0.3]))
