@@ -17,6 +17,7 @@ engines timed before any quality run.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import time
@@ -180,6 +181,7 @@ def main() -> None:
     parser.add_argument("--no-ablations", action="store_true", help="leave out the ablation rows")
     parser.add_argument("--sheets", type=Path, default=None, help="write contact sheets of the 3 worst triplets here")
     parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--json", type=Path, default=None, help="also write every row's scores here (for kinema.train.publish)")
     args = parser.parse_args()
     torch.manual_seed(0)
     rows = [e for e in entries() if e.label.strip("*") not in args.skip and e.label not in args.skip]
@@ -214,6 +216,16 @@ def main() -> None:
     print(text)
     if args.readme:
         write_block("vfi", text)
+    if args.json is not None:
+        rows_out = {}
+        for e in rows:
+            row = {s: {"psnr": round(mean_finite(results[e.label][s].psnr), 3), "ssim": round(float(np.mean(results[e.label][s].ssim)), 4), "count": counts[s]} for s in args.sets}
+            if "ucf101" in args.sets:
+                row[f"ucf101_first{FIRST}"] = {"psnr": round(mean_finite(results[e.label]["ucf101"].psnr[:FIRST]), 3)}
+            if e.label in speeds:
+                row["fps_720p"] = round(speeds[e.label], 2)
+            rows_out[e.label] = row
+        args.json.write_text(json.dumps({"machine": machine, "limit": args.limit, "rows": rows_out}, indent=2))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,41 @@
+"""Ship a trained weight file: ``python -m kinema.train.publish RUN.safetensors DEST --metrics M.json --row LABEL``.
+
+Copies the checkpoint to ``DEST`` (e.g. ``kinema/weights/interp.safetensors``) with the
+benchmark scores of one table row (from ``python -m benchmarks.vfi --json M.json``) added
+to its metadata, so the file says how good it is. The tensors, and so their sha256, are
+unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from kinema.models.checkpoint import load_checkpoint, save_checkpoint
+from kinema.models.interp.model import ARCH
+
+
+def publish(source: Path, dest: Path, metrics: dict | None = None) -> Path:
+    tensors, config, meta = load_checkpoint(source, arch=ARCH)
+    if metrics is not None:
+        meta = {**meta, "metrics": metrics}
+    return save_checkpoint(dest, tensors, arch=ARCH, config=config, meta=meta)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", type=Path)
+    parser.add_argument("dest", type=Path)
+    parser.add_argument("--metrics", type=Path, default=None, help="JSON written by benchmarks.vfi --json")
+    parser.add_argument("--row", default="**learned**", help="the table row whose scores to record")
+    args = parser.parse_args(argv)
+    metrics = None
+    if args.metrics is not None:
+        table = json.loads(args.metrics.read_text())
+        metrics = {"benchmark": "benchmarks.vfi", "machine": table["machine"], **table["rows"][args.row]}
+    print(publish(args.source, args.dest, metrics))
+
+
+if __name__ == "__main__":
+    main()
