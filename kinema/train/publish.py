@@ -3,7 +3,8 @@
 Copies the checkpoint to ``DEST`` (e.g. ``kinema/weights/interp.safetensors``) with the
 benchmark scores of one table row (from ``python -m benchmarks.vfi --json M.json``) added
 to its metadata, so the file says how good it is. The tensors, and so their sha256, are
-unchanged.
+unchanged; the config is written out in full (fields added since training, such as the
+confidence gate, with the values the engine will use).
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import json
 from pathlib import Path
 
 from kinema.models.checkpoint import load_checkpoint, save_checkpoint
+from kinema.models.interp.config import InterpConfig
 from kinema.models.interp.model import ARCH
 
 
 def publish(source: Path, dest: Path, metrics: dict | None = None) -> Path:
     tensors, config, meta = load_checkpoint(source, arch=ARCH)
+    config = InterpConfig.from_dict(config).as_dict()  # spelled out in full, new fields included
     if metrics is not None:
         meta = {**meta, "metrics": metrics}
     return save_checkpoint(dest, tensors, arch=ARCH, config=config, meta=meta)

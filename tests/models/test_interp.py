@@ -94,3 +94,20 @@ def test_complexity_counts_parameters_and_flops():
     assert params == sum(p.numel() for p in net.parameters()) > 0
     _, gflops_big = complexity(net, 128, 128)
     assert gflops > 0 and gflops_big == pytest.approx(4 * gflops, rel=0.05)  # FLOPs scale with pixels
+
+
+def test_confidence_gate_leaves_a_still_pair_untouched_and_lets_motion_through():
+    torch.manual_seed(2)
+    net = InterpNet(InterpConfig.tiny())
+    for p in net.parameters():
+        p.data.normal_(0, 0.05)  # a "trained" network that changes things
+    frame = torch.rand(1, 3, 32, 48)
+    guide = torch.zeros(1, 4, 32, 48)
+    with torch.no_grad():
+        assert torch.allclose(net(frame, frame.clone(), torch.tensor([0.5]), guide), frame, atol=1e-6)
+        other = torch.rand(1, 3, 32, 48)
+        blend = 0.5 * (frame + other)
+        assert (net(frame, other, torch.tensor([0.5]), guide) - blend).abs().max() > 1e-3
+        ungated = InterpNet(dataclasses.replace(InterpConfig.tiny(), gate=0.0))
+        ungated.load_state_dict(net.state_dict())
+        assert (ungated(frame, frame.clone(), torch.tensor([0.5]), guide) - frame).abs().max() > 1e-3

@@ -26,6 +26,11 @@ class InterpConfig:
     synth_width: int = 16
     synth_kernel: int = 3
     synth_layers: int = 3
+    #: σ of the confidence gate (0: off): every correction — to the flows, the mask and
+    #: the residual — is scaled by ``1 − exp(−|g(a) − g(b)| / σ)`` (dilated over 7×7),
+    #: where ``g`` warps by the guide's flows. Where the guide already brings both frames
+    #: into agreement the classical answer stands; a still scene is left untouched.
+    gate: float = 0.02
 
     def __post_init__(self):
         if len(self.scales) != len(self.flow_widths) or not self.scales:
@@ -36,6 +41,8 @@ class InterpConfig:
             raise ValueError("synth_kernel must be odd")
         if self.synth_layers < 2:
             raise ValueError("synth_layers must be at least 2")
+        if self.gate < 0:
+            raise ValueError("gate must be ≥ 0")
 
     @classmethod
     def tiny(cls) -> InterpConfig:

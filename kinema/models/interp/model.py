@@ -17,6 +17,8 @@ the outputs cropped back.
    zoom-in-to-check equations 1–2).
 3. **Synthesis**: a few convolutions on ``[Î, F̂, g(a), g(b), m]`` predict a residual
    added to ``Î``.
+4. **Confidence gate** (``InterpConfig.gate``): all corrections are scaled down where the
+   guide's warps of a and b already agree, so the network works where DIS failed.
 
 Every correction starts at zero and the mask at the time prior ``1 − t``, so an untrained
 network returns the guided linear blend — the classical engine's own output — and
@@ -153,6 +155,22 @@ class InterpNet(nn.Module):
         prior = torch.logit((1 - tmap).clamp(1e-3, 1 - 1e-3))
         return flows, torch.sigmoid(logit + prior)
 
+    def _gate(self, a: torch.Tensor, b: torch.Tensor, guide: torch.Tensor) -> torch.Tensor | None:
+        """How much the network may change the guided blend, ``(N, 1, H, W)`` in [0, 1]
+        (see ``InterpConfig.gate``); None when the gate is off.
+
+        Measured on the first weights (trained without it): a near-still pair lost up to
+        5 dB to small corrections, since at 50 dB any change is loss; the gate fixed that
+        and also raised Middlebury-other by 0.08 dB."""
+        if self.config.gate <= 0:
+            return None
+        with torch.no_grad():
+            warped_a = backward_warp(a, guide[:, :2], padding=Padding.BORDER)
+            warped_b = backward_warp(b, guide[:, 2:], padding=Padding.BORDER)
+            error = (warped_a - warped_b).abs().mean(1, keepdim=True)
+            gate = 1 - torch.exp(-error / self.config.gate)
+            return F.max_pool2d(gate, 7, 1, 3)
+
     def predict(
         self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, guide: torch.Tensor | None = None
     ) -> tuple[Prediction, torch.Tensor]:
@@ -166,6 +184,10 @@ class InterpNet(nn.Module):
             a, b, guide = (F.pad(x, pad, mode="replicate") for x in (a, b, guide))
         tmap = t.to(a.dtype).view(n, 1, 1, 1).expand(n, 1, *a.shape[-2:])
         flows, mask = self._estimate(a, b, tmap, guide)
+        gate = self._gate(a, b, guide)
+        if gate is not None:
+            flows = guide + gate * (flows - guide)
+            mask = torch.lerp(1 - tmap, mask, gate)
         warped_a = backward_warp(a, flows[:, :2], padding=Padding.BORDER)
         warped_b = backward_warp(b, flows[:, 2:], padding=Padding.BORDER)
         coarse = torch.lerp(warped_b, warped_a, mask)
@@ -173,6 +195,8 @@ class InterpNet(nn.Module):
             backward_warp(self.context(b), flows[:, 2:]), backward_warp(self.context(a), flows[:, :2]), mask
         )
         residual = self.synthesis(torch.cat([coarse, ctx, warped_a, warped_b, mask], 1))
+        if gate is not None:
+            residual = gate * residual
         crop = lambda x: x[..., :h, :w]  # noqa: E731
         return Prediction(crop(flows), crop(mask), crop(residual)), crop(coarse)
 
