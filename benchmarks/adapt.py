@@ -52,7 +52,7 @@ def score(engine: LearnedEngine, frames: torch.Tensor) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--steps", type=int, nargs="+", default=[0, 50, 200])
+    parser.add_argument("--steps", type=int, nargs="+", default=[0, 100])
     parser.add_argument("--readme", action="store_true")
     args = parser.parse_args()
     lines = ["| clip | frames | " + " | ".join(f"adapt {n}: PSNR / SSIM (s)" for n in args.steps) + " |"]

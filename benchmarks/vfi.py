@@ -66,12 +66,6 @@ def entries() -> list[Entry]:
     """The rows of the table, in order. Add an engine here."""
     balanced, best = ClassicalConfig.balanced(), ClassicalConfig.quality()
     return [
-        Entry("**learned**", _learned(), "default: network at ≤ 512 px guided by classical balanced"),
-        Entry("learned fast", _learned(config=LearnedConfig.fast), "`--quality fast`: guided by DIS ultrafast"),
-        Entry("learned best", _learned(config=LearnedConfig.best), "`--quality best`: guided by DIS to full working resolution"),
-        Entry("learned − synthetic data", _learned(ABLATIONS / "interp-real-only.safetensors"), "same recipe, real triplets only", False),
-        Entry("learned + ROI adversarial", _learned(ABLATIONS / "interp-roi-adv.safetensors"), "default + ROI adversarial fine-tuning", False),
-        Entry("learned + fine-tuning, no adversary", _learned(ABLATIONS / "interp-no-adv.safetensors"), "default + the same fine-tuning steps without the adversary (control)", False),
         Entry("average", AverageEngine, "(a + b) / 2"),
         Entry("minterpolate", MinterpolateEngine, "ffmpeg mci, aobmc, bidir"),
         Entry("DIS plain warp", lambda: ClassicalEngine(ClassicalConfig.plain()), "DIS medium, each input warped by t·flow, averaged"),
@@ -82,6 +76,13 @@ def entries() -> list[Entry]:
         Entry("best − multi-scale", lambda: ClassicalEngine(best.replace(multiscale=False)), "no coarse-to-fine start", False),
         Entry("best − hole filling", lambda: ClassicalEngine(best.replace(fill_holes=False)), "holes keep the plain flow", False),
         Entry("best − projection", lambda: ClassicalEngine(best.replace(projection=False, occlusion=False, fill_holes=False)), "flows scaled in place", False),
+        Entry("**learned**", _learned(), "default: network at ≤ 512 px guided by classical balanced"),
+        Entry("learned fast", _learned(config=LearnedConfig.fast), "`--quality fast`: guided by DIS ultrafast"),
+        Entry("learned best", _learned(config=LearnedConfig.best), "`--quality best`: guided by DIS to full working resolution"),
+        Entry("learned − synthetic data", _learned(ABLATIONS / "interp-real-only.safetensors"), "same recipe, real triplets only", False),
+        Entry("  ↳ + ROI adversarial", _learned(ABLATIONS / "interp-roi-adv.safetensors"), "real-only + 300 steps with the ROI adversarial loss", False),
+        Entry("  ↳ + same steps, no adversary", _learned(ABLATIONS / "interp-no-adv.safetensors"), "real-only + 300 steps without it (the control)", False),
+        Entry("learned − confidence gate", _learned(ABLATIONS / "interp-no-gate.safetensors"), "the default weights with the gate off", False),
     ]
 
 

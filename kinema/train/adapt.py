@@ -26,7 +26,7 @@ def adapt(
     steps: int,
     *,
     guide: Guide | None,
-    lr: float = 5e-5,
+    lr: float = 1e-4,
     batch: int = 4,
     crop: int = 192,
     seed: int = 0,
