@@ -26,6 +26,7 @@ from kinema.engines.base import Engine
 from kinema.engines.classical import ClassicalConfig, ClassicalEngine
 from kinema.engines.learned import LearnedConfig, LearnedEngine
 from kinema.io import GifOptions, ImageOptions, OddSize, OutputOptions, VideoCodec, VideoOptions, probe
+from kinema.io.atomic import check_output
 from kinema.pipelines.adapt import adapt_to_video
 from kinema.pipelines.convert import ConvertConfig, convert
 from kinema.pipelines.interpolate import InterpolateConfig, interpolate_video
@@ -246,6 +247,8 @@ def interpolate_cmd(
         raise typer.BadParameter("--adapt needs --engine learned")
     chosen = make_engine(engine, quality, weights)
     if adapt:
+        # Refuse a bad output before minutes of adaptation, not after.
+        check_output(output, overwrite=overwrite, inputs=(source,))
         with progress_bar("adapt", quiet=quiet, unit="steps") as progress:
             adapt_to_video(chosen, source, adapt, source_fps=config.source_fps, progress=progress)
     with progress_bar("interpolate", quiet=quiet) as progress:

@@ -208,3 +208,15 @@ def test_pair_writes_one_file_or_one_per_time(tmp_path, capsys):
     assert code == 2
     code, _, err = run(capsys, "pair", str(tmp_path / "missing.png"), str(tmp_path / "b.png"), "-o", str(tmp_path / "z.png"))
     assert code == 1 and "no such image" in one_error_line(err)
+
+
+def test_existing_output_is_refused_before_adaptation_starts(tmp_path, capsys, monkeypatch):
+    import kinema.cli
+
+    clip = make_video(tmp_path / "in.mp4", 4)
+    (tmp_path / "out.mp4").write_bytes(b"keep")
+    weights = _tiny_weights(tmp_path / "w.safetensors")
+    monkeypatch.setattr(kinema.cli, "adapt_to_video", lambda *a, **k: pytest.fail("adapted before checking the output"))
+    code, _, err = run(capsys, "interpolate", str(clip), str(tmp_path / "out.mp4"), "--factor", "2", "--weights", str(weights), "--adapt", "5")
+    assert code == 1 and "exists" in one_error_line(err)
+    assert (tmp_path / "out.mp4").read_bytes() == b"keep"
