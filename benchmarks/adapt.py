@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -29,12 +30,7 @@ CLIPS = (HELD_OUT, "gifs/xvfi_x4k_003.gif", "gifs/xvfi_x4k_081.gif")
 
 
 def load(path: Path, limit: int = 60) -> torch.Tensor:
-    frames = []
-    for frame in open_reader(path):
-        frames.append(frame.image)
-        if len(frames) == limit:
-            break
-    return torch.stack(frames)
+    return torch.stack([frame.image for frame in islice(open_reader(path), limit)])
 
 
 def score(engine: LearnedEngine, frames: torch.Tensor) -> tuple[float, float]:

@@ -23,6 +23,7 @@ import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import cv2
@@ -106,12 +107,7 @@ def evaluate(engine: Engine, triplets: list[Triplet]) -> Scores:
 
 def speed_frames(data: Path) -> torch.Tensor:
     path = data / SPEED_CLIP
-    frames = []
-    for frame in open_reader(path):
-        frames.append(frame.image)
-        if len(frames) == 11:
-            break
-    clip = torch.stack(frames)
+    clip = torch.stack([frame.image for frame in islice(open_reader(path), 11)])
     if clip.shape[-2:] != (720, 1280):
         clip = torch.nn.functional.interpolate(clip, size=(720, 1280), mode="bilinear", antialias=True)
     return clip

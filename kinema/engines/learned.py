@@ -13,7 +13,6 @@ For a pair ``a``, ``b`` ``(N, 3, H, W)`` and each time t:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,6 @@ from kinema.models.interp import InterpNet
 from kinema.models.interp.model import compose
 from kinema.ops.flow import resize_flow
 from kinema.ops.resize import fit_size, resize
-from kinema.types import BadInputError
 
 
 @dataclass(frozen=True)
@@ -59,9 +57,6 @@ class LearnedConfig:
         network was trained on this guide and the default one."""
         return cls(guide=ClassicalConfig.balanced().replace(finest_scale=0))
 
-    def replace(self, **changes) -> LearnedConfig:
-        return dataclasses.replace(self, **changes)
-
 
 class LearnedEngine(Engine):
     """Interpolation with kinema's trained network. See the module docstring."""
@@ -79,10 +74,7 @@ class LearnedEngine(Engine):
         cls, path: Path | None = None, config: LearnedConfig | None = None, *, device: str | torch.device = "cpu"
     ) -> LearnedEngine:
         """The engine with weights from ``path`` (default: the shipped ``interp.safetensors``)."""
-        path = Path(path) if path is not None else weights.INTERP
-        if not path.exists():
-            raise BadInputError(f"{path}: no such weight file")
-        model, _ = InterpNet.load(path, map_location=device)
+        model, _ = InterpNet.load(Path(path) if path is not None else weights.INTERP, map_location=device)
         return cls(model, config, device=device)
 
     def predict(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> list:

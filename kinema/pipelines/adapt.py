@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from fractions import Fraction
+from itertools import islice
 from pathlib import Path
 
 import torch
@@ -29,11 +30,7 @@ def adapt_to_video(
     """Fine-tune ``engine`` for ``steps`` steps on the first ``max_frames`` frames of
     ``source``; returns how many frames it read. ``progress(done, total)`` after each step.
     Raises :class:`BadInputError` when the video is too short or never moves."""
-    frames = []
-    for frame in open_reader(Path(source), fps=source_fps):
-        frames.append(frame.image)
-        if len(frames) == max_frames:
-            break
+    frames = [frame.image for frame in islice(open_reader(Path(source), fps=source_fps), max_frames)]
     if len(frames) < 3:
         raise BadInputError(f"{source}: --adapt needs at least 3 frames, the video has {len(frames)}")
     report = None if progress is None else (lambda step, _loss: progress(step, steps))
