@@ -24,11 +24,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from kinema import __version__
 from kinema.engines.base import Engine
 from kinema.engines.classical import ClassicalConfig, ClassicalEngine
+from kinema.engines.dequantize import GifRestorer
 from kinema.engines.learned import LearnedConfig, LearnedEngine
 from kinema.io import GifOptions, ImageOptions, OddSize, OutputOptions, VideoCodec, VideoOptions, probe
 from kinema.io.atomic import check_output
 from kinema.pipelines.adapt import adapt_to_video
 from kinema.pipelines.convert import ConvertConfig, convert
+from kinema.pipelines.gif2video import Gif2VideoConfig, gif2video
 from kinema.pipelines.interpolate import InterpolateConfig, interpolate_video
 from kinema.pipelines.pair import interpolate_pair
 from kinema.types import KinemaError, MediaInfo, parse_rate
@@ -284,6 +286,66 @@ def pair_cmd(
         raise typer.BadParameter(f"--t must be in [0, 1], got {', '.join(f'{x:g}' for x in t)}")
     for path in interpolate_pair(first, second, t, output, engine=make_engine(engine, quality, weights), overwrite=overwrite):
         typer.echo(str(path))
+
+
+class Dither(str, enum.Enum):
+    auto = "auto"
+    yes = "yes"
+    no = "no"
+
+
+@app.command("gif2video")
+def gif2video_cmd(
+    source: Annotated[Path, typer.Argument(help="The GIF to restore.")],
+    output: Annotated[Path, typer.Argument(help="Output: .mp4/.mov/.mkv/.avi/.nut, .gif, or a folder (PNG frames).")],
+    factor: Annotated[Optional[int], typer.Option(help="N× the GIF's frame rate (in-between frames interpolated).")] = None,
+    fps: Annotated[Optional[str], typer.Option(help="Constant output frame rate, e.g. 30 or 60.")] = None,
+    loop: Annotated[int, typer.Option(help="Play the animation N times in the output (seams interpolated).")] = 1,
+    dither: Annotated[Dither, typer.Option(help="Is the GIF dithered? auto lets the classifier decide.")] = Dither.auto,
+    restore: Annotated[bool, typer.Option("--restore/--no-restore", help="Undo the colour quantization (off: only retime).")] = True,
+    models: Annotated[Optional[Path], typer.Option(help="Folder of GIF restoration weights (default: the shipped ones).")] = None,
+    engine: EngineOption = DEFAULT_ENGINE,
+    quality: QualityOption = Quality.balanced,
+    weights: WeightsOption = None,
+    scene_cuts: Annotated[bool, typer.Option("--scene-cuts/--no-scene-cuts", help="Hold the frame at scene cuts.")] = True,
+    overwrite: Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output.")] = False,
+    codec: Annotated[VideoCodec, typer.Option(help="Video codec: h264, or lossless ffv1 (.mkv) / png (.mov).")] = VideoCodec.H264,
+    crf: Annotated[int, typer.Option(help="H.264 quality, 0 to 51.")] = 18,
+    preset: Annotated[str, typer.Option(help="H.264 speed preset, ultrafast … veryslow.")] = "medium",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Restore a colour-quantized GIF to smooth full-colour video (optionally at a higher frame rate)."""
+    try:
+        config = Gif2VideoConfig(
+            factor=factor,
+            fps=parse_rate(fps) if fps else None,
+            loop=loop,
+            dithered={Dither.auto: None, Dither.yes: True, Dither.no: False}[dither],
+            restore=restore,
+            output=OutputOptions(video=VideoOptions(codec=codec, crf=crf, preset=preset)),
+            scene_cuts=scene_cuts,
+            overwrite=overwrite,
+        )
+    except (ValueError, KinemaError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    retiming = factor not in (None, 1) or fps is not None
+    # Without retiming no in-between frame is made: skip loading the learned engine.
+    chosen = make_engine(engine, quality, weights) if retiming else ClassicalEngine(ClassicalConfig.fast())
+    restorer = GifRestorer.from_folder(models) if restore else None
+    with progress_bar("gif2video", quiet=quiet) as progress:
+        result = gif2video(source, output, config, restorer=restorer, engine=chosen, progress=progress)
+    if not quiet:
+        r = result.retimed
+        if result.level is None:
+            what = "not restored"
+        else:
+            kind = "dithered" if result.dithered else "not dithered"
+            sure = "" if result.dither_probability is None else f" (p={result.dither_probability:.2f})"
+            what = f"{result.colors} colours, {kind}{sure}, {result.level}-colour model"
+        stderr.print(
+            f"wrote {r.output}: {r.frames_in} → {r.frames_out} frames, {float(r.duration_out):.3f} s ({what}) in {r.seconds:.1f} s",
+            highlight=False,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -220,3 +220,30 @@ def test_existing_output_is_refused_before_adaptation_starts(tmp_path, capsys, m
     code, _, err = run(capsys, "interpolate", str(clip), str(tmp_path / "out.mp4"), "--factor", "2", "--weights", str(weights), "--adapt", "5")
     assert code == 1 and "exists" in one_error_line(err)
     assert (tmp_path / "out.mp4").read_bytes() == b"keep"
+
+
+def _gif_models(folder):
+    from kinema.models.ccdnet import CCDNet, CCDNetConfig, DitherConfig, DitherNet
+
+    folder.mkdir()
+    CCDNet(CCDNetConfig.tiny(colors=32)).save(folder / "gif-flat-32.safetensors")
+    CCDNet(CCDNetConfig.tiny(colors=32, dithered=True)).save(folder / "gif-dither-32.safetensors")
+    DitherNet(DitherConfig.tiny()).save(folder / "dither.safetensors")
+    return folder
+
+
+def test_gif2video_end_to_end_and_errors(tmp_path, capsys):
+    gif = make_gif(tmp_path / "in.gif", [100, 100, 200])
+    models = _gif_models(tmp_path / "models")
+    code, _, err = run(capsys, "gif2video", str(gif), str(tmp_path / "out.mp4"), "--factor", "2", "--models", str(models), "--engine", "classical")
+    assert code == 0, err
+    assert "6 frames" in err and "32-colour model" in err
+    code, _, err = run(capsys, "gif2video", str(gif), str(tmp_path / "out.mp4"), "--models", str(models))
+    assert code == 1 and "exists" in one_error_line(err)
+    not_gif = make_png_sequence(tmp_path / "seq") / "img_1.png"
+    code, _, err = run(capsys, "gif2video", str(not_gif), str(tmp_path / "o.mp4"), "--models", str(models))
+    assert code == 1 and "GIF" in one_error_line(err)
+    code, _, err = run(capsys, "gif2video", str(gif), str(tmp_path / "o2.mp4"), "--factor", "2", "--fps", "30")
+    assert code == 2
+    code, _, err = run(capsys, "gif2video", str(gif), str(tmp_path / "o3.mp4"), "--models", str(tmp_path))
+    assert code == 1 and "no GIF restoration weights" in one_error_line(err)

@@ -5,9 +5,9 @@ method), so frames come out full-size, RGB or RGBA when the GIF declares transpa
 Delays follow the convention browsers and FFmpeg share: a delay under 20 ms is shown
 as 100 ms, so that is the duration we report.
 
-Writing: each frame gets its own palette of up to ``colors`` entries (median cut),
-optionally Floyd–Steinberg dithered — Pillow only dithers when quantizing *to a given
-palette*, so the palette is computed first and the frame is then mapped onto it. GIF
+Writing: each frame gets its own palette of up to ``colors`` entries (median cut), and
+pixels take their nearest entry or are Floyd–Steinberg dithered onto the palette (see
+:mod:`kinema.ops.color`, which the GIF restoration models are trained on). GIF
 delays are whole centiseconds: frame boundaries are rounded on the cumulative timeline
 so the total duration stays exact, and frames that would last under 20 ms are dropped
 (their time goes to the previous frame) because viewers would stretch them to 100 ms.
@@ -27,6 +27,7 @@ from PIL import Image
 
 from kinema.io.atomic import AtomicOutput, AtomicWriter
 from kinema.io.pixels import from_hwc, to_hwc
+from kinema.ops.color import quantize_gif
 from kinema.types import BadInputError, Frame, KinemaError, MediaInfo, MediaKind, UnsupportedFormatError
 
 MIN_DELAY_MS = 20
@@ -134,13 +135,12 @@ class GifOptions:
 
 
 def quantize(rgb: np.ndarray, colors: int, *, dither: bool) -> Image.Image:
-    """``(H, W, 3)`` uint8 → a palette ("P") image of at most ``colors`` entries."""
-    im = Image.fromarray(rgb, "RGB")
-    paletted = im.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    if not dither:
-        return paletted
-    # Pillow ignores ``dither`` unless it is mapping onto a palette it was given.
-    return im.quantize(palette=paletted, dither=Image.Dither.FLOYDSTEINBERG)
+    """``(H, W, 3)`` uint8 → a palette ("P") image of at most ``colors`` entries
+    (median cut, then nearest colour or Floyd–Steinberg: :func:`kinema.ops.color.quantize_gif`)."""
+    indices, palette = quantize_gif(rgb, colors, dither=dither)
+    im = Image.fromarray(indices, "P")
+    im.putpalette(palette.reshape(-1).tolist())
+    return im
 
 
 class GifWriter(AtomicWriter):

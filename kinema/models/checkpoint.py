@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -73,3 +74,19 @@ def load_checkpoint(path: Path, *, arch: str) -> tuple[dict[str, torch.Tensor], 
     except (KeyError, json.JSONDecodeError) as exc:
         raise BadInputError(f"{path}: unreadable kinema metadata ({exc})") from None
     return tensors, config, meta
+
+
+def load_module(path: Path, *, arch: str, build: Callable[[dict], torch.nn.Module], map_location: str | torch.device = "cpu"):
+    """``(module, meta)``: ``build(config)`` filled with the file's tensors, in eval mode.
+
+    A config the model class rejects, or tensors that do not fit it, raise
+    :class:`ModelMismatchError` naming the file.
+    """
+    tensors, config, meta = load_checkpoint(path, arch=arch)
+    try:
+        module = build(config)
+        module.load_state_dict(tensors, strict=True)
+    except (ValueError, TypeError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ModelMismatchError(f"{path}: weights do not fit the {arch} model ({first})") from None
+    return module.to(map_location).eval(), meta

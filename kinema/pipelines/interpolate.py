@@ -11,9 +11,10 @@ call, so motion is estimated once per pair.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -162,19 +163,41 @@ def interpolate_video(
     source, output = Path(source), Path(output)
     kind = output_kind(output)
     check_output(output, overwrite=config.overwrite, inputs=(source,))
-    started = time.perf_counter()
     reader = open_reader(source, fps=config.source_fps)
-    info = reader.info
+    audio = audio_source(reader.info) if config.audio and kind is not MediaKind.GIF and not config.slowmo else None
+    return interpolate_frames(reader, reader.info, output, config, engine=engine, device=device, progress=progress, audio=audio)
+
+
+def interpolate_frames(
+    frames: Iterable[Frame],
+    info: MediaInfo,
+    output: Path,
+    config: InterpolateConfig,
+    *,
+    engine: Engine,
+    device: torch.device | str = "cpu",
+    progress: Progress | None = None,
+    audio: Path | None = None,
+    wrap: bool = False,
+) -> InterpolateResult:
+    """Retime a stream of ``frames`` described by ``info`` (any source: a reader, restored
+    GIF frames…) into ``output``; ``audio`` is a file whose audio is copied.
+
+    ``wrap``: the clip loops, so the time after the last frame leads back into the first
+    one and is interpolated towards it (seamless loops) instead of holding the last frame.
+    """
+    output = Path(output)
+    started = time.perf_counter()
     slowmo = config.slowmo or 1
-    audio = audio_source(info) if config.audio and kind is not MediaKind.GIF and slowmo == 1 else None
     schedule = _schedule(config)
     counts = _Counts()
     total = expected_frames(config, info)
     start: Fraction | None = None
+    first: Frame | None = None
 
     def fed() -> Iterator[Frame]:
         nonlocal start
-        for frame in reader:
+        for frame in frames:
             if start is None:
                 start = frame.pts
             schedule.feed(frame.pts, frame.duration)
@@ -222,13 +245,15 @@ def interpolate_video(
 
     with writer:
         anchors = _anchors(fed(), config.max_repeats, counts)
-        a = next(anchors, None)
+        a = first = next(anchors, None)
         if a is None:
-            raise BadInputError(f"{source}: no frames to interpolate")
+            raise BadInputError(f"{info.path}: no frames to interpolate")
         for b in anchors:
             render(a, b, schedule.take(b.pts))
             a = b
-        render(a, None, schedule.finish(counts.end))
+        # Looping: the last interval ends where the loop restarts, on the first frame.
+        after = dataclasses.replace(first, pts=counts.end) if wrap and a is not first else None
+        render(a, after, schedule.finish(counts.end))
     duration_in = counts.end - (start or 0)
     return InterpolateResult(
         source=info,

@@ -21,11 +21,12 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 
 class PatchDiscriminator(nn.Module):
-    """Spectral-norm conv net: ``(N, 3, P, P)`` patches → ``(N,)`` realness scores."""
+    """Spectral-norm conv net: ``(N, C, P, P)`` patches → ``(N,)`` realness scores
+    (``channels`` > 3 for a conditional discriminator that also sees its evidence)."""
 
-    def __init__(self, width: int = 32):
+    def __init__(self, width: int = 32, channels: int = 3):
         super().__init__()
-        layers, cin = [], 3
+        layers, cin = [], channels
         for cout in (width, 2 * width, 4 * width):
             layers += [spectral_norm(nn.Conv2d(cin, cout, 4, 2, 1)), nn.LeakyReLU(0.2)]
             cin = cout

@@ -50,7 +50,8 @@ class Window:
     stride: int
 
 
-def _load_frames(path: Path, max_side: int) -> list[torch.Tensor]:
+def load_frames(path: Path, max_side: int) -> list[torch.Tensor]:
+    """Every frame of a clip or sequence, ``(3, H, W)`` uint8, longer side ≤ ``max_side``."""
     frames = []
     for frame in open_reader(path, fps=None):
         frames.append(fit_within(frame.image[None], max_side)[0].mul(255).round().to(torch.uint8))
@@ -75,7 +76,7 @@ class RealTriplets:
         self.windows: list[Window] = []
         for path in sources:
             path = Path(path)
-            self._add(path.stem, _load_frames(path, max_side), strides, min_motion)
+            self._add(path.stem, load_frames(path, max_side), strides, min_motion)
         if sources and not self.windows:
             raise ValueError("no usable training windows in the given sources")
 

@@ -12,9 +12,7 @@ generator's RNG state and the step: resuming gives the same weights as not stopp
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -29,6 +27,7 @@ from kinema.models.interp.model import InterpNet
 from kinema.ops.metrics import psnr
 from kinema.train.adversarial import PatchDiscriminator, discriminator_loss, generator_loss, worst_patches
 from kinema.train.losses import census_loss, charbonnier, gradient_loss
+from kinema.train.loop import append_csv, cosine_lr, optimizer_tensors, restore_optimizer
 
 Sampler = Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]]
 STATE_ARCH = "kinema.interp.train-state.v1"
@@ -98,34 +97,13 @@ def loss_terms(net: InterpNet, a, mid, b, t, guide: torch.Tensor | None, cfg: Tr
     return loss, out
 
 
-def _optimizer_tensors(prefix: str, module: torch.nn.Module, opt: torch.optim.Adam) -> dict[str, torch.Tensor]:
-    tensors = {}
-    for i, p in enumerate(module.parameters()):
-        state = opt.state.get(p)
-        if state:
-            tensors[f"{prefix}.{i}.exp_avg"] = state["exp_avg"]
-            tensors[f"{prefix}.{i}.exp_avg_sq"] = state["exp_avg_sq"]
-            tensors[f"{prefix}.{i}.step"] = torch.as_tensor(state["step"], dtype=torch.float64).reshape(1)
-    return tensors
-
-
-def _restore_optimizer(prefix: str, module: torch.nn.Module, opt: torch.optim.Adam, tensors: dict) -> None:
-    for i, p in enumerate(module.parameters()):
-        if f"{prefix}.{i}.exp_avg" in tensors:
-            opt.state[p] = {
-                "exp_avg": tensors[f"{prefix}.{i}.exp_avg"].clone(),
-                "exp_avg_sq": tensors[f"{prefix}.{i}.exp_avg_sq"].clone(),
-                "step": torch.tensor(float(tensors[f"{prefix}.{i}.step"][0])),
-            }
-
-
 def _save_state(path: Path, parts: dict, g: torch.Generator, step: int, cfg: TrainConfig, config: InterpConfig) -> None:
     """``parts`` maps a prefix to ``(module, optimizer)``: the network as ``model``/``adam``,
     the discriminator (when adversarial) as ``disc``/``adam_d``."""
     tensors = {"rng": g.get_state()}
     for (name, opt_name), (module, opt) in parts.items():
         tensors.update({f"{name}.{k}": v for k, v in module.state_dict().items()})
-        tensors.update(_optimizer_tensors(opt_name, module, opt))
+        tensors.update(optimizer_tensors(opt_name, module, opt))
     meta = {"step": step, "train": asdict(cfg), "model": config.as_dict()}
     save_checkpoint(path, tensors, arch=STATE_ARCH, config=config.as_dict(), meta=meta)
 
@@ -137,7 +115,7 @@ def _load_state(path: Path, parts: dict, g: torch.Generator, config: InterpConfi
     for (name, opt_name), (module, opt) in parts.items():
         prefix = name + "."
         module.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
-        _restore_optimizer(opt_name, module, opt, tensors)
+        restore_optimizer(opt_name, module, opt, tensors)
     g.set_state(tensors["rng"])
     return int(meta["step"])
 
@@ -183,8 +161,7 @@ def train(
     started, running = time.perf_counter(), []
     end = cfg.steps if stop_at is None else min(cfg.steps, stop_at)
     while step < end:
-        for group in opt.param_groups:  # cosine decay to 5 % of the initial rate
-            group["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / cfg.steps)))
+        cosine_lr(opt, cfg.lr, step, cfg.steps)
         a, mid, b, t = _batch(cumulative, cfg.batch, g)
         flows = None if guide is None else guide(a, b, t).to(device)
         a, mid, b, t = (x.to(device) for x in (a, mid, b, t))
@@ -204,7 +181,7 @@ def train(
         if step % cfg.eval_every == 0 or step == end:
             row = {"step": step, "loss": sum(running) / len(running), "val_psnr": evaluate(net, validation, device, guide), "seconds": time.perf_counter() - started}
             running = []
-            _append_csv(log_path, row)
+            append_csv(log_path, row)
             _save_state(state_path, parts, g, step, cfg, net.config)
             if progress is not None:
                 progress(step, row)
@@ -225,34 +202,3 @@ def evaluate(net: InterpNet, triplets, device, guide: Guide | None = None) -> fl
         scores.append(float(psnr(pred.cpu(), mid[None])[0]))
     net.train()
     return sum(scores) / len(scores)
-
-
-def _append_csv(path: Path, row: dict) -> None:
-    new = not path.exists()
-    with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(row))
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
-
-
-def plot_log(log: Path, image: Path) -> Path | None:
-    """Loss and validation PSNR against step as a PNG (None if matplotlib is missing)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    rows = list(csv.DictReader(Path(log).open()))
-    steps = [int(r["step"]) for r in rows]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.plot(steps, [float(r["loss"]) for r in rows])
-    left.set(xlabel="step", ylabel="training loss", yscale="log")
-    right.plot(steps, [float(r["val_psnr"]) for r in rows])
-    right.set(xlabel="step", ylabel="validation PSNR (dB)")
-    fig.tight_layout()
-    fig.savefig(image, dpi=100)
-    plt.close(fig)
-    return image

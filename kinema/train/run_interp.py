@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import shlex
 import sys
 from pathlib import Path
@@ -18,7 +17,8 @@ import torch
 from kinema.engines.classical import ClassicalConfig
 from kinema.models.interp import InterpConfig, InterpNet
 from kinema.train.clips import HELD_OUT, RealTriplets, default_sources
-from kinema.train.interp import ClassicalGuide, TrainConfig, plot_log, train
+from kinema.train.interp import ClassicalGuide, TrainConfig, train
+from kinema.train.loop import fingerprint, plot_log
 from kinema.train.synthetic import SyntheticConfig, SyntheticTriplets, load_photos
 
 #: The guiding flows of training alternate between the engine's default preset and its
@@ -26,18 +26,6 @@ from kinema.train.synthetic import SyntheticConfig, SyntheticTriplets, load_phot
 GUIDES = (ClassicalConfig.balanced(), ClassicalConfig.balanced().replace(finest_scale=0))
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-
-
-def fingerprint(paths: list[Path]) -> str:
-    """sha256 over the training files' names, sizes and first MB (cheap, changes with the data)."""
-    digest = hashlib.sha256()
-    for path in sorted(paths):
-        files = sorted(path.iterdir()) if path.is_dir() else [path]
-        for f in files:
-            digest.update(f"{f.name}:{f.stat().st_size}".encode())
-            with f.open("rb") as handle:
-                digest.update(handle.read(1 << 20))
-    return digest.hexdigest()[:16]
 
 
 def main(argv: list[str] | None = None) -> None:

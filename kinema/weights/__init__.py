@@ -13,3 +13,5 @@ FOLDER = Path(__file__).resolve().parent
 
 #: The learned interpolator (``kinema interpolate --engine learned``).
 INTERP = FOLDER / "interp.safetensors"
+#: GIF restoration: ``gif-{flat|dither}-{colors}.safetensors`` (CCDNet per kind and palette
+#: size) and ``dither.safetensors`` (the classifier); see :mod:`kinema.engines.dequantize`.

@@ -38,11 +38,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kinema.models.checkpoint import load_checkpoint, save_checkpoint
+from kinema.models.checkpoint import load_module, save_checkpoint
 from kinema.models.interp.config import InterpConfig
 from kinema.ops.flow import resize_flow
 from kinema.ops.warp import Padding, backward_warp
-from kinema.types import ModelMismatchError
 
 ARCH = "kinema.interp.v2"
 
@@ -129,14 +128,7 @@ class InterpNet(nn.Module):
     @classmethod
     def load(cls, path: Path, *, map_location: str | torch.device = "cpu") -> tuple[InterpNet, dict]:
         """``(model, meta)`` from a checkpoint; the model is in eval mode."""
-        tensors, config, meta = load_checkpoint(path, arch=ARCH)
-        try:
-            model = cls(InterpConfig.from_dict(config))
-            model.load_state_dict(tensors, strict=True)
-        except (ValueError, TypeError, RuntimeError) as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise ModelMismatchError(f"{path}: weights do not fit the {ARCH} model ({first})") from None
-        return model.to(map_location).eval(), meta
+        return load_module(path, arch=ARCH, build=lambda config: cls(InterpConfig.from_dict(config)), map_location=map_location)
 
     @property
     def multiple(self) -> int:

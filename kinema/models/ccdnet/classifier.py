@@ -1,0 +1,53 @@
+"""Is a GIF dithered? A small convolutional classifier (GIF2Video §6.1.1).
+
+Floyd–Steinberg dithering leaves a noise-like pattern of isolated palette colours; a
+non-dithered GIF has flat regions with clean edges. The difference is plainest in the
+image gradients, so the network sees the frame and its horizontal and vertical
+differences (9 channels, as in the paper), and global average pooling turns its map into
+one logit (positive: dithered). Shapes: ``(N, 3, H, W)`` in [0, 1] → ``(N,)`` logits.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from kinema.models.ccdnet.config import DitherConfig
+from kinema.models.checkpoint import load_module, save_checkpoint
+
+ARCH = "kinema.dither.v1"
+
+
+def with_gradients(frames: torch.Tensor) -> torch.Tensor:
+    """``(N, 3, H, W)`` → ``(N, 9, H, W)``: the frame, then its x and y forward differences."""
+    dx = F.pad(frames[..., :, 1:] - frames[..., :, :-1], (0, 1, 0, 0))
+    dy = F.pad(frames[..., 1:, :] - frames[..., :-1, :], (0, 0, 0, 1))
+    return torch.cat([frames, dx, dy], 1)
+
+
+class DitherNet(nn.Module):
+    """See the module docstring."""
+
+    def __init__(self, config: DitherConfig = DitherConfig()):
+        super().__init__()
+        self.config = config
+        layers: list[nn.Module] = []
+        cin = 9
+        for i, width in enumerate(config.widths):
+            layers += [nn.Conv2d(cin, width, 3, 1 if i == 0 else 2, 1), nn.LeakyReLU(0.2)]
+            cin = width
+        layers.append(nn.Conv2d(cin, 1, 3, 1, 1))
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.body(with_gradients(frames)).mean(dim=(1, 2, 3))
+
+    def save(self, path: Path, **meta) -> Path:
+        return save_checkpoint(path, self.state_dict(), arch=ARCH, config=self.config.as_dict(), meta=meta)
+
+    @classmethod
+    def load(cls, path: Path, *, map_location: str | torch.device = "cpu") -> tuple[DitherNet, dict]:
+        return load_module(path, arch=ARCH, build=lambda config: cls(DitherConfig.from_dict(config)), map_location=map_location)

@@ -1,0 +1,81 @@
+"""Configurations of the GIF colour-dequantization network and the dither classifier."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CCDNetConfig:
+    """Sizes of :class:`kinema.models.ccdnet.model.CCDNet`; a checkpoint stores it.
+
+    ``dithered`` and ``colors`` say which GIFs the weights are for: a dithered GIF's pixels
+    are not a per-pixel function of the source, so that model does not see the
+    re-quantized estimate (the paper's choice), and ``colors`` is the palette size it was
+    trained on (the restorer picks the nearest one for a GIF).
+    """
+
+    #: Channels of each U-Net level. Level 0 works at half resolution on the
+    #: space-to-depth input (every input pixel kept, a quarter of the positions: this is
+    #: what lets a 256×256 frame run at ≥ 30 frames/s on two cores); each next level halves again.
+    widths: tuple[int, ...] = (16, 32, 64, 64)
+    #: Unrolled steps. Step 1 has its own U-Net (it sees only the GIF); steps 2… share one.
+    steps: int = 2
+    dithered: bool = False
+    colors: int = 32
+
+    def __post_init__(self):
+        if not self.widths or any(w < 1 for w in self.widths):
+            raise ValueError(f"widths must be positive, got {self.widths}")
+        if self.steps < 1:
+            raise ValueError(f"steps must be ≥ 1, got {self.steps}")
+        if not 2 <= self.colors <= 256:
+            raise ValueError(f"colors must be in 2..256, got {self.colors}")
+
+    @property
+    def multiple(self) -> int:
+        """Frame sizes are padded to a multiple of this."""
+        return 2 ** len(self.widths)
+
+    @classmethod
+    def tiny(cls, **changes) -> CCDNetConfig:
+        """A few thousand parameters: for tests."""
+        return dataclasses.replace(cls(widths=(8, 16), steps=2), **changes)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CCDNetConfig:
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class DitherConfig:
+    """Sizes of :class:`kinema.models.ccdnet.classifier.DitherNet`."""
+
+    widths: tuple[int, ...] = (16, 32, 32)
+
+    def __post_init__(self):
+        if not self.widths or any(w < 1 for w in self.widths):
+            raise ValueError(f"widths must be positive, got {self.widths}")
+
+    @classmethod
+    def tiny(cls) -> DitherConfig:
+        return cls(widths=(8, 8))
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DitherConfig:
+        return _from_dict(cls, data)
+
+
+def _from_dict(cls, data: dict):
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - fields
+    if unknown:
+        raise ValueError(f"unknown config fields {sorted(unknown)}")
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})

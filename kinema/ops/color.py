@@ -1,0 +1,108 @@
+"""Colour palettes: GIF-style quantization and the re-quantization ``f_C`` of GIF2Video.
+
+A GIF frame shows only the colours of its palette ``C``. Without dithering every pixel
+takes the palette colour nearest to it, ``G = f_C(I) = argmin_c ‖I − c‖²`` (the paper's
+definition); with Floyd–Steinberg dithering each pixel's error is pushed onto its
+neighbours, so ``f_C`` is no longer a per-pixel function.
+
+* :func:`median_cut_palette` — the palette a GIF encoder would choose (Pillow's median cut).
+* :func:`requantize` — ``f_C`` for a batch of images, each under its own palette. It works
+  on exact integer arithmetic in 0..255, so a pixel already in the palette maps to itself
+  and re-quantizing the source of a non-dithered GIF gives back the GIF bit for bit.
+* :func:`quantize_gif` — a GIF frame made like an encoder makes one: median-cut palette,
+  then nearest-colour mapping or Floyd–Steinberg dithering onto it.
+* :func:`palette_of` — the colours a decoded frame actually uses (its effective palette:
+  entries a frame never shows do not constrain it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+
+#: Pixels compared against the palette at once (bounds memory at 4K × 256 colours).
+_CHUNK = 1 << 16
+
+
+def median_cut_palette(rgb: np.ndarray, colors: int) -> np.ndarray:
+    """``(H, W, 3)`` uint8 → ``(K, 3)`` uint8 palette, ``K ≤ colors`` (only entries in use)."""
+    if not 2 <= colors <= 256:
+        raise ValueError(f"palette size must be in 2..256, got {colors}")
+    paletted = Image.fromarray(rgb, "RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    used = np.unique(np.asarray(paletted))
+    table = np.asarray(paletted.getpalette()[: 3 * 256], dtype=np.uint8).reshape(-1, 3)
+    return table[used]
+
+
+def nearest_indices(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Index of the nearest palette colour for each pixel: ``(..., 3)`` uint8 → ``(...)`` int64."""
+    x = torch.from_numpy(np.array(rgb, dtype=np.uint8).reshape(1, -1, 3))
+    return _nearest(x, torch.from_numpy(palette)[None]).reshape(rgb.shape[:-1]).numpy()
+
+
+def _nearest(x: torch.Tensor, palette: torch.Tensor) -> torch.Tensor:
+    """``x`` ``(N, P, 3)`` and ``palette`` ``(N, K, 3)``, both integer-valued 0..255 → ``(N, P)``.
+
+    ``‖x − c‖² − ‖x‖² = ‖c‖² − 2 x·c`` is computed in float64 on integers, which is exact, so
+    ties and near-ties resolve the same way every time (lowest index wins).
+    """
+    c = palette.to(torch.float64)
+    c2 = (c * c).sum(-1)[:, None, :]
+    out = torch.empty(x.shape[:2], dtype=torch.int64)
+    for start in range(0, x.shape[1], _CHUNK):
+        part = x[:, start : start + _CHUNK].to(torch.float64)
+        out[:, start : start + _CHUNK] = (c2 - 2 * part @ c.transpose(1, 2)).argmin(-1)
+    return out
+
+
+def requantize(images: torch.Tensor, palettes: torch.Tensor) -> torch.Tensor:
+    """``f_C``: every pixel replaced by its nearest colour in its image's palette.
+
+    ``images``: ``(N, 3, H, W)`` float in [0, 1] (rounded to 8 bits first, as a GIF encoder
+    sees them). ``palettes``: ``(N, K, 3)`` float in [0, 1]; pad a short palette by
+    repeating one of its colours (see :func:`stack_palettes`). Returns ``(N, 3, H, W)``
+    float32 on ``images``' device. Not differentiable (its gradient is zero almost
+    everywhere, which is why CCDNet takes it as an input instead).
+    """
+    n, _, h, w = images.shape
+    x = images.detach().clamp(0, 1).mul(255).round().permute(0, 2, 3, 1).reshape(n, h * w, 3).cpu()
+    pal = palettes.detach().mul(255).round().cpu()
+    index = _nearest(x, pal)
+    picked = torch.gather(pal, 1, index[..., None].expand(-1, -1, 3))
+    return picked.reshape(n, h, w, 3).permute(0, 3, 1, 2).div(255).to(images.device, torch.float32)
+
+
+def stack_palettes(palettes: list[np.ndarray]) -> torch.Tensor:
+    """Palettes of different lengths ``(K_i, 3)`` uint8 → ``(N, max K, 3)`` float in [0, 1],
+    each padded with copies of its own first colour (which changes no nearest choice)."""
+    size = max(len(p) for p in palettes)
+    out = np.stack([np.concatenate([p, np.repeat(p[:1], size - len(p), axis=0)]) for p in palettes])
+    return torch.from_numpy(out).float().div(255)
+
+
+def quantize_gif(rgb: np.ndarray, colors: int, *, dither: bool, palette: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A GIF frame from ``(H, W, 3)`` uint8: ``(indices (H, W) uint8, palette (K, 3) uint8)``.
+
+    The palette is median cut over this frame (or ``palette``, e.g. one computed on the
+    whole frame when ``rgb`` is a crop of it); pixels take the nearest entry, or with
+    ``dither`` Floyd–Steinberg error diffusion onto the same entries (Pillow's).
+    """
+    if palette is None:
+        palette = median_cut_palette(rgb, colors)
+    if not dither:
+        return nearest_indices(rgb, palette).astype(np.uint8), palette
+    holder = Image.new("P", (1, 1))
+    flat = palette.reshape(-1).tolist()
+    # Pad with copies of the first colour: Pillow reads a 256-entry table, and a padding
+    # of black would add a colour the palette does not have.
+    holder.putpalette(flat + flat[:3] * (256 - len(palette)))
+    mapped = Image.fromarray(rgb, "RGB").quantize(palette=holder, dither=Image.Dither.FLOYDSTEINBERG)
+    indices = np.asarray(mapped).copy()
+    indices[indices >= len(palette)] = 0  # a padding entry is colour 0
+    return indices, palette
+
+
+def palette_of(rgb: np.ndarray) -> np.ndarray:
+    """The distinct colours of ``(H, W, 3)`` uint8, as a ``(K, 3)`` uint8 palette."""
+    return np.unique(rgb.reshape(-1, 3), axis=0)

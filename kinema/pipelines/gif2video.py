@@ -1,0 +1,167 @@
+"""``gif2video``: a colour-quantized GIF back to smooth full-colour video.
+
+1. Look at up to :data:`PROBE_FRAMES` frames spread over the GIF: its palette size (the
+   most distinct colours any of them shows) and whether it is dithered (the classifier,
+   unless the caller says).
+2. Restore every frame with the CCDNet for that kind and the nearest palette size
+   (:class:`kinema.engines.dequantize.GifRestorer`).
+3. Retime the *restored* frames with an interpolation engine (``factor`` / ``fps``), with
+   the GIF's own per-frame delays as the source timing. A looping GIF loops seamlessly:
+   the interval after its last frame is interpolated towards its first, and ``loop`` > 1
+   plays it several times with every seam interpolated.
+
+Transparency is kept (GIF alpha is 1-bit; it is cross-faded in between frames) where the
+output format has alpha, and flattened where it has not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import torch
+
+from kinema.engines.base import Engine
+from kinema.engines.dequantize import GifRestorer, count_colors
+from kinema.io.atomic import check_output
+from kinema.io.gif import GifReader
+from kinema.io.output import OutputOptions, output_kind
+from kinema.pipelines.convert import Progress
+from kinema.pipelines.interpolate import InterpolateConfig, InterpolateResult, interpolate_frames
+from kinema.types import Frame, MediaInfo
+
+#: Frames examined for palette size and dithering.
+PROBE_FRAMES = 8
+
+
+@dataclass(frozen=True)
+class Gif2VideoConfig:
+    """At most one of ``factor`` and ``fps``; neither keeps the GIF's own frame timing."""
+
+    factor: int | None = None
+    fps: Fraction | None = None
+    #: How many times the animation plays in the output.
+    loop: int = 1
+    #: True/False: the GIF is (not) dithered; None: the classifier decides.
+    dithered: bool | None = None
+    #: False: frames pass through unrestored (to compare, or to only retime).
+    restore: bool = True
+    output: OutputOptions = field(default_factory=OutputOptions)
+    scene_cuts: bool = True
+    overwrite: bool = False
+
+    def __post_init__(self):
+        if self.factor is not None and self.fps is not None:
+            raise ValueError("give at most one of factor and fps")
+        if self.factor is not None and (not isinstance(self.factor, int) or self.factor < 1):
+            raise ValueError(f"factor must be a whole number ≥ 1, got {self.factor}")
+        if self.fps is not None and self.fps <= 0:
+            raise ValueError(f"fps must be positive, got {self.fps}")
+        if not isinstance(self.loop, int) or self.loop < 1:
+            raise ValueError(f"loop must be a whole number ≥ 1, got {self.loop}")
+
+    def retime(self) -> InterpolateConfig:
+        return InterpolateConfig(
+            factor=None if self.fps is not None else (self.factor or 1),
+            fps=self.fps,
+            output=self.output,
+            audio=False,
+            scene_cuts=self.scene_cuts,
+            overwrite=self.overwrite,
+        )
+
+
+@dataclass(frozen=True)
+class Gif2VideoResult:
+    retimed: InterpolateResult
+    #: The palette size found, the model level used and the kind.
+    colors: int
+    level: int | None
+    dithered: bool
+    #: The classifier's probability that the GIF is dithered (None: not asked).
+    dither_probability: float | None
+    restore_seconds: float
+
+
+def _probe_frames(reader: GifReader) -> list[torch.Tensor]:
+    count = reader.info.frame_count
+    wanted = {round(i * (count - 1) / max(PROBE_FRAMES - 1, 1)) for i in range(min(PROBE_FRAMES, count))}
+    return [f.image for f in reader if f.index in wanted]
+
+
+def gif2video(
+    source: Path,
+    output: Path,
+    config: Gif2VideoConfig,
+    *,
+    restorer: GifRestorer | None,
+    engine: Engine,
+    device: torch.device | str = "cpu",
+    progress: Progress | None = None,
+) -> Gif2VideoResult:
+    """Restore and retime the GIF ``source`` into ``output`` (video, GIF or PNG folder).
+
+    ``restorer`` may be None only with ``config.restore`` False. Raises
+    :class:`kinema.types.KinemaError` subclasses for bad input or options.
+    """
+    source, output = Path(source), Path(output)
+    output_kind(output)  # an unknown output format fails before any work
+    check_output(output, overwrite=config.overwrite, inputs=(source,))
+    reader = GifReader(source)  # probes: not a GIF, truncated, no frames → BadInputError
+    info = reader.info
+    probe = _probe_frames(reader)
+    colors = max(count_colors(f) for f in probe)
+    dithered, probability, model = bool(config.dithered), None, None
+    if config.restore:
+        if restorer is None:
+            raise ValueError("restoring needs a GifRestorer")
+        if config.dithered is None:
+            probability = restorer.dither_probability(probe)
+            dithered = probability > 0.5
+        model = restorer.pick(dithered, colors)
+    spent = [0.0]
+
+    def restored() -> Iterator[Frame]:
+        for frame in reader:
+            if model is None:
+                yield frame
+                continue
+            started = time.perf_counter()
+            image = restorer.restore(frame.image, model)
+            spent[0] += time.perf_counter() - started
+            yield dataclasses.replace(frame, image=image)
+
+    def looped() -> Iterator[Frame]:
+        cache: list[Frame] = []
+        for frame in restored():
+            if config.loop > 1:
+                cache.append(frame)
+            yield frame
+        for repeat in range(1, config.loop):
+            shift = repeat * info.duration
+            for k, frame in enumerate(cache):
+                yield dataclasses.replace(frame, pts=frame.pts + shift, index=repeat * len(cache) + k)
+
+    played: MediaInfo = dataclasses.replace(info, frame_count=info.frame_count * config.loop, duration=info.duration * config.loop)
+    retimed = interpolate_frames(
+        looped(),
+        played,
+        output,
+        config.retime(),
+        engine=engine,
+        device=device,
+        progress=progress,
+        wrap=info.loop != -1,
+    )
+    return Gif2VideoResult(
+        retimed=retimed,
+        colors=colors,
+        level=None if model is None else model.config.colors,
+        dithered=dithered if model is None else model.config.dithered,
+        dither_probability=probability,
+        restore_seconds=spent[0],
+    )

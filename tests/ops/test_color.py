@@ -1,0 +1,70 @@
+import numpy as np
+import torch
+from PIL import Image
+
+from kinema.io import GifOptions, GifReader, GifWriter
+from kinema.io.pixels import from_hwc
+from kinema.ops.color import median_cut_palette, palette_of, quantize_gif, requantize, stack_palettes
+from kinema.types import Frame
+from tests.media import smooth
+
+
+def _as_tensor(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(rgb).permute(2, 0, 1).float()[None] / 255
+
+
+def test_requantizing_the_source_gives_the_gif_exactly():
+    rgb = smooth(3, 40, 56)
+    indices, palette = quantize_gif(rgb, 16, dither=False)
+    gif = palette[indices]
+    assert len(palette) <= 16 and len(palette_of(gif)) == len(palette)
+    again = requantize(_as_tensor(rgb), stack_palettes([palette]))
+    assert torch.equal(again, _as_tensor(gif))
+    # Palette colours map to themselves.
+    assert torch.equal(requantize(_as_tensor(gif), stack_palettes([palette])), _as_tensor(gif))
+
+
+def test_each_image_uses_its_own_palette_and_padding_changes_nothing():
+    a, b = smooth(0, 16, 16), smooth(5, 16, 16)
+    pa, pb = median_cut_palette(a, 4), median_cut_palette(b, 12)
+    both = requantize(torch.cat([_as_tensor(a), _as_tensor(b)]), stack_palettes([pa, pb]))
+    alone = requantize(_as_tensor(a), stack_palettes([pa]))
+    assert torch.equal(both[:1], alone)
+    assert len(palette_of((both[0].permute(1, 2, 0) * 255).round().byte().numpy())) <= 4
+
+
+def test_requantization_matches_a_gif_file_round_trip(tmp_path):
+    rgb = smooth(1, 24, 32)
+    path = tmp_path / "x.gif"
+    writer = GifWriter(path, options=GifOptions(colors=32, dither=False))
+    writer.write(Frame(image=from_hwc(rgb)[0], pts=0, duration=0.1, index=0))
+    writer.close()
+    decoded = next(iter(GifReader(path))).image
+    palette = palette_of((decoded.permute(1, 2, 0) * 255).round().byte().numpy())
+    again = requantize(_as_tensor(rgb), stack_palettes([palette]))[0]
+    # The decoded palette is sorted, not in the file's order, so an exact tie between two
+    # colours may resolve to the other one: both are then equally near.
+    source = _as_tensor(rgb)[0]
+    dist = lambda x: ((x - source) * 255).round().pow(2).sum(0)  # noqa: E731
+    assert torch.equal(dist(again), dist(decoded))
+    assert (again == decoded).all(0).float().mean() > 0.9
+
+
+def test_dithering_keeps_local_averages_closer_to_the_source():
+    ramp = np.repeat(np.linspace(0, 255, 96)[None, :, None], 48, 0).repeat(3, 2).astype(np.uint8)
+    flat_i, palette = quantize_gif(ramp, 4, dither=False)
+    dith_i, _ = quantize_gif(ramp, 4, dither=True, palette=palette)
+    flat, dith = palette[flat_i].astype(float), palette[dith_i].astype(float)
+    assert set(map(tuple, palette_of(palette[dith_i]))) <= set(map(tuple, palette))
+
+    def box(x):  # 8×8 local means
+        return x.reshape(6, 8, 12, 8, 3).mean((1, 3))
+
+    assert np.abs(box(dith) - box(ramp.astype(float))).mean() < 0.5 * np.abs(box(flat) - box(ramp.astype(float))).mean()
+
+
+def test_gif_writer_without_dither_maps_each_pixel_to_its_nearest_colour(tmp_path):
+    rgb = np.asarray(Image.fromarray(smooth(2, 30, 30)).resize((60, 60)))
+    indices, palette = quantize_gif(rgb, 8, dither=False)
+    d = ((rgb[:, :, None, :].astype(int) - palette[None, None].astype(int)) ** 2).sum(-1)
+    assert np.array_equal(d.min(-1), d[np.arange(60)[:, None], np.arange(60)[None], indices])

@@ -1,0 +1,112 @@
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+
+from kinema.engines.classical import ClassicalConfig, ClassicalEngine
+from kinema.engines.dequantize import GifRestorer
+from kinema.io import GifReader, open_reader
+from kinema.models.ccdnet import CCDNet, CCDNetConfig, DitherConfig, DitherNet
+from kinema.pipelines.gif2video import Gif2VideoConfig, gif2video
+from kinema.types import BadInputError
+from tests.media import make_gif
+
+ENGINE = ClassicalEngine(ClassicalConfig.fast())
+
+
+def _brightening(dithered: bool = False, shift: float = 0.1) -> CCDNet:
+    """A model whose first step adds ``shift`` everywhere: its output is easy to recognise."""
+    net = CCDNet(CCDNetConfig.tiny(dithered=dithered))
+    with torch.no_grad():
+        net.first.tail.bias.fill_(shift)
+    return net.eval()
+
+
+@pytest.fixture
+def restorer():
+    return GifRestorer([_brightening(False, 0.1), _brightening(True, 0.2)], DitherNet(DitherConfig.tiny()))
+
+
+def _frames(path):
+    return list(open_reader(path, fps=None))
+
+
+def test_restored_frames_keep_gif_timing(tmp_path, restorer):
+    gif = make_gif(tmp_path / "in.gif", [100, 200, 100, 300], size=(24, 32))
+    out = tmp_path / "out"
+    result = gif2video(gif, out, Gif2VideoConfig(dithered=False), restorer=restorer, engine=ENGINE)
+    frames = _frames(out)
+    source = list(GifReader(gif))
+    assert [f.pts for f in frames] == [f.pts for f in source]
+    assert [f.duration for f in frames] == [Fraction(d, 1000) for d in (100, 200, 100, 300)]
+    # What is written is the restored frame, not the GIF (the test model adds 0.1).
+    assert np.allclose(frames[0].image - source[0].image, 0.1, atol=1 / 255 + 1e-6, rtol=0) or float(
+        (frames[0].image - source[0].image).mean()
+    ) > 0.09
+    assert result.level == 32 and not result.dithered and result.dither_probability is None
+
+
+def test_forced_dither_uses_the_dithered_model(tmp_path, restorer):
+    gif = make_gif(tmp_path / "in.gif", [100, 100])
+    result = gif2video(gif, tmp_path / "out", Gif2VideoConfig(dithered=True), restorer=restorer, engine=ENGINE)
+    assert result.dithered
+    shift = float((_frames(tmp_path / "out")[0].image - next(iter(GifReader(gif))).image).mean())
+    assert shift > 0.15
+
+
+def test_factor_interpolates_restored_frames_and_a_loop_wraps_to_the_first(tmp_path, restorer):
+    gif = make_gif(tmp_path / "in.gif", [100, 100, 100], loop=0)
+    out = tmp_path / "x2"
+    # (The synthetic frames change a lot: scene-cut detection would hold across the seam.)
+    result = gif2video(gif, out, Gif2VideoConfig(factor=2, scene_cuts=False), restorer=restorer, engine=ENGINE)
+    frames = _frames(out)
+    assert len(frames) == 6 and result.retimed.frames_out == 6
+    assert frames[-1].pts == Fraction(25, 100) and frames[-1].end == Fraction(3, 10)
+    assert result.dither_probability is not None
+    restored = [f.image for f in _frames(out)[::2]]
+    # The last in-between frame leads back into the first (looping GIF): not a hold.
+    assert not torch.allclose(frames[-1].image, restored[-1], atol=2 / 255)
+
+
+def test_gif_that_plays_once_holds_its_last_frame(tmp_path, restorer):
+    gif = make_gif(tmp_path / "in.gif", [100, 100, 100], loop=None)
+    out = tmp_path / "x2"
+    gif2video(gif, out, Gif2VideoConfig(factor=2, scene_cuts=False), restorer=restorer, engine=ENGINE)
+    frames = _frames(out)
+    assert torch.equal(frames[-1].image, frames[-2].image)
+
+
+def test_loop_plays_the_animation_several_times(tmp_path, restorer):
+    gif = make_gif(tmp_path / "in.gif", [100, 200, 100])
+    out = tmp_path / "out.mp4"
+    result = gif2video(gif, out, Gif2VideoConfig(fps=Fraction(20), loop=3), restorer=restorer, engine=ENGINE)
+    assert result.retimed.frames_out == 24  # 3 × 0.4 s at 20 fps
+    assert len(_frames(out)) == 24
+
+
+def test_transparency_is_kept_in_png_and_flattened_in_h264(tmp_path, restorer):
+    gif = make_gif(tmp_path / "in.gif", [100, 100], transparent=True)
+    gif2video(gif, tmp_path / "png", Gif2VideoConfig(), restorer=restorer, engine=ENGINE)
+    frames = _frames(tmp_path / "png")
+    assert frames[0].alpha is not None and float(frames[0].alpha[0, 0, 0]) == 0.0
+    gif2video(gif, tmp_path / "v.mp4", Gif2VideoConfig(factor=2), restorer=restorer, engine=ENGINE)
+    assert len(_frames(tmp_path / "v.mp4")) == 4
+
+
+def test_no_restore_passes_frames_through(tmp_path):
+    gif = make_gif(tmp_path / "in.gif", [100, 100])
+    result = gif2video(gif, tmp_path / "out", Gif2VideoConfig(restore=False), restorer=None, engine=ENGINE)
+    assert result.level is None
+    assert torch.equal(_frames(tmp_path / "out")[0].image, next(iter(GifReader(gif))).image)
+
+
+def test_bad_inputs_and_options(tmp_path, restorer):
+    not_gif = tmp_path / "x.gif"
+    not_gif.write_bytes(b"\x89PNG\r\n\x1a\nnonsense")
+    with pytest.raises(BadInputError):
+        gif2video(not_gif, tmp_path / "o.mp4", Gif2VideoConfig(), restorer=restorer, engine=ENGINE)
+    with pytest.raises(ValueError):
+        Gif2VideoConfig(factor=2, fps=Fraction(30))
+    with pytest.raises(ValueError):
+        Gif2VideoConfig(loop=0)
