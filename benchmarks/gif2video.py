@@ -20,6 +20,8 @@ default learned engine).
 from __future__ import annotations
 
 import argparse
+import json
+import platform
 import time
 from pathlib import Path
 
@@ -61,9 +63,12 @@ def gaussian(image: torch.Tensor, sigma: float) -> torch.Tensor:
 
 
 def scores(pred: list[torch.Tensor], truth: list[torch.Tensor]) -> tuple[float, float]:
-    p = torch.stack(pred).clamp(0, 1)
-    t = torch.stack(truth)
-    return float(psnr(p, t).mean()), float(ssim(p, t).mean())
+    """Mean per-frame PSNR and SSIM (frames of different clips differ in size)."""
+    pairs = [(p.clamp(0, 1)[None], t[None]) for p, t in zip(pred, truth)]
+    return (
+        float(np.mean([float(psnr(p, t)[0]) for p, t in pairs])),
+        float(np.mean([float(ssim(p, t)[0]) for p, t in pairs])),
+    )
 
 
 def fmt(pair: tuple[float, float]) -> str:
@@ -162,12 +167,33 @@ def temporal(clips, restorer: GifRestorer, engine: LearnedEngine, rates=(1, 2, 4
     return out
 
 
+def compare(clips, paths: list[Path]) -> list[str]:
+    """One row per weight file, scored at its own kind and palette size (ablations)."""
+    from kinema.models.ccdnet import CCDNet
+
+    lines = ["", "| weights (ablation) | GIF | restored | gain |", "| --- | --- | --- | --- |"]
+    for path in paths:
+        model, meta = CCDNet.load(path)
+        restorer = GifRestorer([model], None)
+        gifs, outs, truth = [], [], []
+        for frames in clips:
+            for (g, p), f in zip(make_gif(frames, model.config.colors, model.config.dithered), frames):
+                gifs.append(g)
+                outs.append(restorer.restore(g, model, p))
+                truth.append(to_tensor(f))
+        base, ours = scores(gifs, truth), scores(outs, truth)
+        lines.append(f"| `{path.name}` ({meta.get('steps', '?')} steps) | {fmt(base)} | {fmt(ours)} | {ours[0] - base[0]:+.2f} dB |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--frames", type=int, default=33, help="first N frames of each held-out clip")
+    parser.add_argument("--frames", type=int, default=17, help="first N frames of each held-out clip")
     parser.add_argument("--models", type=Path, default=None, help="folder of GIF weights (default: shipped)")
     parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON (for kinema.train.publish)")
+    parser.add_argument("--compare", type=Path, nargs="*", default=[], help="extra CCDNet weight files to score (ablations)")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     restorer = GifRestorer.from_folder(args.models)
@@ -193,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
         "",
         f"Dither classifier: {fr[0]}/{fr[1]} held-out clip frames ({100 * fr[0] / fr[1]:.1f} %), {gi[0]}/{gi[1]} GIFs routed right, "
         f"{still[0]}/{still[1]} held-out stills ({100 * still[0] / still[1]:.1f} %; DAVIS + 100 UCF101 inputs, all four palette sizes).",
-        f"Restoration throughput at 256×256 (2 CPU cores, 32-colour models): "
+        "Restoration throughput at 256×256 (2 CPU cores, 32-colour models): "
         + ", ".join(f"{k} {v:.1f} frames/s" for k, v in speed.items())
         + ".",
         "",
@@ -205,12 +231,21 @@ def main(argv: list[str] | None = None) -> None:
     ]
     for k, (gif_s, ours_s) in table2.items():
         lines.append(f"| 1/{k} | {fmt(gif_s)} | **{fmt(ours_s)}** |")
+    if args.compare:
+        lines += compare(clips, args.compare)
     lines.append("")
     lines.append(f"Measured in {time.perf_counter() - started:.0f} s by `python -m benchmarks.gif2video --readme`.")
     text = "\n".join(lines)
     print(text)
     if args.readme:
         write_block("gif2video", text)
+    if args.json is not None:
+        machine = f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+        table = {
+            f"{'dither' if d else 'flat'}-{c}": {"gif_psnr_ssim": r["gif"], "restored_psnr_ssim": r["ours"], "clips": list(GIF_HELD_OUT)}
+            for (d, c), r in rows.items()
+        }
+        args.json.write_text(json.dumps({"benchmark": "benchmarks.gif2video", "machine": machine, "rows": table}, indent=2))
 
 
 if __name__ == "__main__":

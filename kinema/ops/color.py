@@ -44,14 +44,14 @@ def nearest_indices(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
 def _nearest(x: torch.Tensor, palette: torch.Tensor) -> torch.Tensor:
     """``x`` ``(N, P, 3)`` and ``palette`` ``(N, K, 3)``, both integer-valued 0..255 → ``(N, P)``.
 
-    ``‖x − c‖² − ‖x‖² = ‖c‖² − 2 x·c`` is computed in float64 on integers, which is exact, so
-    ties and near-ties resolve the same way every time (lowest index wins).
+    ``‖x − c‖² − ‖x‖² = ‖c‖² − 2 x·c`` is computed on integers below 2²⁴, which float32
+    holds exactly, so ties and near-ties resolve the same way every time (lowest index wins).
     """
-    c = palette.to(torch.float64)
+    c = palette.to(torch.float32)
     c2 = (c * c).sum(-1)[:, None, :]
     out = torch.empty(x.shape[:2], dtype=torch.int64)
     for start in range(0, x.shape[1], _CHUNK):
-        part = x[:, start : start + _CHUNK].to(torch.float64)
+        part = x[:, start : start + _CHUNK].to(torch.float32)
         out[:, start : start + _CHUNK] = (c2 - 2 * part @ c.transpose(1, 2)).argmin(-1)
     return out
 
@@ -104,5 +104,7 @@ def quantize_gif(rgb: np.ndarray, colors: int, *, dither: bool, palette: np.ndar
 
 
 def palette_of(rgb: np.ndarray) -> np.ndarray:
-    """The distinct colours of ``(H, W, 3)`` uint8, as a ``(K, 3)`` uint8 palette."""
-    return np.unique(rgb.reshape(-1, 3), axis=0)
+    """The distinct colours of ``(H, W, 3)`` uint8, as a ``(K, 3)`` uint8 palette (sorted)."""
+    flat = rgb.reshape(-1, 3).astype(np.uint32)
+    packed = np.unique((flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2])  # 1-D unique: ~10× faster
+    return np.stack([packed >> 16, (packed >> 8) & 255, packed & 255], axis=1).astype(np.uint8)

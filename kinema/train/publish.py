@@ -1,7 +1,8 @@
 """Ship a trained weight file: ``python -m kinema.train.publish RUN.safetensors DEST --metrics M.json --row LABEL``.
 
 Copies the checkpoint to ``DEST`` (e.g. ``kinema/weights/interp.safetensors``) with the
-benchmark scores of one table row (from ``python -m benchmarks.vfi --json M.json``) added
+benchmark scores of one table row (from ``python -m benchmarks.vfi --json M.json``, or
+``benchmarks.gif2video --json`` for GIF models, rows ``flat-32``, ``dither-32``, …) added
 to its metadata, so the file says how good it is. The tensors, and so their sha256, are
 unchanged; the config is written out in full (fields added since training, such as the
 confidence gate, with the values the engine will use).
@@ -13,17 +14,28 @@ import argparse
 import json
 from pathlib import Path
 
+from safetensors import safe_open
+
+from kinema.models.ccdnet.config import CCDNetConfig
+from kinema.models.ccdnet.model import ARCH as CCDNET_ARCH
 from kinema.models.checkpoint import load_checkpoint, save_checkpoint
 from kinema.models.interp.config import InterpConfig
 from kinema.models.interp.model import ARCH
 
+#: The configs of the models that are published this way, by architecture.
+CONFIGS = {ARCH: InterpConfig, CCDNET_ARCH: CCDNetConfig}
+
 
 def publish(source: Path, dest: Path, metrics: dict | None = None) -> Path:
-    tensors, config, meta = load_checkpoint(source, arch=ARCH)
-    config = InterpConfig.from_dict(config).as_dict()  # spelled out in full, new fields included
+    with safe_open(str(source), framework="pt") as handle:
+        arch = (handle.metadata() or {}).get("kinema.arch", ARCH)
+    if arch not in CONFIGS:
+        raise ValueError(f"{source}: cannot publish a {arch!r} file")
+    tensors, config, meta = load_checkpoint(source, arch=arch)
+    config = CONFIGS[arch].from_dict(config).as_dict()  # spelled out in full, new fields included
     if metrics is not None:
         meta = {**meta, "metrics": metrics}
-    return save_checkpoint(dest, tensors, arch=ARCH, config=config, meta=meta)
+    return save_checkpoint(dest, tensors, arch=arch, config=config, meta=meta)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -36,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     metrics = None
     if args.metrics is not None:
         table = json.loads(args.metrics.read_text())
-        metrics = {"benchmark": "benchmarks.vfi", "machine": table["machine"], **table["rows"][args.row]}
+        metrics = {"benchmark": table.get("benchmark", "benchmarks.vfi"), "machine": table["machine"], **table["rows"][args.row]}
     print(publish(args.source, args.dest, metrics))
 
 

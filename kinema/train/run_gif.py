@@ -83,6 +83,7 @@ def _dither(args, argv) -> None:
         "data_fingerprint": fingerprint([args.data / s for s in GIF_SOURCES]),
         "held_out_crop_accuracy": accuracy,
     }
+    Path(args.out).mkdir(parents=True, exist_ok=True)
     print(f"wrote {net.save(Path(args.out) / 'dither.safetensors', **meta)}")
 
 

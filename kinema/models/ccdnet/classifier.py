@@ -4,7 +4,9 @@ Floyd–Steinberg dithering leaves a noise-like pattern of isolated palette colo
 non-dithered GIF has flat regions with clean edges. The difference is plainest in the
 image gradients, so the network sees the frame and its horizontal and vertical
 differences (9 channels, as in the paper), and global average pooling turns its map into
-one logit (positive: dithered). Shapes: ``(N, 3, H, W)`` in [0, 1] → ``(N,)`` logits.
+one logit (positive: dithered). The differences pass through ``tanh(255·d / 4)``: at 256
+colours a dither step is one or two 8-bit levels, which raw differences (≈ 0.004) would
+leave far below everything else the network sees. Shapes: ``(N, 3, H, W)`` in [0, 1] → ``(N,)`` logits.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ ARCH = "kinema.dither.v1"
 
 
 def with_gradients(frames: torch.Tensor) -> torch.Tensor:
-    """``(N, 3, H, W)`` → ``(N, 9, H, W)``: the frame, then its x and y forward differences."""
+    """``(N, 3, H, W)`` → ``(N, 9, H, W)``: the frame, then its x and y forward differences
+    (squashed: one 8-bit level ≈ 0.24, four or more ≈ 1)."""
     dx = F.pad(frames[..., :, 1:] - frames[..., :, :-1], (0, 1, 0, 0))
     dy = F.pad(frames[..., 1:, :] - frames[..., :-1, :], (0, 0, 0, 1))
-    return torch.cat([frames, dx, dy], 1)
+    return torch.cat([frames, torch.tanh(dx * 255 / 4), torch.tanh(dy * 255 / 4)], 1)
 
 
 class DitherNet(nn.Module):
