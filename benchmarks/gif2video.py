@@ -186,12 +186,31 @@ def compare(clips, paths: list[Path]) -> list[str]:
     return lines
 
 
+def sheet(frames: list[np.ndarray], restorer: GifRestorer, path: Path, size: int = 160) -> Path:
+    """A picture to look at: a crop of one held-out frame as source, 32-colour GIF and
+    restored, without and with dithering (left to right), magnified 2×."""
+    from PIL import Image
+
+    rgb = frames[len(frames) // 2]
+    h, w = rgb.shape[:2]
+    y, x = (h - min(size, h)) // 2, (w - min(size, w)) // 2
+    tiles = [rgb]
+    for dither in (False, True):
+        (gif, palette), = make_gif([rgb], 32, dither)
+        out = restorer.restore(gif, restorer.pick(dither, 32), palette)
+        tiles += [(t.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for t in (gif, out)]
+    row = np.concatenate([t[y : y + size, x : x + size] for t in tiles], axis=1)
+    Image.fromarray(row).resize((row.shape[1] * 2, row.shape[0] * 2), Image.NEAREST).save(path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--frames", type=int, default=17, help="first N frames of each held-out clip")
     parser.add_argument("--models", type=Path, default=None, help="folder of GIF weights (default: shipped)")
     parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--sheet", type=Path, default=None, help="also write a before/after picture (PNG)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON (for kinema.train.publish)")
     parser.add_argument("--compare", type=Path, nargs="*", default=[], help="extra CCDNet weight files to score (ablations)")
     args = parser.parse_args(argv)
@@ -239,6 +258,8 @@ def main(argv: list[str] | None = None) -> None:
     print(text)
     if args.readme:
         write_block("gif2video", text)
+    if args.sheet is not None:
+        sheet(clips[0], restorer, args.sheet)
     if args.json is not None:
         machine = f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
         table = {

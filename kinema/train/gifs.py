@@ -26,12 +26,11 @@ import torch
 import torch.nn.functional as F
 
 from kinema.models.ccdnet import CCDNet, CCDNetConfig, DitherNet
-from kinema.models.checkpoint import load_checkpoint, save_checkpoint
 from kinema.ops.color import median_cut_palette, quantize_gif, stack_palettes
 from kinema.ops.metrics import psnr
 from kinema.train.adversarial import PatchDiscriminator, discriminator_loss, generator_loss
 from kinema.train.clips import load_frames
-from kinema.train.loop import append_csv, cosine_lr, optimizer_tensors, restore_optimizer
+from kinema.train.loop import Parts, append_csv, cosine_lr, load_state, save_state
 from kinema.train.synthetic import load_photos
 
 #: Training sources under the data folder; the photos add stills of every kind.
@@ -129,23 +128,14 @@ class GifTrainConfig:
 STATE_ARCH = "kinema.ccdnet.train-state.v1"
 
 
-def _save_state(path: Path, parts: dict, g: torch.Generator, step: int, cfg: GifTrainConfig, net: CCDNet) -> None:
-    tensors = {"rng": g.get_state()}
-    for name, (module, opt) in parts.items():
-        tensors.update({f"{name}.{k}": v for k, v in module.state_dict().items()})
-        tensors.update(optimizer_tensors(f"{name}_adam", module, opt))
-    save_checkpoint(path, tensors, arch=STATE_ARCH, config=net.config.as_dict(), meta={"step": step, "train": asdict(cfg)})
+def _save_state(path: Path, parts: Parts, g: torch.Generator, step: int, cfg: GifTrainConfig, net: CCDNet) -> None:
+    save_state(path, parts, g, arch=STATE_ARCH, config=net.config.as_dict(), meta={"step": step, "train": asdict(cfg)})
 
 
-def _load_state(path: Path, parts: dict, g: torch.Generator, net: CCDNet) -> int:
-    tensors, saved, meta = load_checkpoint(path, arch=STATE_ARCH)
+def _load_state(path: Path, parts: Parts, g: torch.Generator, net: CCDNet) -> int:
+    saved, meta = load_state(path, parts, g, arch=STATE_ARCH)
     if CCDNetConfig.from_dict(saved) != net.config:
         raise ValueError(f"{path}: state was trained with another model config")
-    for name, (module, opt) in parts.items():
-        prefix = name + "."
-        module.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
-        restore_optimizer(f"{name}_adam", module, opt, tensors)
-    g.set_state(tensors["rng"])
     return int(meta["step"])
 
 
@@ -167,14 +157,15 @@ def train_ccdnet(
     torch.manual_seed(cfg.seed)
     g = torch.Generator().manual_seed(cfg.seed)
     net.to(device).train()
-    parts = {"model": (net, torch.optim.Adam(net.parameters(), lr=cfg.lr))}
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    parts: Parts = {("model", "adam"): (net, opt)}
     if cfg.adversarial > 0:
         disc = PatchDiscriminator(channels=12).to(device).train()
-        parts["disc"] = (disc, torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.999)))
+        opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
+        parts[("disc", "adam_d")] = (disc, opt_d)
     state_path = out / "state.safetensors"
     step = _load_state(state_path, parts, g, net) if state_path.exists() else 0
     (out / "config.json").write_text(json.dumps({"train": asdict(cfg), "model": net.config.as_dict()}, indent=2))
-    opt = parts["model"][1]
     started, running = time.perf_counter(), []
     end = cfg.steps if stop_at is None else min(cfg.steps, stop_at)
     while step < end:
@@ -185,7 +176,6 @@ def train_ccdnet(
         loss = restoration_loss(estimates[-1], target)
         loss = loss + 0.5 * sum((restoration_loss(e, target) for e in estimates[:-1]), torch.zeros((), device=device))
         if cfg.adversarial > 0:
-            disc, opt_d = parts["disc"]
             fake, real = _evidence(gif, estimates[-1]), _evidence(gif, target)
             loss = loss + cfg.adversarial * generator_loss(disc, fake)
         opt.zero_grad(set_to_none=True)

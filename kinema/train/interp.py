@@ -21,13 +21,12 @@ from pathlib import Path
 import torch
 
 from kinema.engines.classical import ClassicalConfig, ClassicalEngine
-from kinema.models.checkpoint import load_checkpoint, save_checkpoint
 from kinema.models.interp.config import InterpConfig
 from kinema.models.interp.model import InterpNet
 from kinema.ops.metrics import psnr
 from kinema.train.adversarial import PatchDiscriminator, discriminator_loss, generator_loss, worst_patches
 from kinema.train.losses import census_loss, charbonnier, gradient_loss
-from kinema.train.loop import append_csv, cosine_lr, optimizer_tensors, restore_optimizer
+from kinema.train.loop import Parts, append_csv, cosine_lr, load_state, save_state
 
 Sampler = Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]]
 STATE_ARCH = "kinema.interp.train-state.v1"
@@ -97,26 +96,16 @@ def loss_terms(net: InterpNet, a, mid, b, t, guide: torch.Tensor | None, cfg: Tr
     return loss, out
 
 
-def _save_state(path: Path, parts: dict, g: torch.Generator, step: int, cfg: TrainConfig, config: InterpConfig) -> None:
-    """``parts`` maps a prefix to ``(module, optimizer)``: the network as ``model``/``adam``,
-    the discriminator (when adversarial) as ``disc``/``adam_d``."""
-    tensors = {"rng": g.get_state()}
-    for (name, opt_name), (module, opt) in parts.items():
-        tensors.update({f"{name}.{k}": v for k, v in module.state_dict().items()})
-        tensors.update(optimizer_tensors(opt_name, module, opt))
+def _save_state(path: Path, parts: Parts, g: torch.Generator, step: int, cfg: TrainConfig, config: InterpConfig) -> None:
+    """``parts``: the network as ``model``/``adam``, the discriminator (when adversarial) as ``disc``/``adam_d``."""
     meta = {"step": step, "train": asdict(cfg), "model": config.as_dict()}
-    save_checkpoint(path, tensors, arch=STATE_ARCH, config=config.as_dict(), meta=meta)
+    save_state(path, parts, g, arch=STATE_ARCH, config=config.as_dict(), meta=meta)
 
 
-def _load_state(path: Path, parts: dict, g: torch.Generator, config: InterpConfig) -> int:
-    tensors, saved, meta = load_checkpoint(path, arch=STATE_ARCH)
+def _load_state(path: Path, parts: Parts, g: torch.Generator, config: InterpConfig) -> int:
+    saved, meta = load_state(path, parts, g, arch=STATE_ARCH)
     if InterpConfig.from_dict(saved) != config:
         raise ValueError(f"{path}: state was trained with another model config")
-    for (name, opt_name), (module, opt) in parts.items():
-        prefix = name + "."
-        module.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
-        restore_optimizer(opt_name, module, opt, tensors)
-    g.set_state(tensors["rng"])
     return int(meta["step"])
 
 

@@ -10,6 +10,11 @@ from pathlib import Path
 
 import torch
 
+from kinema.models.checkpoint import load_checkpoint, save_checkpoint
+
+#: What a resumable state holds: ``{(module name, optimizer name): (module, optimizer)}``.
+Parts = dict[tuple[str, str], tuple[torch.nn.Module, torch.optim.Adam]]
+
 
 def cosine_lr(opt: torch.optim.Optimizer, base: float, step: int, total: int, floor: float = 0.05) -> None:
     """Cosine decay from ``base`` to ``floor × base`` over ``total`` steps."""
@@ -36,6 +41,27 @@ def restore_optimizer(prefix: str, module: torch.nn.Module, opt: torch.optim.Ada
                 "exp_avg_sq": tensors[f"{prefix}.{i}.exp_avg_sq"].clone(),
                 "step": torch.tensor(float(tensors[f"{prefix}.{i}.step"][0])),
             }
+
+
+def save_state(path: Path, parts: Parts, g: torch.Generator, *, arch: str, config: dict, meta: dict) -> None:
+    """A resumable training state: every module, its Adam moments and the data RNG."""
+    tensors = {"rng": g.get_state()}
+    for (name, opt_name), (module, opt) in parts.items():
+        tensors.update({f"{name}.{k}": v for k, v in module.state_dict().items()})
+        tensors.update(optimizer_tensors(opt_name, module, opt))
+    save_checkpoint(path, tensors, arch=arch, config=config, meta=meta)
+
+
+def load_state(path: Path, parts: Parts, g: torch.Generator, *, arch: str) -> tuple[dict, dict]:
+    """Restore what :func:`save_state` wrote into ``parts`` and ``g``; returns ``(config, meta)``
+    for the caller to check."""
+    tensors, config, meta = load_checkpoint(path, arch=arch)
+    for (name, opt_name), (module, opt) in parts.items():
+        prefix = name + "."
+        module.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
+        restore_optimizer(opt_name, module, opt, tensors)
+    g.set_state(tensors["rng"])
+    return config, meta
 
 
 def append_csv(path: Path, row: dict) -> None:
