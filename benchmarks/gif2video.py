@@ -182,7 +182,7 @@ def compare(clips, paths: list[Path]) -> list[str]:
                 outs.append(restorer.restore(g, model, p))
                 truth.append(to_tensor(f))
         base, ours = scores(gifs, truth), scores(outs, truth)
-        lines.append(f"| `{path.name}` ({meta.get('steps', '?')} steps) | {fmt(base)} | {fmt(ours)} | {ours[0] - base[0]:+.2f} dB |")
+        lines.append(f"| `{path.parent.name}/{path.name}` ({meta.get('steps', '?')} steps) | {fmt(base)} | {fmt(ours)} | {ours[0] - base[0]:+.2f} dB |")
     return lines
 
 
@@ -215,6 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--compare", type=Path, nargs="*", default=[], help="extra CCDNet weight files to score (ablations)")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
+    torch.set_flush_denormal(True)  # as the CLI does (see kinema.cli.main)
     restorer = GifRestorer.from_folder(args.models)
     clips = [load_sources(args.data, (name,))[: args.frames] for name in GIF_HELD_OUT]
     started = time.perf_counter()

@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     dither.add_argument("--lr", type=float, default=1e-3)
     dither.add_argument("--crop", type=int, default=96)
     args = parser.parse_args(argv)
+    torch.set_flush_denormal(True)  # denormal activations are many times slower on x86 CPUs
     if args.threads:
         torch.set_num_threads(args.threads)
     (_ccdnet if args.model == "ccdnet" else _dither)(args, argv)
