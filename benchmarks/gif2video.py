@@ -33,6 +33,7 @@ from benchmarks.readme import write_block
 from benchmarks.triplets import DEFAULT_DATA
 from kinema.engines.dequantize import GifRestorer
 from kinema.engines.learned import LearnedEngine
+from kinema.models.ccdnet import CCDNet
 from kinema.ops.color import quantize_gif
 from kinema.ops.metrics import psnr, ssim
 from kinema.train.gifs import GIF_HELD_OUT, load_sources
@@ -169,8 +170,6 @@ def temporal(clips, restorer: GifRestorer, engine: LearnedEngine, rates=(1, 2, 4
 
 def compare(clips, paths: list[Path]) -> list[str]:
     """One row per weight file, scored at its own kind and palette size (ablations)."""
-    from kinema.models.ccdnet import CCDNet
-
     lines = ["", "| weights (ablation) | GIF | restored | gain |", "| --- | --- | --- | --- |"]
     for path in paths:
         model, meta = CCDNet.load(path)

@@ -193,7 +193,6 @@ def interpolate_frames(
     counts = _Counts()
     total = expected_frames(config, info)
     start: Fraction | None = None
-    first: Frame | None = None
 
     def fed() -> Iterator[Frame]:
         nonlocal start
