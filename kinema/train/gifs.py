@@ -109,7 +109,10 @@ def restoration_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def _evidence(gif: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
-    """What the conditional discriminator sees: the GIF, the image, its gradients (12 ch)."""
+    """What the conditional discriminator sees: the GIF, the image, its gradients (12 ch).
+
+    The gradients are shifted by 0.5 so that, like the images, they sit around the middle
+    of [0, 1], which the discriminator maps to [−1, 1]."""
     dx, dy = image_gradients(image)
     return torch.cat([gif, image, F.pad(dx, (0, 1)) + 0.5, F.pad(dy, (0, 0, 0, 1)) + 0.5], 1)
 
