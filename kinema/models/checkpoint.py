@@ -9,6 +9,7 @@ so a corrupted or hand-edited file is refused instead of producing garbage frame
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable
@@ -74,6 +75,16 @@ def load_checkpoint(path: Path, *, arch: str) -> tuple[dict[str, torch.Tensor], 
     except (KeyError, json.JSONDecodeError) as exc:
         raise BadInputError(f"{path}: unreadable kinema metadata ({exc})") from None
     return tensors, config, meta
+
+
+def config_from_dict(cls, data: dict):
+    """A frozen config dataclass ``cls`` from a checkpoint's JSON (lists become tuples);
+    unknown fields raise ``ValueError`` (a newer file than this code understands)."""
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - fields
+    if unknown:
+        raise ValueError(f"unknown config fields {sorted(unknown)}")
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
 def load_module(path: Path, *, arch: str, build: Callable[[dict], torch.nn.Module], map_location: str | torch.device = "cpu"):

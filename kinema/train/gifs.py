@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from kinema.models.ccdnet import CCDNet, CCDNetConfig, DitherNet
+from kinema.models.ccdnet import CCDNet, DitherNet
 from kinema.ops.color import median_cut_palette, quantize_gif, stack_palettes
 from kinema.ops.metrics import psnr
 from kinema.train.adversarial import PatchDiscriminator, discriminator_loss, generator_loss
@@ -136,9 +136,7 @@ def _save_state(path: Path, parts: Parts, g: torch.Generator, step: int, cfg: Gi
 
 
 def _load_state(path: Path, parts: Parts, g: torch.Generator, net: CCDNet) -> int:
-    saved, meta = load_state(path, parts, g, arch=STATE_ARCH)
-    if CCDNetConfig.from_dict(saved) != net.config:
-        raise ValueError(f"{path}: state was trained with another model config")
+    _, meta = load_state(path, parts, g, arch=STATE_ARCH, config=net.config.as_dict())
     return int(meta["step"])
 
 

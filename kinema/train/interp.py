@@ -25,8 +25,8 @@ from kinema.models.interp.config import InterpConfig
 from kinema.models.interp.model import InterpNet
 from kinema.ops.metrics import psnr
 from kinema.train.adversarial import PatchDiscriminator, discriminator_loss, generator_loss, worst_patches
-from kinema.train.losses import census_loss, charbonnier, gradient_loss
 from kinema.train.loop import Parts, append_csv, cosine_lr, load_state, save_state
+from kinema.train.losses import census_loss, charbonnier, gradient_loss
 
 Sampler = Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]]
 STATE_ARCH = "kinema.interp.train-state.v1"
@@ -103,9 +103,7 @@ def _save_state(path: Path, parts: Parts, g: torch.Generator, step: int, cfg: Tr
 
 
 def _load_state(path: Path, parts: Parts, g: torch.Generator, config: InterpConfig) -> int:
-    saved, meta = load_state(path, parts, g, arch=STATE_ARCH)
-    if InterpConfig.from_dict(saved) != config:
-        raise ValueError(f"{path}: state was trained with another model config")
+    _, meta = load_state(path, parts, g, arch=STATE_ARCH, config=config.as_dict())
     return int(meta["step"])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import math
 from pathlib import Path
 
@@ -52,16 +53,20 @@ def save_state(path: Path, parts: Parts, g: torch.Generator, *, arch: str, confi
     save_checkpoint(path, tensors, arch=arch, config=config, meta=meta)
 
 
-def load_state(path: Path, parts: Parts, g: torch.Generator, *, arch: str) -> tuple[dict, dict]:
-    """Restore what :func:`save_state` wrote into ``parts`` and ``g``; returns ``(config, meta)``
-    for the caller to check."""
-    tensors, config, meta = load_checkpoint(path, arch=arch)
+def load_state(path: Path, parts: Parts, g: torch.Generator, *, arch: str, config: dict | None = None) -> tuple[dict, dict]:
+    """Restore what :func:`save_state` wrote into ``parts`` and ``g``; returns ``(config, meta)``.
+
+    With ``config`` (the model's), a state saved for another config raises ``ValueError``
+    before anything is loaded."""
+    tensors, saved, meta = load_checkpoint(path, arch=arch)
+    if config is not None and json.dumps(saved, sort_keys=True) != json.dumps(config, sort_keys=True):
+        raise ValueError(f"{path}: state was trained with another model config")
     for (name, opt_name), (module, opt) in parts.items():
         prefix = name + "."
         module.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
         restore_optimizer(opt_name, module, opt, tensors)
     g.set_state(tensors["rng"])
-    return config, meta
+    return saved, meta
 
 
 def append_csv(path: Path, row: dict) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from kinema.models.checkpoint import config_from_dict
+
 
 @dataclass(frozen=True)
 class CCDNetConfig:
@@ -48,7 +50,7 @@ class CCDNetConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> CCDNetConfig:
-        return _from_dict(cls, data)
+        return config_from_dict(cls, data)
 
 
 @dataclass(frozen=True)
@@ -70,12 +72,5 @@ class DitherConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> DitherConfig:
-        return _from_dict(cls, data)
+        return config_from_dict(cls, data)
 
-
-def _from_dict(cls, data: dict):
-    fields = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - fields
-    if unknown:
-        raise ValueError(f"unknown config fields {sorted(unknown)}")
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from kinema.models.checkpoint import config_from_dict
+
 
 @dataclass(frozen=True)
 class InterpConfig:
@@ -54,8 +56,4 @@ class InterpConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> InterpConfig:
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - fields
-        if unknown:
-            raise ValueError(f"unknown config fields {sorted(unknown)}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        return config_from_dict(cls, data)

@@ -11,22 +11,18 @@ from __future__ import annotations
 import enum
 import json
 import sys
-from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Optional
 
 import torch
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
 
 from kinema import __version__
-from kinema.engines.base import Engine
+from kinema.cli import snapshot
+from kinema.cli.common import DEFAULT_ENGINE, EngineName, EngineOption, Quality, QualityOption, WeightsOption, make_engine, progress_bar, stderr
 from kinema.engines.classical import ClassicalConfig, ClassicalEngine
 from kinema.engines.dequantize import GifRestorer
-from kinema.engines.learned import LearnedConfig, LearnedEngine
 from kinema.io import GifOptions, ImageOptions, OddSize, OutputOptions, VideoCodec, VideoOptions, probe
 from kinema.io.atomic import check_output
 from kinema.pipelines.adapt import adapt_to_video
@@ -47,7 +43,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-stderr = Console(stderr=True)
+app.add_typer(snapshot.app, name="snapshot")
 
 
 def _version(value: bool) -> None:
@@ -61,41 +57,6 @@ def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
 ) -> None:
     """kinema: interpolation, GIF restoration, video snapshots, per-video autoencoders."""
-
-
-@contextmanager
-def progress_bar(label: str, *, quiet: bool, unit: str = "frames"):
-    """Yields a ``progress(done, total)`` callback drawing a bar on stderr.
-
-    The bar appears at the first frame, so a command that fails while opening its
-    input prints only its error line.
-    """
-    if quiet:
-        yield None
-        return
-    columns = (
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn(unit),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )
-    bar = Progress(*columns, console=stderr, transient=False)
-    task = None
-
-    def update(done: int, total: int | None) -> None:
-        nonlocal task
-        if task is None:
-            bar.start()
-            task = bar.add_task(label, total=total)
-        bar.update(task, completed=done, total=total)
-
-    try:
-        yield update
-    finally:
-        bar.stop()
 
 
 def _loop_text(loop: int | None) -> str:
@@ -175,37 +136,6 @@ def convert_cmd(
     if not quiet:
         extra = ", audio copied" if result.audio_copied else ""
         stderr.print(f"wrote {result.output} ({result.frames} frames{extra}) in {result.seconds:.1f} s", highlight=False)
-
-
-class EngineName(str, enum.Enum):
-    learned = "learned"
-    classical = "classical"
-
-
-#: The engine used when --engine is not given: the best one in the benchmark table (the
-#: learned engine scores above the classical one on all three sets, at 4 frames/s at 720p).
-DEFAULT_ENGINE = EngineName.learned
-
-
-class Quality(str, enum.Enum):
-    fast = "fast"
-    balanced = "balanced"
-    best = "best"
-
-
-def make_engine(name: EngineName, quality: Quality, weights: Path | None = None) -> Engine:
-    """The engine the options name; ``quality`` picks the classical preset, or for the
-    learned engine the preset of its guiding flows."""
-    if weights is not None and name is not EngineName.learned:
-        raise typer.BadParameter("--weights applies to --engine learned only")
-    if name is EngineName.classical:
-        return ClassicalEngine({Quality.fast: ClassicalConfig.fast, Quality.balanced: ClassicalConfig.balanced, Quality.best: ClassicalConfig.quality}[quality]())
-    return LearnedEngine.from_file(weights, {Quality.fast: LearnedConfig.fast, Quality.balanced: LearnedConfig.balanced, Quality.best: LearnedConfig.best}[quality]())
-
-
-EngineOption = Annotated[EngineName, typer.Option(help="Interpolation engine: learned (kinema's trained network) or classical (optical flow, no weights).")]
-WeightsOption = Annotated[Optional[Path], typer.Option(help="Weight file for --engine learned (default: the shipped one).")]
-QualityOption = Annotated[Quality, typer.Option(help="Engine speed/quality trade-off.")]
 
 
 @app.command("interpolate")

