@@ -21,9 +21,11 @@ from kinema.models.ccdnet.model import ARCH as CCDNET_ARCH
 from kinema.models.checkpoint import load_checkpoint, save_checkpoint
 from kinema.models.interp.config import InterpConfig
 from kinema.models.interp.model import ARCH
+from kinema.models.snapshot.config import SnapshotConfig
+from kinema.models.snapshot.model import ARCH as SNAPSHOT_ARCH
 
 #: The configs of the models that are published this way, by architecture.
-CONFIGS = {ARCH: InterpConfig, CCDNET_ARCH: CCDNetConfig}
+CONFIGS = {ARCH: InterpConfig, CCDNET_ARCH: CCDNetConfig, SNAPSHOT_ARCH: SnapshotConfig}
 
 
 def publish(source: Path, dest: Path, metrics: dict | None = None) -> Path:
