@@ -30,7 +30,7 @@ from benchmarks.readme import write_block
 from kinema.models.snapshot import SnapshotNet
 from kinema.ops.codec import jpeg_roundtrip, round_8bit
 from kinema.ops.metrics import mean_finite, psnr, ssim
-from kinema.pipelines.snapshot import WEIGHTS, weights_name
+from kinema.pipelines.snapshot import WEIGHTS, EmbedConfig, embed_clip, weights_name
 from kinema.train.clips import load_frames
 from kinema.train.snapshot import SNAPSHOT_HELD_OUT
 
@@ -48,8 +48,9 @@ def windows(clip: list[torch.Tensor], frames: int, stride: int, count: int) -> l
 
 
 @torch.no_grad()
-def score(net: SnapshotNet, clips: list[list[torch.Tensor]], stride: int, count: int, jpeg: int | None = None) -> dict:
-    """Per-position restored PSNR/SSIM, snapshot PSNR/SSIM and the middle-frame floor."""
+def score(net: SnapshotNet, clips: list[list[torch.Tensor]], stride: int, count: int, jpeg: int | None = None, refine: int = 0) -> dict:
+    """Per-position restored PSNR/SSIM, snapshot PSNR/SSIM and the middle-frame floor
+    (``refine``: steps of per-clip snapshot optimization, through the JPEG if any)."""
     k = net.config.frames
     pos_p, pos_s = [[] for _ in range(k)], [[] for _ in range(k)]
     snap_p, snap_s, floor = [], [], []
@@ -57,7 +58,7 @@ def score(net: SnapshotNet, clips: list[list[torch.Tensor]], stride: int, count:
     for clip in clips:
         for window in windows(clip, k, stride, count):
             used += 1
-            snapshot = round_8bit(net.embed(window[None])[0])
+            snapshot = embed_clip(net, window, refine_steps=refine, jpeg_quality=jpeg)[None]
             if jpeg is not None:
                 snapshot = jpeg_roundtrip(snapshot, jpeg)
             restored = round_8bit(net.expand(snapshot)[0])
@@ -122,6 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-side", type=int, default=480)
     parser.add_argument("--readme", action="store_true", help="write the tables into README.md")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON (for kinema.train.publish)")
+    parser.add_argument("--refine", type=int, default=EmbedConfig.refine, help="refinement steps of the refined rows")
     parser.add_argument("--sheet", type=Path, default=None, help="also write a picture: source frames, snapshot, expanded frames")
     parser.add_argument("--compare", type=Path, nargs="*", default=[], help="extra weight files to score at stride 1 (ablations)")
     args = parser.parse_args(argv)
@@ -131,13 +133,16 @@ def main(argv: list[str] | None = None) -> None:
     load = lambda name: SnapshotNet.load(args.models / f"{name}.safetensors")[0]  # noqa: E731
     nets = {name: load(name) for name in (weights_name(5), weights_name(9), weights_name(5, jpeg_robust=True))}
     count = args.windows
+    refine = args.refine
     main_rows = {name: score(nets[name], clips, 1, count) for name in (weights_name(5), weights_name(9))}
+    refined = {f"{name} + refine {refine}": score(nets[name], clips, 1, count, refine=refine) for name in (weights_name(5), weights_name(9))}
     strides = {s: main_rows[weights_name(5)] if s == 1 else score(nets[weights_name(5)], clips, s, count) for s in (1, 3, 5)}
     jpeg_rows = {
         ("standard", "PNG"): main_rows[weights_name(5)],
         ("standard", "JPEG 90"): score(nets[weights_name(5)], clips, 1, count, jpeg=90),
         ("JPEG-robust", "PNG"): score(nets[weights_name(5, jpeg_robust=True)], clips, 1, count),
         ("JPEG-robust", "JPEG 90"): score(nets[weights_name(5, jpeg_robust=True)], clips, 1, count, jpeg=90),
+        (f"JPEG-robust + refine {refine}", "JPEG 90"): score(nets[weights_name(5, jpeg_robust=True)], clips, 1, count, jpeg=90, refine=refine),
     }
     compared = {path.name: score(SnapshotNet.load(path)[0], clips, 1, count) for path in args.compare}
     speed = {(name, size): timing(nets[name], size) for name in (weights_name(5), weights_name(9)) for size in ((256, 256), (720, 1280))}
@@ -150,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
         "| model | " + " | ".join(f"frame {i + 1}" for i in range(9)) + " | **mean** | floor | snapshot vs middle |",
         "| --- | " + " | ".join("---" for _ in range(9)) + " | --- | --- | --- |",
     ]
-    for name, r in {**main_rows, **compared}.items():
+    for name, r in {**main_rows, **refined, **compared}.items():
         cells = [fmt(p) for p in r["positions"]] + [""] * (9 - len(r["positions"]))
         lines.append(f"| {name} ({r['windows']} clips) | " + " | ".join(cells) + f" | **{fmt(r['mean'])}** | {r['floor']:.2f} | {fmt(r['snapshot'])} |")
     lines += [
@@ -176,7 +181,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.sheet is not None:
         sheet(nets[weights_name(5)], load_frames(args.data / SNAPSHOT_HELD_OUT[0], 240), args.sheet)
     if args.json is not None:
-        rows = {name: {"restored_psnr_ssim": r["mean"], "snapshot_psnr_ssim": r["snapshot"], "clips": list(SNAPSHOT_HELD_OUT)} for name, r in main_rows.items()}
+        rows = {
+            name: {
+                "restored_psnr_ssim": r["mean"],
+                "snapshot_psnr_ssim": r["snapshot"],
+                f"refine_{refine}_restored_psnr_ssim": refined[f"{name} + refine {refine}"]["mean"],
+                f"refine_{refine}_snapshot_psnr_ssim": refined[f"{name} + refine {refine}"]["snapshot"],
+                "clips": list(SNAPSHOT_HELD_OUT),
+            }
+            for name, r in main_rows.items()
+        }
         robust = jpeg_rows[("JPEG-robust", "JPEG 90")]
         rows[weights_name(5, jpeg_robust=True)] = {
             "restored_psnr_ssim_png": jpeg_rows[("JPEG-robust", "PNG")]["mean"],

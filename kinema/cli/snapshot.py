@@ -21,6 +21,7 @@ RobustOption = Annotated[
     Optional[bool],
     typer.Option("--jpeg-robust/--no-jpeg-robust", help="Use the weights trained to survive JPEG (default: only for a .jpg output)."),
 ]
+RefineOption = Annotated[int, typer.Option(help="Steps of per-clip optimization of the snapshot (better frames, slower; 0: off).")]
 ModelsOption = Annotated[Optional[Path], typer.Option(help="Folder of snapshot weights (default: the shipped ones).")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output.")]
 
@@ -50,11 +51,12 @@ def embed_cmd(
     max_side: MaxSideOption = None,
     jpeg_robust: RobustOption = None,
     jpeg_quality: Annotated[int, typer.Option(help="JPEG quality of a .jpg output.")] = 90,
+    refine: RefineOption = 20,
     models: ModelsOption = None,
     overwrite: Overwrite = False,
 ) -> None:
     """Embed FRAMES frames of a clip into one picture."""
-    config = _config(start=start, stride=stride, max_side=max_side, quality=jpeg_quality, overwrite=overwrite)
+    config = _config(start=start, stride=stride, max_side=max_side, quality=jpeg_quality, refine=refine, overwrite=overwrite)
     name, net, digest = _model(frames, output, jpeg_robust, models)
     result = embed(source, output, config, model=name, net=net, digest=digest)
     w, h = result.info.size
@@ -75,6 +77,7 @@ def preview_cmd(
     max_side: MaxSideOption = 320,
     jpeg_robust: RobustOption = None,
     jpeg_quality: Annotated[int, typer.Option(help="JPEG quality of a .jpg output.")] = 90,
+    refine: RefineOption = 20,
     models: ModelsOption = None,
     overwrite: Overwrite = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -82,7 +85,7 @@ def preview_cmd(
     """A sheet of snapshots across a long video; `expand` plays it as an animated preview."""
     if count < 1:
         raise typer.BadParameter(f"--count must be ≥ 1, got {count}")
-    config = _config(stride=stride, max_side=max_side, quality=jpeg_quality, overwrite=overwrite)
+    config = _config(stride=stride, max_side=max_side, quality=jpeg_quality, refine=refine, overwrite=overwrite)
     name, net, digest = _model(frames, output, jpeg_robust, models)
     with progress_bar("preview", quiet=quiet, unit="snapshots") as progress:
         result = preview(source, output, config, count=count, model=name, net=net, digest=digest, progress=progress)

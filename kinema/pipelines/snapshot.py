@@ -34,7 +34,8 @@ from kinema.io.probe import open_reader, probe
 from kinema.io.snapshot_file import SUFFIXES, SnapshotInfo, read_snapshot, write_snapshot
 from kinema.models.checkpoint import tensor_digest
 from kinema.models.snapshot import SnapshotNet
-from kinema.ops.codec import round_8bit
+from kinema.models.snapshot.objective import refine
+from kinema.ops.codec import jpeg_approx, round_8bit
 from kinema.ops.metrics import psnr
 from kinema.ops.resize import fit_within
 from kinema.types import BadInputError, Frame, ModelMismatchError
@@ -64,6 +65,9 @@ class EmbedConfig:
     max_side: int | None = None
     #: JPEG quality when the output is .jpg.
     quality: int = 90
+    #: Steps of per-clip optimization of the snapshot after the embedder (see
+    #: :func:`kinema.models.snapshot.objective.refine`); 0: the embedder's output as is.
+    refine: int = 20
     overwrite: bool = False
 
     def __post_init__(self):
@@ -73,6 +77,8 @@ class EmbedConfig:
             raise ValueError(f"max_side must be ≥ 16, got {self.max_side}")
         if not 1 <= self.quality <= 100:
             raise ValueError(f"quality must be in 1..100, got {self.quality}")
+        if self.refine < 0:
+            raise ValueError(f"refine must be ≥ 0 steps, got {self.refine}")
 
 
 @dataclass(frozen=True)
@@ -100,14 +106,28 @@ def read_windows(source: Path, starts: list[int], frames: int, stride: int, max_
     return [torch.stack([wanted[s + i * stride] for i in range(frames)]) for s in starts]
 
 
-def _embed_tiles(net: SnapshotNet, clips: list[torch.Tensor], device) -> tuple[list[torch.Tensor], list[float]]:
-    tiles, scores = [], []
+def embed_clip(net: SnapshotNet, clip: torch.Tensor, *, refine_steps: int = 0, jpeg_quality: int | None = None) -> torch.Tensor:
+    """The 8-bit snapshot ``(3, H, W)`` of ``clip`` ``(k, 3, H, W)`` (on the net's device),
+    refined for ``refine_steps`` steps through the channel it will be stored in."""
     with torch.no_grad():
-        for clip in clips:
-            snapshot = round_8bit(net.embed(clip[None].to(device))[0])[0].cpu()
-            tiles.append(snapshot)
-            scores.append(float(psnr(snapshot[None], clip[net.config.middle][None])[0]))
+        snapshot, _ = net.embed(clip[None])
+    if refine_steps:
+        channel = round_8bit if jpeg_quality is None else (lambda x: jpeg_approx(x, jpeg_quality))
+        snapshot = refine(net, clip[None], snapshot, steps=refine_steps, channel=channel)
+    return round_8bit(snapshot)[0]
+
+
+def _embed_tiles(net: SnapshotNet, clips: list[torch.Tensor], config: EmbedConfig, jpeg: bool, device) -> tuple[list[torch.Tensor], list[float]]:
+    tiles, scores = [], []
+    for clip in clips:
+        snapshot = embed_clip(net, clip.to(device), refine_steps=config.refine, jpeg_quality=config.quality if jpeg else None).cpu()
+        tiles.append(snapshot)
+        scores.append(float(psnr(snapshot[None], clip[net.config.middle][None])[0]))
     return tiles, scores
+
+
+def _is_jpeg(output: Path) -> bool:
+    return SUFFIXES[output.suffix.lower()] == "JPEG"
 
 
 def _suffix_check(output: Path) -> None:
@@ -126,7 +146,7 @@ def embed(
     info = probe(source)
     k = net.config.frames
     (clip,) = read_windows(source, [config.start], k, config.stride, config.max_side)
-    (tile,), scores = _embed_tiles(net, [clip], device)
+    (tile,), scores = _embed_tiles(net, [clip], config, _is_jpeg(output), device)
     h, w = tile.shape[-2:]
     meta = SnapshotInfo(
         frames=k, model=model, digest=digest, fps=str(info.average_fps / config.stride), stride=config.stride,
@@ -166,7 +186,7 @@ def preview(
     clips = read_windows(source, starts, k, config.stride, config.max_side)
     tiles, scores = [], []
     for i, clip in enumerate(clips):
-        (tile,), (score,) = _embed_tiles(net, [clip], device)
+        (tile,), (score,) = _embed_tiles(net, [clip], config, _is_jpeg(output), device)
         tiles.append(tile)
         scores.append(score)
         if progress is not None:

@@ -7,18 +7,9 @@ that does not cross a scene cut, or a synthetic scene of moving photo layers
 times. Random crops, flips and time reversal. The held-out clips
 (:data:`SNAPSHOT_HELD_OUT`) are never trained on: the benchmark reads them.
 
-Losses, all in 8-bit units (0–255) so the paper's weights (3, 1, 1, 1) and threshold
-keep their meaning:
-
-* restoration — mean squared error of the k restored frames (paper eq. 2);
-* embedding — ``mean(max(|E − I_mid|, θ))`` (eq. 3): differences below θ are free room
-  for the motion texture;
-* perceptual — the paper uses VGG-19 features, which cannot exist here. Its job is to
-  keep the snapshot looking like the middle frame: sharp, same contrast, no visible
-  pattern. We use an L1 Laplacian-pyramid distance whose coarser bands weigh more
-  (2^level): visible, low-frequency changes cost most, and the finest band — where a
-  pixel-level texture is least visible — costs least. The benchmark measures its effect;
-* unimodal — ``Σ_i max(T_i ⊙ T_{k−1−i} − T_mid², 0)`` on the attention maps (eq. 5).
+Losses: the objective of :mod:`kinema.models.snapshot.objective` (restoration L2,
+thresholded embedding L1, the Laplacian-pyramid stand-in for the perceptual term) plus the
+unimodal loss on the attention maps, ``Σ_i max(T_i ⊙ T_{k−1−i} − T_mid², 0)`` (eq. 5).
 
 The snapshot passes through the storage channel before the decoder sees it: 8-bit
 rounding (straight-through), or with probability ``jpeg`` the differentiable JPEG of
@@ -38,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from kinema.models.snapshot import SnapshotNet
+from kinema.models.snapshot.objective import Objective, objective_terms, weighted
 from kinema.ops.codec import jpeg_approx, round_8bit
 from kinema.ops.metrics import psnr
 from kinema.ops.scenes import is_cut
@@ -105,20 +97,6 @@ def synthetic_clip(scenes: SyntheticTriplets, frames: int, g: torch.Generator) -
     return torch.stack([scene.render(i / (frames - 1)) for i in range(frames)])
 
 
-def laplacian_pyramid_l1(a: torch.Tensor, b: torch.Tensor, levels: int = 4) -> torch.Tensor:
-    """``Σ_l 2^l · mean|L_l(a) − L_l(b)|`` over a ``levels``-band Laplacian pyramid."""
-    total = a.new_zeros(())
-    diff = a - b  # the pyramid is linear: decompose the difference once
-    for level in range(levels):
-        if level == levels - 1 or min(diff.shape[-2:]) < 2:
-            return total + 2**level * diff.abs().mean()
-        coarse = F.avg_pool2d(diff, 2, ceil_mode=True)
-        band = diff - F.interpolate(coarse, size=diff.shape[-2:], mode="bilinear", align_corners=False)
-        total = total + 2**level * band.abs().mean()
-        diff = coarse
-    return total
-
-
 def unimodal_loss(attention: torch.Tensor) -> torch.Tensor:
     """Paper eq. 5 on ``(N, k, H, W)`` attention maps (mean over pixels, sum over pairs)."""
     k = attention.shape[1]
@@ -143,12 +121,17 @@ class SnapshotTrainConfig:
     #: Probability that the channel is JPEG (quality drawn from ``jpeg_quality``), else PNG.
     jpeg: float = 0.0
     jpeg_quality: tuple[int, int] = (85, 95)
-    #: Loss weights (paper: 3, 1, 1, 1) and the embedding threshold θ in 8-bit levels.
+    #: Loss weights (paper: 3, 1, 1, 1) and the embedding threshold θ in 8-bit levels
+    #: (see :mod:`kinema.models.snapshot.objective`).
     restoration: float = 3.0
     embedding: float = 1.0
     perceptual: float = 1.0
     unimodal: float = 1.0
     threshold: float = 6.0
+
+    @property
+    def objective(self) -> Objective:
+        return Objective(restoration=self.restoration, embedding=self.embedding, perceptual=self.perceptual, threshold=self.threshold)
 
     def __post_init__(self):
         if self.stage not in ("joint", "decoder"):
@@ -176,15 +159,9 @@ def snapshot_losses(net: SnapshotNet, clip: torch.Tensor, cfg: SnapshotTrainConf
         loss = cfg.restoration * ((restored - clip) * 255).square().mean()
         return loss, {"restoration": float(loss.detach())}
     snapshot, attention = net.embed(clip)
-    restored = net.decode(channel(snapshot, cfg, g))
-    parts = {
-        "restoration": ((restored - clip) * 255).square().mean(),
-        "embedding": ((snapshot - middle).abs() * 255).clamp(min=cfg.threshold).mean(),
-        "perceptual": laplacian_pyramid_l1(snapshot * 255, middle * 255),
-        "unimodal": 255 * unimodal_loss(attention),
-    }
-    weights = {"restoration": cfg.restoration, "embedding": cfg.embedding, "perceptual": cfg.perceptual, "unimodal": cfg.unimodal}
-    loss = sum(weights[name] * value for name, value in parts.items())
+    parts = objective_terms(net.decode(channel(snapshot, cfg, g)), clip, snapshot, middle, cfg.threshold)
+    parts["unimodal"] = 255 * unimodal_loss(attention)  # in 8-bit units like the others
+    loss = weighted({k: v for k, v in parts.items() if k != "unimodal"}, cfg.objective) + cfg.unimodal * parts["unimodal"]
     return loss, {name: float(value.detach()) for name, value in parts.items()}
 
 

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from kinema.models.snapshot import SnapshotConfig, SnapshotNet
-from kinema.train.snapshot import ClipWindows, SnapshotTrainConfig, channel, laplacian_pyramid_l1, snapshot_losses, train_snapshot, unimodal_loss
+from kinema.models.snapshot.objective import laplacian_pyramid_l1
+from kinema.train.snapshot import ClipWindows, SnapshotTrainConfig, channel, snapshot_losses, train_snapshot, unimodal_loss
 from tests.media import smooth
 
 
