@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -38,10 +37,10 @@ from kinema.models.snapshot.objective import refine
 from kinema.ops.codec import jpeg_approx, round_8bit
 from kinema.ops.metrics import psnr
 from kinema.ops.resize import fit_within
+from kinema.pipelines.convert import Progress
 from kinema.types import BadInputError, Frame, ModelMismatchError
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
-Progress = Callable[[int, int | None], None]
 
 
 def weights_name(frames: int, *, jpeg_robust: bool = False) -> str:

@@ -56,9 +56,9 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     cfg = SnapshotTrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SnapshotTrainConfig) if f.name != "jpeg_quality"})
     if args.init is not None:
-        net, _ = SnapshotNet.load(args.init)
-        net = SnapshotNet(dataclasses.replace(net.config, jpeg_robust=args.jpeg_robust)).requires_grad_(True)
-        net.load_state_dict(SnapshotNet.load(args.init)[0].state_dict())
+        init, _ = SnapshotNet.load(args.init)
+        net = SnapshotNet(dataclasses.replace(init.config, jpeg_robust=args.jpeg_robust))
+        net.load_state_dict(init.state_dict())
     else:
         base = SnapshotConfig.tiny(frames=args.frames) if args.tiny else SnapshotConfig(frames=args.frames)
         net = SnapshotNet(dataclasses.replace(base, jpeg_robust=args.jpeg_robust))
