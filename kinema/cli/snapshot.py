@@ -11,6 +11,7 @@ from kinema.cli.common import DEFAULT_ENGINE, EngineOption, Quality, QualityOpti
 from kinema.engines.base import AverageEngine
 from kinema.io import OutputOptions, VideoCodec, VideoOptions
 from kinema.pipelines.snapshot import EmbedConfig, embed, expand, load_model, preview, weights_name
+from kinema.types import parse_rate
 
 app = typer.Typer(help="Embed a clip in one ordinary picture that looks like its middle frame, and expand it back.", no_args_is_help=True)
 
@@ -97,7 +98,8 @@ def preview_cmd(
 def expand_cmd(
     snapshot: Annotated[Path, typer.Argument(help="A picture made by `kinema snapshot embed` or `preview`.")],
     output: Annotated[Path, typer.Argument(help="Output: .mp4/.mov/.mkv/.avi/.nut, .gif, or a folder (PNG frames).")],
-    factor: Annotated[int, typer.Option(help="Interpolate to N× the embedded frames' rate (1: the k frames only).")] = 4,
+    factor: Annotated[int, typer.Option(help="N frames per embedded interval (1: the k frames only).")] = 4,
+    fps: Annotated[Optional[str], typer.Option(help="Output frame rate (default: N × the embedded rate, real time; the embedded rate plays N× slower).")] = None,
     engine: EngineOption = DEFAULT_ENGINE,
     quality: QualityOption = Quality.balanced,
     weights: WeightsOption = None,
@@ -110,10 +112,14 @@ def expand_cmd(
     """Expand a snapshot back into its frames, and on to more by interpolation."""
     if factor < 1:
         raise typer.BadParameter(f"--factor must be ≥ 1, got {factor}")
+    try:
+        rate = parse_rate(fps) if fps is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     options = OutputOptions(video=VideoOptions(codec=codec, crf=crf))
     chosen = make_engine(engine, quality, weights) if factor > 1 else AverageEngine()  # no in-betweens: load nothing
     with progress_bar("expand", quiet=quiet) as progress:
-        result = expand(snapshot, output, factor=factor, engine=chosen, models=models, output_options=options, overwrite=overwrite, progress=progress)
+        result = expand(snapshot, output, factor=factor, fps=rate, engine=chosen, models=models, output_options=options, overwrite=overwrite, progress=progress)
     stderr.print(
         f"wrote {result.output}: {result.frames_out} frames at {float(result.rate):.3f} fps "
         f"from {result.info.count} snapshot{'s' * (result.info.count > 1)} of {result.info.frames} frames in {result.seconds:.1f} s",

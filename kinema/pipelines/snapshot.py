@@ -233,6 +233,7 @@ def expand(
     output: Path,
     *,
     factor: int = 1,
+    fps: Fraction | None = None,
     engine: Engine,
     models: Path | None = None,
     output_options: OutputOptions = OutputOptions(),
@@ -242,7 +243,8 @@ def expand(
 ) -> ExpandResult:
     """Expand ``snapshot`` (a picture written by :func:`embed` or :func:`preview`) into
     ``output``: every tile's k frames with ``factor − 1`` interpolated frames between each
-    pair, at ``factor`` × the embedded frames' rate."""
+    pair, at ``factor`` × the embedded frames' rate (real time), or at ``fps`` (e.g. the
+    embedded rate: ``factor`` × slower, a longer preview)."""
     snapshot, output = Path(snapshot), Path(output)
     if not isinstance(factor, int) or factor < 1:
         raise ValueError(f"factor must be a whole number ≥ 1, got {factor}")
@@ -253,7 +255,9 @@ def expand(
     net, digest = load_model(info.model, models, device=device)
     if digest != info.digest or net.config.frames != info.frames:
         raise ModelMismatchError(f"{snapshot}: made by other {info.model!r} weights (digest {info.digest}, these are {digest})")
-    rate = info.rate * factor
+    if fps is not None and fps <= 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    rate = Fraction(fps) if fps is not None else info.rate * factor
     per_tile = (info.frames - 1) * factor + 1
     total = per_tile * info.count
     writer = open_writer(output, Timeline(time_base=1 / rate, rate=rate), options=output_options, overwrite=overwrite)

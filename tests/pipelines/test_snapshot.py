@@ -59,6 +59,8 @@ def test_expand_interpolates_factor_times_the_frames(tmp_path, models, clip):
     info = probe(out.output)
     assert out.frames_out == info.frame_count == 4 * 3 + 1
     assert info.fps == 75
+    slow = expand(snap, tmp_path / "slow.mp4", factor=3, fps=Fraction(25), engine=AverageEngine(), models=models)
+    assert slow.frames_out == 13 and probe(slow.output).fps == 25  # the same frames, 3× longer
 
 
 def test_preview_tiles_snapshots_and_expands_each(tmp_path, models, clip):
