@@ -101,7 +101,7 @@ class RealTriplets:
     @staticmethod
     def _windows(index: int, name: str, frames: list[torch.Tensor], strides, min_motion) -> list[Window]:
         as_float = [f[None].float() / 255 for f in frames]
-        cuts = {i for i in range(len(frames) - 1) if bool(is_cut(as_float[i], as_float[i + 1])[0])}
+        cuts = cut_indices(frames)
         windows = []
         for stride in strides:
             for first in range(len(frames) - 2 * stride):
@@ -121,19 +121,33 @@ class RealTriplets:
         frames are used whole)."""
         w = self.windows[int(torch.randint(len(self.windows), (), generator=g))]
         frames = self.frames[w.source]
-        triplet = torch.stack([frames[w.first + k * w.stride] for k in range(3)]).float() / 255
-        h, wd = triplet.shape[-2:]
-        ch, cw = min(self.crop, h), min(self.crop, wd)
-        y0 = int(torch.randint(h - ch + 1, (), generator=g))
-        x0 = int(torch.randint(wd - cw + 1, (), generator=g))
-        triplet = triplet[:, :, y0 : y0 + ch, x0 : x0 + cw]
-        if bool(torch.rand((), generator=g) < 0.5):
-            triplet = triplet.flip(-1)
-        if bool(torch.rand((), generator=g) < 0.5):
-            triplet = triplet.flip(-2)
-        if bool(torch.rand((), generator=g) < 0.5):
-            triplet = triplet.flip(0)  # time reversal: the middle stays the middle
+        triplet = torch.stack([frames[w.first + k * w.stride] for k in range(3)])
+        triplet = augment(random_crop(triplet, self.crop, g).float() / 255, g)  # reversal keeps the middle
         return triplet[0], triplet[1], triplet[2], 0.5
+
+
+def cut_indices(frames: list[torch.Tensor]) -> set[int]:
+    """The ``i`` with a scene cut between frames ``i`` and ``i + 1`` (``(3, H, W)`` uint8 each)."""
+    as_float = [f[None].float() / 255 for f in frames]
+    return {i for i in range(len(frames) - 1) if bool(is_cut(as_float[i], as_float[i + 1])[0])}
+
+
+def random_crop(clip: torch.Tensor, crop: int, g: torch.Generator) -> torch.Tensor:
+    """A random ``crop``² window of every frame of ``clip`` ``(T, 3, H, W)`` (a side shorter
+    than ``crop`` is kept whole)."""
+    h, w = clip.shape[-2:]
+    ch, cw = min(crop, h), min(crop, w)
+    y0 = int(torch.randint(h - ch + 1, (), generator=g))
+    x0 = int(torch.randint(w - cw + 1, (), generator=g))
+    return clip[..., y0 : y0 + ch, x0 : x0 + cw]
+
+
+def augment(clip: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Random horizontal and vertical flips and time reversal of ``(T, 3, H, W)``."""
+    for dim in (-1, -2, 0):
+        if bool(torch.rand((), generator=g) < 0.5):
+            clip = clip.flip(dim)
+    return clip
 
 
 def default_sources(data: Path) -> list[Path]:

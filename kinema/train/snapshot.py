@@ -32,8 +32,7 @@ from kinema.models.snapshot import SnapshotNet
 from kinema.models.snapshot.objective import Objective, objective_terms, weighted
 from kinema.ops.codec import jpeg_approx, round_8bit
 from kinema.ops.metrics import psnr
-from kinema.ops.scenes import is_cut
-from kinema.train.clips import load_frames
+from kinema.train.clips import augment, cut_indices, load_frames, random_crop
 from kinema.train.loop import Parts, append_csv, cosine_lr, load_state, save_state
 from kinema.train.synthetic import SyntheticConfig, SyntheticTriplets
 
@@ -56,7 +55,7 @@ class ClipWindows:
         self.clips, self.frames, self.crop = clips, frames, crop
         self.windows: dict[int, list[tuple[int, int]]] = {}
         for index, clip in enumerate(clips):
-            cuts = {i for i in range(len(clip) - 1) if bool(is_cut(clip[i][None].float() / 255, clip[i + 1][None].float() / 255)[0])}
+            cuts = cut_indices(clip)
             for stride in strides:
                 span = (frames - 1) * stride
                 for first in range(len(clip) - span):
@@ -76,19 +75,7 @@ class ClipWindows:
         options = self.windows[stride]
         index, first = options[int(torch.randint(len(options), (), generator=g))]
         clip = torch.stack(self.clips[index][first : first + (self.frames - 1) * stride + 1 : stride])
-        h, w = clip.shape[-2:]
-        ch, cw = min(self.crop, h), min(self.crop, w)
-        y0 = int(torch.randint(h - ch + 1, (), generator=g))
-        x0 = int(torch.randint(w - cw + 1, (), generator=g))
-        return augment(clip[..., y0 : y0 + ch, x0 : x0 + cw].float() / 255, g)
-
-
-def augment(clip: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Random horizontal/vertical flips and time reversal of ``(k, 3, H, W)``."""
-    for dim in (-1, -2, 0):
-        if bool(torch.rand((), generator=g) < 0.5):
-            clip = clip.flip(dim)
-    return clip
+        return augment(random_crop(clip, self.crop, g).float() / 255, g)
 
 
 def synthetic_clip(scenes: SyntheticTriplets, frames: int, g: torch.Generator) -> torch.Tensor:
@@ -151,7 +138,6 @@ def channel(snapshot: torch.Tensor, cfg: SnapshotTrainConfig, g: torch.Generator
 
 def snapshot_losses(net: SnapshotNet, clip: torch.Tensor, cfg: SnapshotTrainConfig, g: torch.Generator) -> tuple[torch.Tensor, dict]:
     """The weighted loss for a batch ``(N, k, 3, H, W)`` and its parts (floats)."""
-    middle = clip[:, net.config.middle]
     if cfg.stage == "decoder":
         with torch.no_grad():
             snapshot, _ = net.embed(clip)
@@ -159,7 +145,7 @@ def snapshot_losses(net: SnapshotNet, clip: torch.Tensor, cfg: SnapshotTrainConf
         loss = cfg.restoration * ((restored - clip) * 255).square().mean()
         return loss, {"restoration": float(loss.detach())}
     snapshot, attention = net.embed(clip)
-    parts = objective_terms(net.decode(channel(snapshot, cfg, g)), clip, snapshot, middle, cfg.threshold)
+    parts = objective_terms(net.decode(channel(snapshot, cfg, g)), clip, snapshot, clip[:, net.config.middle], cfg.threshold)
     parts["unimodal"] = 255 * unimodal_loss(attention)  # in 8-bit units like the others
     loss = weighted({k: v for k, v in parts.items() if k != "unimodal"}, cfg.objective) + cfg.unimodal * parts["unimodal"]
     return loss, {name: float(value.detach()) for name, value in parts.items()}
