@@ -38,7 +38,7 @@ from kinema.ops.codec import jpeg_approx, round_8bit
 from kinema.ops.metrics import psnr
 from kinema.ops.resize import fit_within
 from kinema.pipelines.convert import Progress
-from kinema.types import BadInputError, Frame, ModelMismatchError
+from kinema.types import BadInputError, Frame, MediaInfo, ModelMismatchError
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
 
@@ -116,15 +116,6 @@ def embed_clip(net: SnapshotNet, clip: torch.Tensor, *, refine_steps: int = 0, j
     return round_8bit(snapshot)[0]
 
 
-def _embed_tiles(net: SnapshotNet, clips: list[torch.Tensor], config: EmbedConfig, jpeg: bool, device) -> tuple[list[torch.Tensor], list[float]]:
-    tiles, scores = [], []
-    for clip in clips:
-        snapshot = embed_clip(net, clip.to(device), refine_steps=config.refine, jpeg_quality=config.quality if jpeg else None).cpu()
-        tiles.append(snapshot)
-        scores.append(float(psnr(snapshot[None], clip[net.config.middle][None])[0]))
-    return tiles, scores
-
-
 def _is_jpeg(output: Path) -> bool:
     return SUFFIXES[output.suffix.lower()] == "JPEG"
 
@@ -134,6 +125,39 @@ def _suffix_check(output: Path) -> None:
         raise BadInputError(f"{output}: a snapshot is written as .png (lossless) or .jpg")
 
 
+def _embed_sheet(
+    source: Path, info: MediaInfo, output: Path, config: EmbedConfig, starts: list[int], *, model: str, net: SnapshotNet, digest: str, device, progress: Progress | None
+) -> EmbedResult:
+    """Embed the window at each of ``starts`` of ``source`` (probed as ``info``) and write
+    them as one picture: a sheet of ``ceil(√n)`` columns (unused cells black); one window
+    is a plain snapshot."""
+    started = time.perf_counter()
+    k = net.config.frames
+    clips = read_windows(source, starts, k, config.stride, config.max_side)
+    jpeg_quality = config.quality if _is_jpeg(output) else None
+    tiles, scores = [], []
+    for i, clip in enumerate(clips):
+        tile = embed_clip(net, clip.to(device), refine_steps=config.refine, jpeg_quality=jpeg_quality).cpu()
+        tiles.append(tile)
+        scores.append(float(psnr(tile[None], clip[net.config.middle][None])[0]))
+        if progress is not None:
+            progress(i + 1, len(clips))
+    h, w = tiles[0].shape[-2:]
+    columns = math.ceil(math.sqrt(len(tiles)))
+    rows = math.ceil(len(tiles) / columns)
+    sheet = torch.zeros(3, rows * h, columns * w)
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, columns)
+        sheet[:, r * h : (r + 1) * h, c * w : (c + 1) * w] = tile
+    meta = SnapshotInfo(
+        frames=k, model=model, digest=digest, fps=str(info.average_fps / config.stride), stride=config.stride,
+        starts=tuple(starts), source=source.name, source_size=(info.width, info.height),
+        size=(columns * w, rows * h), tile=(w, h), grid=(columns, rows),
+    )  # fmt: skip
+    path = write_snapshot(output, sheet, meta, quality=config.quality, overwrite=config.overwrite)
+    return EmbedResult(path, meta, scores, time.perf_counter() - started)
+
+
 def embed(
     source: Path, output: Path, config: EmbedConfig, *, model: str, net: SnapshotNet, digest: str, device: torch.device | str = "cpu"
 ) -> EmbedResult:
@@ -141,18 +165,7 @@ def embed(
     source, output = Path(source), Path(output)
     _suffix_check(output)
     check_output(output, overwrite=config.overwrite, inputs=(source,))
-    started = time.perf_counter()
-    info = probe(source)
-    k = net.config.frames
-    (clip,) = read_windows(source, [config.start], k, config.stride, config.max_side)
-    (tile,), scores = _embed_tiles(net, [clip], config, _is_jpeg(output), device)
-    h, w = tile.shape[-2:]
-    meta = SnapshotInfo(
-        frames=k, model=model, digest=digest, fps=str(info.average_fps / config.stride), stride=config.stride,
-        starts=(config.start,), source=source.name, source_size=(info.width, info.height), size=(w, h), tile=(w, h),
-    )  # fmt: skip
-    path = write_snapshot(output, tile, meta, quality=config.quality, overwrite=config.overwrite)
-    return EmbedResult(path, meta, scores, time.perf_counter() - started)
+    return _embed_sheet(source, probe(source), output, config, [config.start], model=model, net=net, digest=digest, device=device, progress=None)
 
 
 def preview(
@@ -174,36 +187,14 @@ def preview(
     if count < 1:
         raise ValueError(f"count must be ≥ 1, got {count}")
     check_output(output, overwrite=config.overwrite, inputs=(source,))
-    started = time.perf_counter()
-    info = probe(source)
     k = net.config.frames
     span = (k - 1) * config.stride + 1
+    info = probe(source)
     if info.frame_count < span:
         raise BadInputError(f"{source}: {info.frame_count} frames, a snapshot of {k} frames at stride {config.stride} needs {span}")
     last = info.frame_count - span
     starts = sorted({round(i * last / max(count - 1, 1)) for i in range(count)})
-    clips = read_windows(source, starts, k, config.stride, config.max_side)
-    tiles, scores = [], []
-    for i, clip in enumerate(clips):
-        (tile,), (score,) = _embed_tiles(net, [clip], config, _is_jpeg(output), device)
-        tiles.append(tile)
-        scores.append(score)
-        if progress is not None:
-            progress(i + 1, len(clips))
-    h, w = tiles[0].shape[-2:]
-    columns = math.ceil(math.sqrt(len(tiles)))
-    rows = math.ceil(len(tiles) / columns)
-    sheet = torch.zeros(3, rows * h, columns * w)
-    for i, tile in enumerate(tiles):
-        r, c = divmod(i, columns)
-        sheet[:, r * h : (r + 1) * h, c * w : (c + 1) * w] = tile
-    meta = SnapshotInfo(
-        frames=k, model=model, digest=digest, fps=str(info.average_fps / config.stride), stride=config.stride,
-        starts=tuple(starts), source=source.name, source_size=(info.width, info.height),
-        size=(columns * w, rows * h), tile=(w, h), grid=(columns, rows),
-    )  # fmt: skip
-    path = write_snapshot(output, sheet, meta, quality=config.quality, overwrite=config.overwrite)
-    return EmbedResult(path, meta, scores, time.perf_counter() - started)
+    return _embed_sheet(source, info, output, config, starts, model=model, net=net, digest=digest, device=device, progress=progress)
 
 
 @dataclass(frozen=True)
