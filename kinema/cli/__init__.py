@@ -19,7 +19,7 @@ import torch
 import typer
 
 from kinema import __version__
-from kinema.cli import snapshot
+from kinema.cli import snapshot, vsae
 from kinema.cli.common import DEFAULT_ENGINE, EngineName, EngineOption, Quality, QualityOption, WeightsOption, make_engine, progress_bar, stderr
 from kinema.engines.classical import ClassicalConfig, ClassicalEngine
 from kinema.engines.dequantize import GifRestorer
@@ -44,6 +44,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(snapshot.app, name="snapshot")
+app.add_typer(vsae.app, name="vsae")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,235 @@
+"""``kinema vsae fit | map | summary | loop | retime``: an autoencoder fit to one video."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import torch
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from kinema.cli.common import progress_bar, stderr
+from kinema.io import OutputOptions, VideoCodec, VideoOptions
+from kinema.models.video_ae import VideoAEConfig
+from kinema.pipelines.interpolate import InterpolateConfig
+from kinema.pipelines.vsae import FitVideoConfig, LoopConfig, fit_video, latent_map, retime, summary, video_loop
+from kinema.pipelines.vsae.fit import state_path
+from kinema.train.video_ae import FitConfig
+from kinema.types import KinemaError, parse_rate
+
+app = typer.Typer(help="Fit an autoencoder to one video, then map, summarize, loop and retime it.", no_args_is_help=True)
+
+Model = Annotated[Path, typer.Argument(help="A model written by `kinema vsae fit`.")]
+Source = Annotated[Path, typer.Argument(help="The video the model was fit on (video, GIF, or image-sequence folder).")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Device = Annotated[str, typer.Option(help="Where the network runs: cpu, cuda, cuda:1, mps.")]
+Reproject = Annotated[int, typer.Option(help="Extra passes through the autoencoder that pull a synthesized frame onto the video (the paper's n = 5).")]
+SourceFps = Annotated[Optional[str], typer.Option(help="Frame rate of an image-sequence input without kinema.json.")]
+
+
+def _device(name: str) -> torch.device:
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise typer.BadParameter(f"--device: {exc}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise typer.BadParameter("--device cuda: no CUDA device is available")
+    return device
+
+
+def _rate(text: str | None):
+    try:
+        return parse_rate(text) if text else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@contextmanager
+def _fit_bar(quiet: bool):
+    """A bar for the fit: share of the epochs/time budget done, and the training PSNR."""
+    if quiet:
+        yield None
+        return
+    columns = (TextColumn("fit"), BarColumn(), TextColumn("{task.percentage:>3.0f}%  step {task.fields[step]}  {task.fields[psnr]:.1f} dB"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+    bar = Progress(*columns, console=stderr)
+    task = None
+
+    def update(status) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task("fit", total=1000, step=0, psnr=0.0)
+        bar.update(task, completed=round(1000 * status.done), step=status.step, psnr=status.psnr)
+
+    try:
+        yield update
+    finally:
+        bar.stop()
+
+
+@app.command("fit")
+def fit_cmd(
+    source: Annotated[Path, typer.Argument(help="Input: video, GIF, or image-sequence folder.")],
+    output: Annotated[Path, typer.Argument(help="The model: a .safetensors file.")],
+    minutes: Annotated[Optional[float], typer.Option(help="Time budget; the learning-rate schedule fits into it.")] = None,
+    epochs: Annotated[int, typer.Option(help="Passes over the video (the paper: 200); --minutes may stop it earlier.")] = 200,
+    max_side: Annotated[int, typer.Option(help="Frames are scaled so the longer side is at most this.")] = 256,
+    width: Annotated[int, typer.Option(help="Channels of the first encoder layer (k); the latent has 12k.")] = 32,
+    batch: Annotated[int, typer.Option(help="Frames per step (the paper: 6).")] = 6,
+    lr: Annotated[float, typer.Option(help="Adam's learning rate before the decay.")] = 1e-3,
+    seed: Annotated[int, typer.Option(help="Seed of the initialization and the frame order.")] = 0,
+    restart: Annotated[bool, typer.Option("--restart", help="Ignore a saved state of an interrupted fit and start over.")] = False,
+    device: Device = "cpu",
+    source_fps: SourceFps = None,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+) -> None:
+    """Fit an autoencoder to every frame of a video (resumes an interrupted fit)."""
+    try:
+        k = width
+        model = VideoAEConfig(encoder_widths=(k, 2 * k, 4 * k, 8 * k, 8 * k, 12 * k), decoder_widths=(8 * k, 8 * k, 4 * k, 2 * k, k))
+        config = FitVideoConfig(
+            max_side=max_side,
+            model=model,
+            fit=FitConfig(epochs=epochs, minutes=minutes, batch=batch, lr=lr, seed=seed),
+            source_fps=_rate(source_fps),
+            resume=not restart,
+            overwrite=overwrite,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if not restart and state_path(output).is_file():
+        stderr.print(f"resuming the interrupted fit saved in {state_path(output)}", highlight=False)
+    with _fit_bar(quiet) as progress:
+        result = fit_video(source, output, config, device=_device(device), progress=progress)
+    r = result.report
+    h, w = result.size
+    stderr.print(
+        f"wrote {result.output}: {result.frames} frames at {w}x{h}, {r.steps} steps ({r.epochs:.0f} epochs) in {r.seconds / 60:.1f} min, "
+        f"reconstruction {r.psnr:.2f} dB (worst frame {min(r.frame_psnr):.2f} dB)",
+        highlight=False,
+    )
+
+
+@app.command("map")
+def map_cmd(
+    model: Model,
+    source: Source,
+    output: Annotated[Path, typer.Argument(help="The map: a .png file.")],
+    clusters: Annotated[Optional[int], typer.Option(help="k-means on the latent codes; also writes OUTPUT-cluster-N.png contact sheets.")] = None,
+    thumbnails: Annotated[int, typer.Option(help="Frames shown as thumbnails on the map.")] = 12,
+    reproject: Reproject = 5,
+    device: Device = "cpu",
+    source_fps: SourceFps = None,
+    overwrite: Overwrite = False,
+) -> None:
+    """The 2-D PCA map of the frames' latent codes, with the time path and thumbnails."""
+    try:
+        result = latent_map(model, source, output, clusters=clusters, thumbnails=thumbnails, reproject=reproject, device=_device(device), fps=_rate(source_fps), overwrite=overwrite)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    share = 100 * float(result.explained.sum())
+    extra = f" and {len(result.sheets)} cluster sheets" if result.sheets else ""
+    stderr.print(f"wrote {result.output}{extra}: {len(result.coords)} frames, the two axes hold {share:.0f} % of the variance", highlight=False)
+
+
+@app.command("summary")
+def summary_cmd(
+    model: Model,
+    source: Source,
+    output: Annotated[Path, typer.Argument(help="The summaries: a .png file.")],
+    segments: Annotated[int, typer.Option(help="Equal segments, one summary each.")] = 4,
+    reproject: Reproject = 5,
+    compare: Annotated[bool, typer.Option("--compare", help="Also show the per-pixel average and the average before reprojection.")] = False,
+    device: Device = "cpu",
+    source_fps: SourceFps = None,
+    overwrite: Overwrite = False,
+) -> None:
+    """One picture per segment: the decoded average of its latent codes."""
+    try:
+        result = summary(model, source, output, segments=segments, reproject=reproject, compare=compare, device=_device(device), fps=_rate(source_fps), overwrite=overwrite)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    stderr.print(f"wrote {result.output}: {len(result.segments)} summaries", highlight=False)
+
+
+def _output_options(codec: VideoCodec, crf: int) -> OutputOptions:
+    return OutputOptions(video=VideoOptions(codec=codec, crf=crf))
+
+
+Codec = Annotated[VideoCodec, typer.Option(help="Video codec: h264, or lossless ffv1 (.mkv) / png (.mov).")]
+Crf = Annotated[int, typer.Option(help="H.264 quality, 0 to 51.")]
+
+
+@app.command("loop")
+def loop_cmd(
+    model: Model,
+    source: Source,
+    output: Annotated[Path, typer.Argument(help="Output: .mp4/.mov/.mkv/.avi/.nut, .gif, or a folder (PNG frames).")],
+    seconds: Annotated[float, typer.Option(help="Length of the output.")] = 10.0,
+    min_gap: Annotated[int, typer.Option(help="A jump goes back at least this many frames.")] = 10,
+    jumps: Annotated[int, typer.Option(help="Loop points kept (the most similar frame pairs).")] = 6,
+    transition: Annotated[int, typer.Option(help="Frames decoded from interpolated latents across each jump.")] = 4,
+    seed: Annotated[int, typer.Option(help="Seed of the random walk.")] = 0,
+    reproject: Reproject = 5,
+    codec: Codec = VideoCodec.H264,
+    crf: Crf = 18,
+    device: Device = "cpu",
+    source_fps: SourceFps = None,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+) -> None:
+    """An endless video texture: playback that jumps between frames with similar latent codes."""
+    try:
+        config = LoopConfig(seconds=seconds, min_gap=min_gap, jumps=jumps, transition=transition, reproject=reproject, seed=seed, output=_output_options(codec, crf), overwrite=overwrite)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    with progress_bar("loop", quiet=quiet) as progress:
+        result = video_loop(model, source, output, config, device=_device(device), fps=_rate(source_fps), progress=progress)
+    taken = sum(1 for a, b in zip(result.shots, result.shots[1:]) if b.is_frame and b.a != a.a + 1 and b.a != a.a)
+    stderr.print(f"wrote {result.output}: {len(result.shots)} frames at {float(result.fps):.3f} fps, {taken} jumps among {len(result.jumps)} loop points", highlight=False)
+
+
+@app.command("retime")
+def retime_cmd(
+    model: Model,
+    source: Source,
+    output: Annotated[Path, typer.Argument(help="Output: .mp4/.mov/.mkv/.avi/.nut, .gif, or a folder (PNG frames).")],
+    factor: Annotated[Optional[int], typer.Option(help="N× the frame rate, same duration.")] = None,
+    fps: Annotated[Optional[str], typer.Option(help="Target frame rate, e.g. 60 or 59.94.")] = None,
+    slowmo: Annotated[Optional[int], typer.Option(help="N× slower: N× the frames at the source rate (audio dropped).")] = None,
+    reproject: Reproject = 5,
+    scene_cuts: Annotated[bool, typer.Option("--scene-cuts/--no-scene-cuts", help="Hold the frame at scene cuts.")] = True,
+    audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Copy the source's audio unchanged.")] = True,
+    codec: Codec = VideoCodec.H264,
+    crf: Crf = 18,
+    device: Device = "cpu",
+    source_fps: SourceFps = None,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+) -> None:
+    """Temporal super-resolution by latent interpolation (at the size the model was fit at)."""
+    try:
+        config = InterpolateConfig(
+            factor=factor,
+            fps=_rate(fps),
+            slowmo=slowmo,
+            output=_output_options(codec, crf),
+            source_fps=_rate(source_fps),
+            audio=audio,
+            scene_cuts=scene_cuts,
+            overwrite=overwrite,
+        )
+    except (ValueError, KinemaError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if reproject < 0:
+        raise typer.BadParameter(f"--reproject must be ≥ 0, got {reproject}")
+    with progress_bar("retime", quiet=quiet) as progress:
+        result = retime(model, source, output, config, reproject=reproject, device=_device(device), progress=progress)
+    stderr.print(
+        f"wrote {result.output}: {result.frames_in} → {result.frames_out} frames ({result.interpolated} from latent interpolation) in {result.seconds:.1f} s",
+        highlight=False,
+    )

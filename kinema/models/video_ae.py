@@ -1,0 +1,134 @@
+"""Video-specific autoencoder (Wang, Ramanan & Bansal): one small network fit to one video.
+
+* Encoder ``f`` — six 5×5 convolutions, each followed by batch norm and ReLU. The first
+  four have stride 2; the last two keep the size and are each max-pooled 2×2, so the
+  latent map is ``(latent_channels, H/64, W/64)``.
+* Decoder ``g`` — six 4×4 transposed convolutions of stride 2 (batch norm and ReLU after
+  all but the last), back to ``(3, H, W)``.
+* No skip connections: everything the decoder draws has to pass through the latent map,
+  which is what makes latent averages, interpolations and reprojection meaningful.
+
+Any frame size works: every stage rounds its size up (strided convolutions and ceil-mode
+pooling), so the latent map of an ``H×W`` frame is ``ceil(H/64) × ceil(W/64)``, and the
+decoder cuts each stage back to the size the frame needs rather than padding the frame to
+a multiple of 64.
+
+Shapes: frames ``(N, 3, H, W)`` in [0, 1]; latents ``(N, C, ceil(H/64), ceil(W/64))``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from kinema.models.checkpoint import config_from_dict, load_module, save_checkpoint
+
+ARCH = "kinema.video_ae.v1"
+
+#: Total down-sampling of the encoder (four strided convolutions and two max-pools).
+SCALE = 64
+
+
+@dataclass(frozen=True)
+class VideoAEConfig:
+    """Sizes of :class:`VideoAE`; a checkpoint stores it.
+
+    The paper uses ``k = 64`` filters in the first layer and ``12k`` latent channels. The
+    defaults here are narrower (k = 32, latent 12k = 384), chosen by measurement so a
+    100-frame 256-pixel clip fits on two CPU cores in minutes (see the README).
+    """
+
+    #: Encoder channels of the six layers; the last is the latent's channel count.
+    encoder_widths: tuple[int, ...] = (32, 64, 128, 256, 256, 384)
+    #: Decoder channels after each of the first five transposed convolutions.
+    decoder_widths: tuple[int, ...] = (256, 256, 128, 64, 32)
+
+    def __post_init__(self):
+        if len(self.encoder_widths) != 6 or len(self.decoder_widths) != 5:
+            raise ValueError("a video autoencoder has six encoder widths and five decoder widths")
+        if any(w < 1 for w in (*self.encoder_widths, *self.decoder_widths)):
+            raise ValueError("widths must be positive")
+
+    @property
+    def latent_channels(self) -> int:
+        return self.encoder_widths[-1]
+
+    @classmethod
+    def tiny(cls, **changes) -> VideoAEConfig:
+        """About 120 thousand parameters: for tests (fits 4 small frames in a few seconds)."""
+        small = cls(encoder_widths=(8, 16, 16, 32, 32, 32), decoder_widths=(32, 32, 16, 16, 8))
+        return dataclasses.replace(small, **changes)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> VideoAEConfig:
+        return config_from_dict(cls, data)
+
+
+def _block(cin: int, cout: int, *, stride: int, pool: bool) -> nn.Sequential:
+    layers = [nn.Conv2d(cin, cout, 5, stride, 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+    if pool:
+        layers.append(nn.MaxPool2d(2, ceil_mode=True))
+    return nn.Sequential(*layers)
+
+
+def _up(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class VideoAE(nn.Module):
+    """``decode(encode(x)) ≈ x`` for the frames of one video."""
+
+    def __init__(self, config: VideoAEConfig = VideoAEConfig()):
+        super().__init__()
+        self.config = config
+        widths = (3, *config.encoder_widths)
+        self.encoder = nn.Sequential(*(_block(widths[i], widths[i + 1], stride=2 if i < 4 else 1, pool=i >= 4) for i in range(6)))
+        dec = (config.latent_channels, *config.decoder_widths)
+        self.decoder = nn.Sequential(*(_up(dec[i], dec[i + 1]) for i in range(5)), nn.ConvTranspose2d(dec[-1], 3, 4, 2, 1))
+        # An untrained decoder draws flat grey: with the default init its first outputs
+        # swing by ±1, and at the learning rates that fit a video in minutes that first
+        # loss spike kills ReLUs and the net collapses to a constant image (measured).
+        nn.init.normal_(self.decoder[-1].weight, std=1e-3)
+        nn.init.zeros_(self.decoder[-1].bias)
+
+    def save(self, path: Path, **meta) -> Path:
+        return save_checkpoint(path, self.state_dict(), arch=ARCH, config=self.config.as_dict(), meta=meta)
+
+    @classmethod
+    def load(cls, path: Path, *, map_location: str | torch.device = "cpu") -> tuple[VideoAE, dict]:
+        return load_module(path, arch=ARCH, build=lambda c: cls(VideoAEConfig.from_dict(c)), map_location=map_location)
+
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, H, W)`` → latents ``(N, C, ceil(H/64), ceil(W/64))``."""
+        return self.encoder(frames - 0.5)
+
+    def decode(self, latents: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """Latents → frames ``(N, 3, *size)``. Not clamped while training (a clamp would
+        stop the gradient at saturated pixels)."""
+        x = latents
+        for i, layer in enumerate(self.decoder):
+            x = layer(x)
+            # Every layer's output is cut to what the next scale needs (ceil(size / 2^k)):
+            # a 16:9 frame would otherwise be drawn a third taller than it is.
+            scale = 2 ** (len(self.decoder) - 1 - i)
+            x = x[..., : -(-size[0] // scale), : -(-size[1] // scale)]
+        out = x + 0.5
+        return out if self.training else out.clamp(0, 1)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(frames), frames.shape[-2:])
+
+    def reproject(self, frames: torch.Tensor, steps: int = 5) -> torch.Tensor:
+        """``g(f(·))`` applied ``steps`` times (the paper's iterative reprojection, n = 5):
+        pulls an image that is off the video's manifold (a blend, an upsampled frame, an
+        edit) onto it. ``steps = 0`` returns the input."""
+        for _ in range(steps):
+            frames = self(frames)
+        return frames

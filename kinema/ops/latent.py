@@ -1,0 +1,76 @@
+"""Geometry of a set of latent codes: 2-D PCA, k-means, cosine similarity.
+
+Codes are ``(N, D)`` float tensors (latent maps flattened); everything runs in float64,
+so results do not depend on the order of summation on different machines.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def pca_2d(codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(coords (N, 2), explained (2,))``: the codes projected on their first two principal
+    axes, and the fraction of the variance each axis explains.
+
+    The sign of each axis is fixed so the first code has non-positive coordinates: the
+    same video always draws the same way round.
+    """
+    x = codes.to(torch.float64).flatten(1)
+    x = x - x.mean(0, keepdim=True)
+    if len(x) < 2:
+        return torch.zeros(len(x), 2, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)
+    _, s, vh = torch.linalg.svd(x, full_matrices=False)
+    axes = vh[:2]
+    coords = x @ axes.T
+    if coords.shape[1] < 2:  # a single component: pad the second axis with zeros
+        coords = torch.cat([coords, torch.zeros(len(x), 1, dtype=torch.float64)], 1)
+        s = torch.cat([s, torch.zeros(1, dtype=torch.float64)])
+    coords = coords * torch.where(coords[0] > 0, -1.0, 1.0)
+    variance = s.pow(2)
+    explained = variance[:2] / variance.sum().clamp_min(1e-30)
+    return coords, explained
+
+
+def kmeans(codes: torch.Tensor, k: int, *, seed: int = 0, iterations: int = 50) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(labels (N,), centres (k, D))`` of k-means (k-means++ start, Lloyd iterations).
+
+    Clusters are numbered in order of their first frame, so cluster 0 is the one the
+    video starts in. ``k`` larger than the number of distinct codes is an error.
+    """
+    x = codes.to(torch.float64).flatten(1)
+    n = len(x)
+    if not 1 <= k <= n:
+        raise ValueError(f"cannot make {k} clusters of {n} frames")
+    g = torch.Generator().manual_seed(seed)
+    centres = x[torch.randint(0, n, (1,), generator=g)]
+    for _ in range(1, k):
+        d2 = torch.cdist(x, centres).pow(2).min(1).values
+        if float(d2.sum()) == 0:
+            raise ValueError(f"cannot make {k} clusters: the frames have fewer distinct codes")
+        centres = torch.cat([centres, x[torch.multinomial(d2 / d2.sum(), 1, generator=g)]])
+    labels = torch.cdist(x, centres).argmin(1)
+    for _ in range(iterations):
+        for j in range(k):
+            members = x[labels == j]
+            if len(members):
+                centres[j] = members.mean(0)
+        new = torch.cdist(x, centres).argmin(1)
+        if torch.equal(new, labels):
+            break
+        labels = new
+    # Renumber by first appearance.
+    order = []
+    for label in labels.tolist():
+        if label not in order:
+            order.append(label)
+    order += [j for j in range(k) if j not in order]
+    remap = torch.empty(k, dtype=torch.long)
+    remap[torch.tensor(order)] = torch.arange(k)
+    return remap[labels], centres[torch.tensor(order)]
+
+
+def cosine_matrix(codes: torch.Tensor) -> torch.Tensor:
+    """``(N, N)`` cosine similarity between every pair of codes."""
+    x = torch.nn.functional.normalize(codes.to(torch.float64).flatten(1), dim=1)
+    return x @ x.T

@@ -1,0 +1,170 @@
+"""Looking at a video through its autoencoder: the latent map, clusters and summaries.
+
+* :func:`latent_map` — every frame's latent code projected on the codes' first two
+  principal axes (the paper's Figure 1), the time path, thumbnails; with ``clusters``,
+  k-means on the codes and a contact sheet per cluster, led by the cluster's summary.
+* :func:`summary` — one picture per segment of the video: the decoded average of the
+  segment's latent codes, sharpened by iterative reprojection (the paper's Eq. 7 and
+  Figure 4). With ``compare`` the sheet also shows the per-pixel average and the average
+  before reprojection, and the result says how close each comes to a real frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import torch
+
+from kinema.io.atomic import check_output
+from kinema.ops.latent import kmeans, pca_2d
+from kinema.ops.metrics import psnr
+from kinema.pipelines.vsae.figures import draw_map, draw_sheet
+from kinema.pipelines.vsae.fit import Footage, VideoModel, encode_all, open_model_and_video
+
+
+def cluster_sheet_path(output: Path, cluster: int) -> Path:
+    """Where the contact sheet of ``cluster`` (0-based) goes, beside the map."""
+    output = Path(output)
+    return output.with_name(f"{output.stem}-cluster-{cluster + 1}{output.suffix}")
+
+
+def spread_thumbnails(coords: torch.Tensor, count: int) -> list[int]:
+    """Up to ``count`` frames to show as thumbnails: spread over time, but skipping a frame
+    whose dot lies too close to one already chosen (the thumbnails would cover each other)."""
+    n = len(coords)
+    if count < 1 or n == 0:
+        return []
+    span = (coords.max(0).values - coords.min(0).values).clamp_min(1e-12)
+    xy = (coords - coords.min(0).values) / span  # both axes in [0, 1], as the plot shows them
+    chosen: list[int] = []
+    for i in torch.linspace(0, n - 1, min(n, 4 * count)).round().long().tolist():
+        if len(chosen) < count and all(float((xy[i] - xy[j]).norm()) > 0.12 for j in chosen):
+            chosen.append(i)
+    return sorted(chosen)
+
+
+@dataclass(frozen=True)
+class MapResult:
+    output: Path
+    #: ``(N, 2)`` PCA coordinates of every frame, and each axis' share of the variance.
+    coords: torch.Tensor
+    explained: torch.Tensor
+    #: ``(N,)`` cluster of every frame (None without clusters), and the sheets written.
+    labels: torch.Tensor | None = None
+    sheets: tuple[Path, ...] = ()
+
+
+@torch.no_grad()
+def decode_average(vm: VideoModel, codes: torch.Tensor, *, reproject: int) -> torch.Tensor:
+    """``g(mean(codes))`` reprojected ``reproject`` times: ``(3, h, w)``."""
+    device = next(vm.net.parameters()).device
+    image = vm.net.decode(codes.mean(0, keepdim=True).to(device), vm.size)
+    return vm.net.reproject(image, reproject)[0].cpu()
+
+
+def latent_map(
+    model: Path,
+    source: Path,
+    output: Path,
+    *,
+    clusters: int | None = None,
+    thumbnails: int = 12,
+    reproject: int = 5,
+    device: torch.device | str = "cpu",
+    fps: Fraction | None = None,
+    overwrite: bool = False,
+) -> MapResult:
+    """Draw the latent map of ``source`` (the video ``model`` was fit on) to ``output`` (PNG)."""
+    output = Path(output)
+    if output.suffix.lower() != ".png":
+        raise ValueError(f"{output}: the map is written as .png")
+    if clusters is not None and clusters < 1:
+        raise ValueError(f"clusters must be ≥ 1, got {clusters}")
+    sheets = [cluster_sheet_path(output, c) for c in range(clusters or 0)]
+    for path in (output, *sheets):
+        check_output(path, overwrite=overwrite, inputs=(Path(source), Path(model)))
+    vm, footage = open_model_and_video(model, source, device=device, fps=fps)
+    codes = encode_all(vm, footage)
+    n = len(codes)
+    if clusters is not None and clusters > n:
+        raise ValueError(f"cannot make {clusters} clusters of {n} frames")
+    coords, explained = pca_2d(codes)
+    picks = spread_thumbnails(coords, thumbnails)
+    labels = kmeans(codes, clusters)[0] if clusters else None
+    title = f"{vm.meta['source']['name']}: latent codes of {n} frames ({vm.path.name})"
+    draw_map(output, coords, explained, {i: footage.as_float([i])[0] for i in picks}, labels=labels, title=title, overwrite=overwrite)
+    for c, path in enumerate(sheets):
+        members = (labels == c).nonzero().flatten()
+        shown = members[torch.linspace(0, len(members) - 1, min(23, len(members))).round().long()].tolist()
+        tiles = [(decode_average(vm, codes[members], reproject=reproject), f"summary of {len(members)} frames")]
+        tiles += [(footage.as_float([i])[0], f"frame {i}") for i in shown]
+        draw_sheet(path, tiles, columns=6, title=f"cluster {c + 1} of {clusters}: {len(members)} frames", overwrite=overwrite)
+    return MapResult(output=output, coords=coords, explained=explained, labels=labels, sheets=tuple(sheets))
+
+
+@dataclass(frozen=True)
+class SegmentSummary:
+    first: int
+    last: int
+    #: PSNR (dB) of each picture against the segment frame it is closest to: how much
+    #: the summary looks like something the video really shows.
+    nearest_psnr: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SummaryResult:
+    output: Path
+    segments: tuple[SegmentSummary, ...]
+
+
+def _nearest_psnr(image: torch.Tensor, frames: torch.Tensor) -> float:
+    return float(psnr(image[None].expand_as(frames), frames).max())
+
+
+def summary(
+    model: Path,
+    source: Path,
+    output: Path,
+    *,
+    segments: int = 4,
+    reproject: int = 5,
+    compare: bool = False,
+    device: torch.device | str = "cpu",
+    fps: Fraction | None = None,
+    overwrite: bool = False,
+) -> SummaryResult:
+    """One summary picture per equal segment of ``source``, tiled into ``output`` (PNG)."""
+    output = Path(output)
+    if output.suffix.lower() != ".png":
+        raise ValueError(f"{output}: the summary is written as .png")
+    if segments < 1 or reproject < 0:
+        raise ValueError("segments must be ≥ 1 and reproject ≥ 0")
+    check_output(output, overwrite=overwrite, inputs=(Path(source), Path(model)))
+    vm, footage = open_model_and_video(model, source, device=device, fps=fps)
+    codes = encode_all(vm, footage)
+    n = len(codes)
+    if segments > n:
+        raise ValueError(f"cannot make {segments} segments of {n} frames")
+    bounds = torch.linspace(0, n, segments + 1).round().long().tolist()
+    tiles, results = [], []
+    for first, end in zip(bounds, bounds[1:]):
+        frames = footage.as_float(slice(first, end))
+        pictures = {f"latent average, {reproject} reprojections": decode_average(vm, codes[first:end], reproject=reproject)}
+        if compare:
+            pictures["latent average"] = decode_average(vm, codes[first:end], reproject=0)
+            pictures["pixel average"] = frames.mean(0)
+        results.append(SegmentSummary(first=first, last=end - 1, nearest_psnr={k: _nearest_psnr(v, frames) for k, v in pictures.items()}))
+        span = _span(footage, first, end - 1)
+        tiles += [(image, f"{name}\nframes {first}–{end - 1} ({span})") for name, image in pictures.items()]
+    columns = 3 if compare else min(segments, 4)
+    draw_sheet(output, tiles, columns=columns, title=f"{vm.meta['source']['name']}: {segments} segment summaries", overwrite=overwrite)
+    return SummaryResult(output=output, segments=tuple(results))
+
+
+def _span(footage: Footage, first: int, last: int) -> str:
+    start = footage.times[0][0]
+    a = float(footage.times[first][0] - start)
+    b = float(footage.times[last][0] + footage.times[last][1] - start)
+    return f"{a:.1f}–{b:.1f} s"
