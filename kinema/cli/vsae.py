@@ -47,6 +47,12 @@ def _rate(text: str | None):
         raise typer.BadParameter(str(exc)) from None
 
 
+def _at_least(low: int, **options: int) -> None:
+    for name, value in options.items():
+        if value < low:
+            raise typer.BadParameter(f"--{name} must be ≥ {low}, got {value}")
+
+
 @contextmanager
 def _fit_bar(quiet: bool):
     """A bar for the fit: share of the epochs/time budget done, and the training PSNR."""
@@ -77,9 +83,9 @@ def fit_cmd(
     minutes: Annotated[Optional[float], typer.Option(help="Time budget; the learning-rate schedule fits into it.")] = None,
     epochs: Annotated[int, typer.Option(help="Passes over the video (the paper: 200); --minutes may stop it earlier.")] = 200,
     max_side: Annotated[int, typer.Option(help="Frames are scaled so the longer side is at most this.")] = 256,
-    width: Annotated[int, typer.Option(help="Channels of the first encoder layer (k); the latent has 12k.")] = 32,
-    batch: Annotated[int, typer.Option(help="Frames per step (the paper: 6).")] = 6,
-    lr: Annotated[float, typer.Option(help="Adam's learning rate before the decay.")] = 1e-3,
+    width: Annotated[int, typer.Option(help="Channels of the first encoder layer; the others scale with it (the latent has 24×).")] = 8,
+    batch: Annotated[int, typer.Option(help="Frames per step (the paper: 6).")] = 12,
+    lr: Annotated[float, typer.Option(help="Adam's learning rate before the decay (the paper: 2e-4).")] = 2e-3,
     seed: Annotated[int, typer.Option(help="Seed of the initialization and the frame order.")] = 0,
     restart: Annotated[bool, typer.Option("--restart", help="Ignore a saved state of an interrupted fit and start over.")] = False,
     device: Device = "cpu",
@@ -89,8 +95,7 @@ def fit_cmd(
 ) -> None:
     """Fit an autoencoder to every frame of a video (resumes an interrupted fit)."""
     try:
-        k = width
-        model = VideoAEConfig(encoder_widths=(k, 2 * k, 4 * k, 8 * k, 8 * k, 12 * k), decoder_widths=(8 * k, 8 * k, 4 * k, 2 * k, k))
+        model = VideoAEConfig.scaled(width)
         config = FitVideoConfig(
             max_side=max_side,
             model=model,
@@ -127,10 +132,10 @@ def map_cmd(
     overwrite: Overwrite = False,
 ) -> None:
     """The 2-D PCA map of the frames' latent codes, with the time path and thumbnails."""
-    try:
-        result = latent_map(model, source, output, clusters=clusters, thumbnails=thumbnails, reproject=reproject, device=_device(device), fps=_rate(source_fps), overwrite=overwrite)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    _at_least(0, thumbnails=thumbnails, reproject=reproject)
+    if clusters is not None:
+        _at_least(1, clusters=clusters)
+    result = latent_map(model, source, output, clusters=clusters, thumbnails=thumbnails, reproject=reproject, device=_device(device), fps=_rate(source_fps), overwrite=overwrite)
     share = 100 * float(result.explained.sum())
     extra = f" and {len(result.sheets)} cluster sheets" if result.sheets else ""
     stderr.print(f"wrote {result.output}{extra}: {len(result.coords)} frames, the two axes hold {share:.0f} % of the variance", highlight=False)
@@ -149,10 +154,9 @@ def summary_cmd(
     overwrite: Overwrite = False,
 ) -> None:
     """One picture per segment: the decoded average of its latent codes."""
-    try:
-        result = summary(model, source, output, segments=segments, reproject=reproject, compare=compare, device=_device(device), fps=_rate(source_fps), overwrite=overwrite)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    _at_least(1, segments=segments)
+    _at_least(0, reproject=reproject)
+    result = summary(model, source, output, segments=segments, reproject=reproject, compare=compare, device=_device(device), fps=_rate(source_fps), overwrite=overwrite)
     stderr.print(f"wrote {result.output}: {len(result.segments)} summaries", highlight=False)
 
 
@@ -225,8 +229,7 @@ def retime_cmd(
         )
     except (ValueError, KinemaError) as exc:
         raise typer.BadParameter(str(exc)) from None
-    if reproject < 0:
-        raise typer.BadParameter(f"--reproject must be ≥ 0, got {reproject}")
+    _at_least(0, reproject=reproject)
     with progress_bar("retime", quiet=quiet) as progress:
         result = retime(model, source, output, config, reproject=reproject, device=_device(device), progress=progress)
     stderr.print(

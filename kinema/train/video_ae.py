@@ -42,10 +42,10 @@ class FitConfig:
 
     epochs: int = 200
     minutes: float | None = None
-    batch: int = 6
-    #: Adam's learning rate before the decay (the paper's 2e-4 needs about five times
-    #: as many steps to reach the same reconstruction; measured in the README).
-    lr: float = 1e-3
+    #: Frames per step (the paper: 6; twelve use two CPU cores better, measured).
+    batch: int = 12
+    #: Adam's learning rate before the decay (the paper: 2e-4, far slower here; measured).
+    lr: float = 2e-3
     seed: int = 0
     #: Seconds between saved training states (0: after every step).
     save_every: float = 60.0
@@ -85,9 +85,16 @@ class FitReport:
         return sum(self.frame_psnr) / len(self.frame_psnr)
 
 
-def learning_rate(base: float, done: float) -> float:
-    """Constant for the first half of the run, then linearly down to zero (the paper's)."""
-    return base if done < 0.5 else base * 2 * (1 - done)
+#: Steps of linear warm-up at the start (Adam's first moments are noisy; cheap insurance
+#: at a learning rate ten times the paper's).
+WARMUP = 50
+
+
+def learning_rate(base: float, done: float, step: int = WARMUP) -> float:
+    """Constant for the first half of the run, then linearly down to zero (the paper's),
+    after a short warm-up."""
+    rate = base if done < 0.5 else base * 2 * (1 - done)
+    return rate * min(1.0, (step + 1) / WARMUP)
 
 
 def as_float(frames: torch.Tensor) -> torch.Tensor:
@@ -143,8 +150,9 @@ def fit(
     count = len(frames)
     if count < 2:
         raise BadInputError(f"a video autoencoder needs at least 2 frames, got {count}")
-    torch.manual_seed(config.seed)
-    net = VideoAE(model).to(device)
+    with torch.random.fork_rng(devices=[]):  # seeded initialization, the caller's RNG untouched
+        torch.manual_seed(config.seed)
+        net = VideoAE(model).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     g = torch.Generator().manual_seed(config.seed)
     frames = frames.to(device)
@@ -177,7 +185,7 @@ def fit(
                 order = torch.cat([order, torch.randint(0, count, (-count % config.batch,), generator=g)])
             index, order = order[: config.batch], order[config.batch :]
             for group in opt.param_groups:
-                group["lr"] = learning_rate(config.lr, done)
+                group["lr"] = learning_rate(config.lr, done, step)
             x = as_float(frames[index.to(frames.device)])
             loss = (net(x) - x).pow(2).mean()
             opt.zero_grad(set_to_none=True)

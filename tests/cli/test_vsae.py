@@ -11,7 +11,7 @@ def test_fit_then_map_summary_loop_retime(tmp_path, capsys):
     src = make_video(tmp_path / "a.mp4", 16, size=(24, 32), images=[smooth(i, 24, 32) for i in range(16)])
     model = tmp_path / "a.safetensors"
     code, _, err = run(capsys, "vsae", "fit", src, model, "--epochs", 3, "--width", 4, "-q")
-    assert code == 0 and "16 frames at 32x24, 9 steps (3 epochs)" in err and "reconstruction" in err
+    assert code == 0 and "16 frames at 32x24, 6 steps (3 epochs)" in err and "reconstruction" in err
     code, _, err = run(capsys, "vsae", "map", model, src, tmp_path / "map.png", "--clusters", 2)
     assert code == 0 and "and 2 cluster sheets: 16 frames" in err
     assert Image.open(tmp_path / "map-cluster-2.png").format == "PNG"
@@ -38,6 +38,10 @@ def test_errors_are_one_line(tmp_path, capsys):
     code, _, err = run(capsys, "vsae", "loop", model, src, tmp_path / "l.mp4", "--seconds", 0)
     assert code == 2 and "seconds must be positive" in one_error_line(err)
     code, _, err = run(capsys, "vsae", "map", model, src, tmp_path / "m.jpg")
-    assert code == 2 and "written as .png" in one_error_line(err)
+    assert code == 1 and "written as .png" in one_error_line(err)
+    code, _, err = run(capsys, "vsae", "map", model, src, tmp_path / "m.png", "--clusters", 9)
+    assert code == 1 and "cannot make 9 clusters of 8 frames" in one_error_line(err)
+    code, _, err = run(capsys, "vsae", "summary", model, src, tmp_path / "m.png", "--segments", 0)
+    assert code == 2 and "--segments must be ≥ 1" in one_error_line(err)
     code, _, err = run(capsys, "vsae", "fit", src, tmp_path / "m.safetensors", "--device", "cuda")
     assert code == 2 and "--device" in one_error_line(err)

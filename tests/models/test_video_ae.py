@@ -65,3 +65,13 @@ def test_config_is_validated_and_a_file_of_another_arch_refused(tmp_path):
     with pytest.raises(ModelMismatchError):
         VideoAE.load(tmp_path / "x.safetensors")
     assert ARCH.startswith("kinema.")
+
+
+def test_scaled_keeps_the_default_shape_and_paper_has_the_papers_widths():
+    assert VideoAEConfig.scaled(8) == VideoAEConfig()
+    wide = VideoAEConfig.scaled(16)
+    assert wide.encoder_widths == tuple(2 * w for w in VideoAEConfig().encoder_widths)
+    paper = VideoAEConfig.paper(64)
+    assert paper.encoder_widths[0] == 64 and paper.latent_channels == 768
+    with pytest.raises(ValueError):
+        VideoAEConfig.scaled(0)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from kinema.models.video_ae import VideoAEConfig
-from kinema.train.video_ae import FitConfig, fit, learning_rate, reconstruction_psnr
+from kinema.train.video_ae import WARMUP, FitConfig, fit, learning_rate, reconstruction_psnr
 from kinema.types import BadInputError
 from tests.media import smooth
 
@@ -28,8 +28,9 @@ def test_a_tiny_autoencoder_overfits_a_four_frame_clip():
     assert reconstruction_psnr(net, frames) == list(report.frame_psnr)
 
 
-def test_learning_rate_is_constant_then_decays_linearly_to_zero():
-    assert learning_rate(1.0, 0.0) == learning_rate(1.0, 0.49) == 1.0
+def test_learning_rate_warms_up_stays_constant_then_decays_linearly_to_zero():
+    assert learning_rate(1.0, 0.0, step=0) == pytest.approx(1 / WARMUP)
+    assert learning_rate(1.0, 0.0, step=WARMUP - 1) == learning_rate(1.0, 0.49) == 1.0
     assert learning_rate(1.0, 0.75) == pytest.approx(0.5)
     assert learning_rate(1.0, 1.0) == 0.0
 

@@ -22,6 +22,7 @@ from kinema.ops.latent import kmeans, pca_2d
 from kinema.ops.metrics import psnr
 from kinema.pipelines.vsae.figures import draw_map, draw_sheet
 from kinema.pipelines.vsae.fit import Footage, VideoModel, encode_all, open_model_and_video
+from kinema.types import BadInputError, UnsupportedFormatError
 
 
 def cluster_sheet_path(output: Path, cluster: int) -> Path:
@@ -79,7 +80,7 @@ def latent_map(
     """Draw the latent map of ``source`` (the video ``model`` was fit on) to ``output`` (PNG)."""
     output = Path(output)
     if output.suffix.lower() != ".png":
-        raise ValueError(f"{output}: the map is written as .png")
+        raise UnsupportedFormatError(f"{output}: the map is written as .png")
     if clusters is not None and clusters < 1:
         raise ValueError(f"clusters must be ≥ 1, got {clusters}")
     sheets = [cluster_sheet_path(output, c) for c in range(clusters or 0)]
@@ -89,7 +90,7 @@ def latent_map(
     codes = encode_all(vm, footage)
     n = len(codes)
     if clusters is not None and clusters > n:
-        raise ValueError(f"cannot make {clusters} clusters of {n} frames")
+        raise BadInputError(f"{source}: cannot make {clusters} clusters of {n} frames")
     coords, explained = pca_2d(codes)
     picks = spread_thumbnails(coords, thumbnails)
     labels = kmeans(codes, clusters)[0] if clusters else None
@@ -138,7 +139,7 @@ def summary(
     """One summary picture per equal segment of ``source``, tiled into ``output`` (PNG)."""
     output = Path(output)
     if output.suffix.lower() != ".png":
-        raise ValueError(f"{output}: the summary is written as .png")
+        raise UnsupportedFormatError(f"{output}: the summary is written as .png")
     if segments < 1 or reproject < 0:
         raise ValueError("segments must be ≥ 1 and reproject ≥ 0")
     check_output(output, overwrite=overwrite, inputs=(Path(source), Path(model)))
@@ -146,7 +147,7 @@ def summary(
     codes = encode_all(vm, footage)
     n = len(codes)
     if segments > n:
-        raise ValueError(f"cannot make {segments} segments of {n} frames")
+        raise BadInputError(f"{source}: cannot make {segments} segments of {n} frames")
     bounds = torch.linspace(0, n, segments + 1).round().long().tolist()
     tiles, results = [], []
     for first, end in zip(bounds, bounds[1:]):

@@ -131,6 +131,8 @@ def fit_video(
     if output.suffix != ".safetensors":
         raise BadInputError(f"{output}: a model is written as .safetensors")
     check_output(output, overwrite=config.overwrite, inputs=(source,))
+    if not output.parent.is_dir():  # found now, not when the first state is saved
+        raise BadInputError(f"output folder {output.parent} does not exist")
     footage = read_footage(source, max_side=config.max_side, fps=config.source_fps)
     h, w = footage.size
     tag = {"source": footage.fingerprint, "size": [h, w], "frames": len(footage.frames)}
