@@ -206,6 +206,7 @@ def retime_cmd(
     fps: Annotated[Optional[str], typer.Option(help="Target frame rate, e.g. 60 or 59.94.")] = None,
     slowmo: Annotated[Optional[int], typer.Option(help="N× slower: N× the frames at the source rate (audio dropped).")] = None,
     reproject: Reproject = 5,
+    geodesic: Annotated[int, typer.Option(help="Steps bending each pair's latent path into a shortest path on the video's manifold (0: straight line).")] = 0,
     scene_cuts: Annotated[bool, typer.Option("--scene-cuts/--no-scene-cuts", help="Hold the frame at scene cuts.")] = True,
     audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Copy the source's audio unchanged.")] = True,
     codec: Codec = VideoCodec.H264,
@@ -229,9 +230,9 @@ def retime_cmd(
         )
     except (ValueError, KinemaError) as exc:
         raise typer.BadParameter(str(exc)) from None
-    _at_least(0, reproject=reproject)
+    _at_least(0, reproject=reproject, geodesic=geodesic)
     with progress_bar("retime", quiet=quiet) as progress:
-        result = retime(model, source, output, config, reproject=reproject, device=_device(device), progress=progress)
+        result = retime(model, source, output, config, reproject=reproject, geodesic=geodesic, device=_device(device), progress=progress)
     stderr.print(
         f"wrote {result.output}: {result.frames_in} → {result.frames_out} frames ({result.interpolated} from latent interpolation) in {result.seconds:.1f} s",
         highlight=False,

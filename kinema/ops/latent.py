@@ -1,10 +1,12 @@
-"""Geometry of a set of latent codes: 2-D PCA, k-means, cosine similarity.
+"""Geometry of a set of latent codes: 2-D PCA, k-means, cosine matches.
 
 Codes are ``(N, D)`` float tensors (latent maps flattened); everything runs in float64,
 so results do not depend on the order of summation on different machines.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -70,7 +72,18 @@ def kmeans(codes: torch.Tensor, k: int, *, seed: int = 0, iterations: int = 50) 
     return remap[labels], centres[torch.tensor(order)]
 
 
-def cosine_matrix(codes: torch.Tensor) -> torch.Tensor:
-    """``(N, N)`` cosine similarity between every pair of codes."""
+def best_earlier_match(codes: torch.Tensor, min_gap: int, *, chunk: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    """For every code i, the most similar earlier code j ≤ i − ``min_gap`` by cosine
+    similarity: ``(similarity (N,), j (N,))``, with similarity −inf and j = −1 where
+    there is none. Works in row blocks, so a long video never needs the N × N matrix."""
     x = torch.nn.functional.normalize(codes.to(torch.float64).flatten(1), dim=1)
-    return x @ x.T
+    n = len(x)
+    best = torch.full((n,), -math.inf, dtype=torch.float64)
+    where = torch.full((n,), -1, dtype=torch.long)
+    for start in range(min_gap, n, chunk):
+        rows = torch.arange(start, min(n, start + chunk))
+        sims = x[rows] @ x[: rows[-1] - min_gap + 1].T  # (rows, earlier codes)
+        allowed = torch.arange(sims.shape[1])[None] <= (rows[:, None] - min_gap)
+        sims = sims.masked_fill(~allowed, -math.inf)
+        best[rows], where[rows] = sims.max(1)
+    return best, where

@@ -12,16 +12,20 @@ each for fitting in minutes on a CPU:
   network reconstructs what the training-mode one learned.
 
 The loop is resumable: the state (weights, Adam moments, data order, step, elapsed time)
-is saved every ``save_every`` seconds and on Ctrl-C, and a rerun with the same video and
-options continues from it — bit for bit when the run is bounded by epochs.
+is saved every ``save_every`` seconds and on Ctrl-C (taken between two steps, never
+inside one), and a rerun with the same video and options continues from it — bit for bit
+when the run is bounded by epochs.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import signal
+import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -174,7 +178,7 @@ def fit(
 
     smooth, last_save = None, time.perf_counter()
     net.train()
-    try:
+    with _deferred_interrupt() as interrupted:
         while True:
             started = time.perf_counter()
             done = max(step / total, elapsed / budget)
@@ -198,11 +202,15 @@ def fit(
             if time.perf_counter() - last_save >= config.save_every:
                 save()
                 last_save = time.perf_counter()
+            if interrupted():  # only ever between whole steps, so the saved state is consistent
+                save()
+                raise KeyboardInterrupt
             if progress is not None:
-                progress(FitStatus(step=step, done=min(1.0, max(step / total, elapsed / budget)), psnr=smooth, seconds=elapsed))
-    except KeyboardInterrupt:
-        save()
-        raise
+                try:
+                    progress(FitStatus(step=step, done=min(1.0, max(step / total, elapsed / budget)), psnr=smooth, seconds=elapsed))
+                except KeyboardInterrupt:
+                    save()
+                    raise
     recalibrate(net, frames, config.batch)
     report = FitReport(
         steps=step,
@@ -214,6 +222,22 @@ def fit(
     if state is not None:
         Path(state).unlink(missing_ok=True)
     return net, report
+
+
+@contextmanager
+def _deferred_interrupt():
+    """Ctrl-C during the block sets a flag (read by calling the yielded function) instead of
+    raising wherever the interpreter happens to be — e.g. between Adam's moment and
+    parameter updates. Only the main thread can own signals; elsewhere nothing changes."""
+    caught = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield lambda: bool(caught)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _resume(path: Path, net: VideoAE, opt: torch.optim.Adam, g: torch.Generator, model: VideoAEConfig, identity: dict):

@@ -1,9 +1,11 @@
-"""PCA, k-means and cosine similarity of latent codes."""
+"""PCA, k-means and cosine matches of latent codes."""
+
+import math
 
 import pytest
 import torch
 
-from kinema.ops.latent import cosine_matrix, kmeans, pca_2d
+from kinema.ops.latent import best_earlier_match, kmeans, pca_2d
 
 
 def test_pca_finds_the_line_the_codes_lie_on():
@@ -41,7 +43,9 @@ def test_kmeans_refuses_more_clusters_than_distinct_codes():
         kmeans(torch.rand(3, 3), 4)
 
 
-def test_cosine_matrix():
-    codes = torch.tensor([[1.0, 0.0], [2.0, 0.0], [0.0, 3.0]])
-    s = cosine_matrix(codes)
-    assert torch.allclose(s, torch.tensor([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]], dtype=torch.float64))
+def test_best_earlier_match_looks_back_at_least_min_gap_by_cosine():
+    codes = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 2.0], [3.0, 0.1], [0.1, 1.0]])
+    sims, where = best_earlier_match(codes, 2, chunk=2)  # small blocks: the block edges are exercised
+    assert where.tolist() == [-1, -1, 0, 0, 1]
+    assert sims[0] == -math.inf and sims[2] == pytest.approx(0.0)
+    assert sims[3] == pytest.approx(3 / math.hypot(3, 0.1))

@@ -1,5 +1,8 @@
 """Fitting a video autoencoder: it overfits a clip, resumes bit for bit, refuses a foreign state."""
 
+import os
+import signal
+
 import pytest
 import torch
 
@@ -54,6 +57,25 @@ def test_an_interrupted_fit_resumes_bit_for_bit(tmp_path):
     assert not state.exists()  # removed once the fit completes
     for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_ctrl_c_is_taken_between_steps_and_the_fit_resumes_from_there(tmp_path):
+    frames = clip(6)
+    config = FitConfig(epochs=4, batch=4, lr=2e-3, save_every=3600)  # only Ctrl-C saves
+    whole, _ = fit(frames, VideoAEConfig.tiny(), config)
+    state = tmp_path / "state.safetensors"
+
+    def press_ctrl_c(status):
+        if status.step == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # a real signal, arriving mid-loop
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(frames, VideoAEConfig.tiny(), config, state=state, progress=press_ctrl_c)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    resumed, report = fit(frames, VideoAEConfig.tiny(), config, state=state)
+    assert report.resumed_from == 4  # the step under way finished, then the state was saved
+    for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
 
 
 def test_a_state_saved_for_another_video_is_refused(tmp_path):

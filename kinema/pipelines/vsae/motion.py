@@ -25,7 +25,7 @@ import torch
 from kinema.engines.latent import LatentEngine
 from kinema.io.atomic import check_output
 from kinema.io.output import OutputOptions, Timeline, open_writer, output_kind
-from kinema.ops.latent import cosine_matrix
+from kinema.ops.latent import best_earlier_match
 from kinema.pipelines.convert import Progress, audio_source
 from kinema.pipelines.interpolate import InterpolateConfig, InterpolateResult, interpolate_frames
 from kinema.pipelines.vsae.fit import encode_all, open_model_and_video
@@ -71,21 +71,19 @@ class LoopConfig:
             raise ValueError(f"jump_chance must be in [0, 1], got {self.jump_chance}")
 
 
-def find_jumps(similarity: torch.Tensor, *, min_gap: int, count: int) -> dict[int, int]:
-    """``{from frame i: to frame j}`` for the ``count`` most similar pairs with
-    ``j ≤ i − min_gap``, at most one jump per frame and none within 2 frames of a kept one
-    (a run of near-identical pairs is one loop point, not several)."""
-    n = len(similarity)
+def find_jumps(codes: torch.Tensor, *, min_gap: int, count: int) -> dict[int, int]:
+    """``{from frame i: to frame j}``: the ``count`` frames whose codes best match an earlier
+    frame's (cosine, ``j ≤ i − min_gap``), skipping any within 2 frames of one already
+    kept (a run of near-identical pairs is one loop point, not several)."""
+    n = len(codes)
     if n <= min_gap:
         raise BadInputError(f"a loop needs more than {min_gap} frames (the shortest jump), got {n}")
-    i, j = torch.tril_indices(n, n, offset=-min_gap)
-    order = similarity[i, j].argsort(descending=True)
+    similarity, target = best_earlier_match(codes, min_gap)
     jumps: dict[int, int] = {}
-    for k in order.tolist():
-        a, b = int(i[k]), int(j[k])
-        if any(abs(a - x) <= 2 for x in jumps):
+    for i in similarity.argsort(descending=True)[: n - min_gap].tolist():
+        if any(abs(i - x) <= 2 for x in jumps):
             continue
-        jumps[a] = b
+        jumps[i] = int(target[i])
         if len(jumps) == count:
             break
     return jumps
@@ -133,7 +131,7 @@ def video_loop(
     check_output(output, overwrite=config.overwrite, inputs=(Path(source), Path(model)))
     vm, footage = open_model_and_video(model, source, device=device, fps=fps)
     codes = encode_all(vm, footage)
-    jumps = find_jumps(cosine_matrix(codes), min_gap=config.min_gap, count=config.jumps)
+    jumps = find_jumps(codes, min_gap=config.min_gap, count=config.jumps)
     rate = footage.info.fps or footage.info.average_fps
     count = max(1, round(Fraction(config.seconds) * rate))
     shots = plan_loop(jumps, count, transition=config.transition, jump_chance=config.jump_chance, seed=config.seed)
@@ -161,6 +159,7 @@ def retime(
     config: InterpolateConfig,
     *,
     reproject: int = 5,
+    geodesic: int = 0,
     device: torch.device | str = "cpu",
     progress: Progress | None = None,
 ) -> InterpolateResult:
@@ -169,7 +168,7 @@ def retime(
     kind = output_kind(output)
     check_output(output, overwrite=config.overwrite, inputs=(source, Path(model)))
     vm, footage = open_model_and_video(model, source, device=device, fps=config.source_fps)
-    engine = LatentEngine(vm.net, reproject=reproject, size=vm.size)
+    engine = LatentEngine(vm.net, reproject=reproject, geodesic=geodesic, size=vm.size)
     info = footage.info
     audio = audio_source(info) if config.audio and kind is not MediaKind.GIF and not config.slowmo else None
     frames = (footage.frame(i) for i in range(len(footage.frames)))
