@@ -205,7 +205,7 @@ def retime_cmd(
     factor: Annotated[Optional[int], typer.Option(help="N× the frame rate, same duration.")] = None,
     fps: Annotated[Optional[str], typer.Option(help="Target frame rate, e.g. 60 or 59.94.")] = None,
     slowmo: Annotated[Optional[int], typer.Option(help="N× slower: N× the frames at the source rate (audio dropped).")] = None,
-    reproject: Reproject = 5,
+    reproject: Annotated[int, typer.Option(help="Extra passes through the autoencoder per in-between (the paper: 5; off by default: it cost 1.1–1.3 dB in the benchmark).")] = 0,
     geodesic: Annotated[int, typer.Option(help="Steps bending each pair's latent path into a shortest path on the video's manifold (0: straight line).")] = 0,
     scene_cuts: Annotated[bool, typer.Option("--scene-cuts/--no-scene-cuts", help="Hold the frame at scene cuts.")] = True,
     audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Copy the source's audio unchanged.")] = True,

@@ -8,8 +8,9 @@ each for fitting in minutes on a CPU:
   always ends with the decay, whatever the machine's speed;
 * a higher learning rate than the paper's 2e-4 (measured; see :class:`FitConfig`), made
   safe by the decoder's near-zero last layer (:class:`kinema.models.video_ae.VideoAE`);
-* batch-norm statistics recomputed over the whole video at the end, so the eval-mode
-  network reconstructs what the training-mode one learned.
+* for the last tenth of the run, batch norm switched to the whole video's statistics
+  (recomputed once), so training ends on the network that will be used: +1.5 dB on a
+  clip with several shots, where batch statistics vary most (measured).
 
 The loop is resumable: the state (weights, Adam moments, data order, step, elapsed time)
 is saved every ``save_every`` seconds and on Ctrl-C (taken between two steps, never
@@ -53,6 +54,10 @@ class FitConfig:
     seed: int = 0
     #: Seconds between saved training states (0: after every step).
     save_every: float = 60.0
+    #: From this share of the run on, batch norm uses the whole video's statistics
+    #: (recomputed once) instead of each batch's, so training ends on the network that
+    #: will be used (1: never).
+    freeze_norm: float = 0.9
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch < 1:
@@ -121,6 +126,14 @@ def recalibrate(net: VideoAE, frames: torch.Tensor, batch: int) -> None:
     net.eval()
 
 
+def freeze_norm(net: VideoAE) -> None:
+    """Batch norm in eval mode (fixed statistics) while the rest keeps training."""
+    net.train()
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.eval()
+
+
 @torch.no_grad()
 def reconstruction_psnr(net: VideoAE, frames: torch.Tensor, batch: int = 8) -> list[float]:
     """Per-frame PSNR of ``net``'s reconstruction of the uint8 cache ``frames``."""
@@ -165,15 +178,15 @@ def fit(
     budget = config.minutes * 60 if config.minutes else math.inf
     # What a saved state must match to be resumed (JSON-normalized, as the file holds it).
     identity = json.loads(json.dumps({"tag": tag or {}, "fit": asdict(config) | {"save_every": None}}))
-    step, elapsed, order = 0, 0.0, torch.empty(0, dtype=torch.long)
+    step, elapsed, order, frozen = 0, 0.0, torch.empty(0, dtype=torch.long), False
     if state is not None and Path(state).is_file():
-        step, elapsed, order = _resume(Path(state), net, opt, g, model, identity)
+        step, elapsed, order, frozen = _resume(Path(state), net, opt, g, model, identity)
     resumed_from = step
     parts = {("net", "opt"): (net, opt)}
 
     def save() -> None:
         if state is not None:
-            meta = identity | {"step": step, "elapsed": elapsed, "order": order.tolist()}
+            meta = identity | {"step": step, "elapsed": elapsed, "order": order.tolist(), "frozen": frozen}
             save_state(Path(state), parts, g, arch=STATE_ARCH, config=model.as_dict(), meta=meta)
 
     smooth, last_save = None, time.perf_counter()
@@ -187,6 +200,11 @@ def fit(
             if len(order) == 0:  # a new epoch: a fresh order, topped up to whole batches
                 order = torch.randperm(count, generator=g)
                 order = torch.cat([order, torch.randint(0, count, (-count % config.batch,), generator=g)])
+            if done >= config.freeze_norm and not frozen:
+                recalibrate(net, frames, config.batch)
+                frozen = True
+            if frozen:
+                freeze_norm(net)
             index, order = order[: config.batch], order[config.batch :]
             for group in opt.param_groups:
                 group["lr"] = learning_rate(config.lr, done, step)
@@ -211,7 +229,9 @@ def fit(
                 except KeyboardInterrupt:
                     save()
                     raise
-    recalibrate(net, frames, config.batch)
+    if not frozen:
+        recalibrate(net, frames, config.batch)
+    net.eval()
     report = FitReport(
         steps=step,
         epochs=step / per_epoch,
@@ -247,4 +267,4 @@ def _resume(path: Path, net: VideoAE, opt: torch.optim.Adam, g: torch.Generator,
         meta = None
     if meta is None or {k: meta.get(k) for k in identity} != identity:
         raise BadInputError(f"{path}: a training state for another video or other options (delete it, or pass --restart)")
-    return int(meta["step"]), float(meta["elapsed"]), torch.tensor(meta["order"], dtype=torch.long)
+    return int(meta["step"]), float(meta["elapsed"]), torch.tensor(meta["order"], dtype=torch.long), bool(meta.get("frozen", False))

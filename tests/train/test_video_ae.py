@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from kinema.models.video_ae import VideoAEConfig
-from kinema.train.video_ae import WARMUP, FitConfig, fit, learning_rate, reconstruction_psnr
+from kinema.models.video_ae import VideoAE
+from kinema.train.video_ae import WARMUP, FitConfig, fit, learning_rate, recalibrate, reconstruction_psnr
 from kinema.types import BadInputError
 from tests.media import smooth
 
@@ -76,6 +77,17 @@ def test_ctrl_c_is_taken_between_steps_and_the_fit_resumes_from_there(tmp_path):
     assert report.resumed_from == 4  # the step under way finished, then the state was saved
     for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_frozen_norm_keeps_the_whole_video_statistics_while_training_goes_on():
+    frames = clip(5)
+    net, _ = fit(frames, VideoAEConfig.tiny(), FitConfig(epochs=3, batch=4, freeze_norm=0.0))
+    torch.manual_seed(0)
+    fresh = VideoAE(VideoAEConfig.tiny())
+    recalibrate(fresh, frames, 4)  # what the fit computed at step 0, before any update
+    norms = [(n, b) for n, b in net.named_buffers() if "running" in n]
+    assert norms and all(torch.allclose(b, dict(fresh.named_buffers())[n]) for n, b in norms)
+    assert not torch.equal(net.decoder[-1].weight, fresh.decoder[-1].weight)  # the weights did train
 
 
 def test_a_state_saved_for_another_video_is_refused(tmp_path):

@@ -158,7 +158,7 @@ def retime(
     output: Path,
     config: InterpolateConfig,
     *,
-    reproject: int = 5,
+    reproject: int = 0,
     geodesic: int = 0,
     device: torch.device | str = "cpu",
     progress: Progress | None = None,
