@@ -50,7 +50,8 @@ def progress_bar(label: str, *, quiet: bool, unit: str = "frames"):
     try:
         yield update
     finally:
-        bar.stop()
+        if task is not None:  # a bar never started would still print an empty line
+            bar.stop()
 
 
 class EngineName(str, enum.Enum):

@@ -73,7 +73,8 @@ def _fit_bar(quiet: bool):
     try:
         yield update
     finally:
-        bar.stop()
+        if task is not None:  # a bar never started would still print an empty line
+            bar.stop()
 
 
 @app.command("fit")
