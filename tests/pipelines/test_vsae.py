@@ -150,3 +150,13 @@ def test_retime_doubles_the_frames_at_the_fit_size_and_keeps_the_originals(fitte
     src = list(open_reader(video))
     # Even output frames are the source frames themselves (lossless input, lossless PNGs).
     assert torch.equal(frames[2].image, src[1].image)
+
+
+def test_clusters_of_a_still_video_are_a_clear_error(tmp_path):
+    still = make_video(tmp_path / "still.mp4", 6, size=(32, 32), images=[orbit(0, 32, 32)] * 6, codec="libx264rgb", pix_fmt="rgb24", options={"crf": "0"})
+    model = fit_video(still, tmp_path / "s.safetensors", FitVideoConfig(max_side=32, model=VideoAEConfig.tiny(), fit=FitConfig(epochs=2))).output
+    from kinema.types import BadInputError
+
+    with pytest.raises(BadInputError, match="fewer distinct codes"):
+        latent_map(model, still, tmp_path / "m.png", clusters=2)
+    assert not (tmp_path / "m.png").exists()

@@ -93,7 +93,10 @@ def latent_map(
         raise BadInputError(f"{source}: cannot make {clusters} clusters of {n} frames")
     coords, explained = pca_2d(codes)
     picks = spread_thumbnails(coords, thumbnails)
-    labels = kmeans(codes, clusters)[0] if clusters else None
+    try:
+        labels = kmeans(codes, clusters)[0] if clusters else None
+    except ValueError as exc:  # e.g. a still video: fewer distinct codes than clusters
+        raise BadInputError(f"{source}: {exc}") from None
     title = f"{vm.meta['source']['name']}: latent codes of {n} frames ({vm.path.name})"
     draw_map(output, coords, explained, {i: footage.as_float([i])[0] for i in picks}, labels=labels, title=title, overwrite=overwrite)
     for c, path in enumerate(sheets):
