@@ -95,8 +95,13 @@ class _Counts:
     end: Fraction = Fraction(0)
 
 
-def _anchors(frames: Iterator[Frame], max_repeats: int, counts: _Counts) -> Iterator[Frame]:
-    """The frames motion is interpolated between: ``frames`` minus short runs of repeats."""
+def _anchors(frames: Iterator[Frame], max_repeats: int, counts: _Counts) -> Iterator[tuple[Frame, bool]]:
+    """The frames motion is interpolated between: ``frames`` minus short runs of repeats.
+
+    Yields ``(frame, clean)``: ``clean`` marks an anchor after which the detector holds no
+    history (it is the newest distinct drawing), so a stream that starts there finds the
+    same anchors from then on; :mod:`kinema.pipelines.chunked` cuts long videos at them.
+    """
     previous: Frame | None = None
     held: Frame | None = None  # the newest repeat of ``previous``
     run = 0
@@ -106,19 +111,19 @@ def _anchors(frames: Iterator[Frame], max_repeats: int, counts: _Counts) -> Iter
             continue
         if held is not None:
             if run > max_repeats:
-                yield held  # a pause: motion resumes only after it
+                yield held, False  # a pause: motion resumes only after it
             else:
                 counts.repeats += run
         held, run = None, 0
-        yield frame
+        yield frame, True
         previous = frame
     if held is not None:
-        yield held  # the video ends on a still
+        yield held, False  # the video ends on a still
 
 
-def _schedule(config: InterpolateConfig) -> FactorSchedule | RateSchedule:
+def _schedule(config: InterpolateConfig, origin: Fraction | None) -> FactorSchedule | RateSchedule:
     if config.fps is not None:
-        return RateSchedule(config.fps)
+        return RateSchedule(config.fps, start=origin)
     return FactorSchedule(config.factor or config.slowmo)
 
 
@@ -179,20 +184,27 @@ def interpolate_frames(
     progress: Progress | None = None,
     audio: Path | None = None,
     wrap: bool = False,
+    origin: Fraction | None = None,
+    finish: bool = True,
 ) -> InterpolateResult:
     """Retime a stream of ``frames`` described by ``info`` (any source: a reader, restored
     GIF frames…) into ``output``; ``audio`` is a file whose audio is copied.
 
     ``wrap``: the clip loops, so the time after the last frame leads back into the first
     one and is interpolated towards it (seamless loops) instead of holding the last frame.
+
+    A part of a longer video (:mod:`kinema.pipelines.chunked`): ``origin`` is the whole
+    video's first pts (a constant output rate counts its frames from there, and slow
+    motion stretches time around it); ``finish=False`` stops at the last frame given,
+    which the next part starts with, instead of filling the time after it.
     """
     output = Path(output)
     started = time.perf_counter()
     slowmo = config.slowmo or 1
-    schedule = _schedule(config)
+    schedule = _schedule(config, origin)
     counts = _Counts()
     total = expected_frames(config, info)
-    start: Fraction | None = None
+    start: Fraction | None = origin
 
     def fed() -> Iterator[Frame]:
         nonlocal start
@@ -243,16 +255,17 @@ def interpolate_frames(
             emit(image, alpha, slot)
 
     with writer:
-        anchors = _anchors(fed(), config.max_repeats, counts)
+        anchors = (frame for frame, _ in _anchors(fed(), config.max_repeats, counts))
         a = first = next(anchors, None)
         if a is None:
             raise BadInputError(f"{info.path}: no frames to interpolate")
         for b in anchors:
             render(a, b, schedule.take(b.pts))
             a = b
-        # Looping: the last interval ends where the loop restarts, on the first frame.
-        after = dataclasses.replace(first, pts=counts.end) if wrap and a is not first else None
-        render(a, after, schedule.finish(counts.end))
+        if finish:
+            # Looping: the last interval ends where the loop restarts, on the first frame.
+            after = dataclasses.replace(first, pts=counts.end) if wrap and a is not first else None
+            render(a, after, schedule.finish(counts.end))
     duration_in = counts.end - (start or 0)
     return InterpolateResult(
         source=info,

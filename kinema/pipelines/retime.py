@@ -26,16 +26,24 @@ Slot = tuple[Fraction, Fraction]
 class RateSchedule:
     """Output times at a constant rate ``rate`` (frames per second)."""
 
-    def __init__(self, rate: Fraction):
+    def __init__(self, rate: Fraction, *, start: Fraction | None = None):
+        """``start``: the time of output frame 0 (default: the first source frame's pts)."""
         if rate <= 0:
             raise ValueError(f"output rate must be positive, got {rate}")
         self.rate = Fraction(rate)
-        self.start: Fraction | None = None
+        self.start: Fraction | None = start
         self._next = 0  # index j of the next time to hand out
+        self._fed = False
 
     def feed(self, pts: Fraction, duration: Fraction) -> None:
+        if self._fed:
+            return
+        self._fed = True
         if self.start is None:
             self.start = pts
+        # A source that begins after ``start`` (a later part of a video) gets the output
+        # times from its first frame on.
+        self._next = max(0, math.ceil((pts - self.start) * self.rate))
 
     def _time(self, j: int) -> Fraction:
         return self.start + Fraction(j) / self.rate

@@ -1,0 +1,160 @@
+"""Long videos interpolated in parts that run in parallel, then joined.
+
+Three steps, each a plain function so a process pool or a Ray cluster can run the parts:
+
+1. :func:`plan_chunks` reads the video once (decoding and the cheap repeat test only)
+   and cuts it into parts of about ``frames`` source frames. Every cut is at a *clean
+   anchor* — a frame the whole-video pass interpolates from and after which its repeat
+   detector holds no history — so a part that starts there makes the same decisions the
+   whole-video pass makes. Neighbouring parts share that frame: one part ends on it, the
+   next starts with it.
+2. :func:`render_chunk` interpolates one part into a lossless intermediate (FFV1 in NUT:
+   exact RGB and exact timestamps in any time base), covering output times from its first
+   frame up to, not including, the next part's first frame.
+3. :func:`join_chunks` streams the parts, in order, into the final output and copies the
+   source's audio once, so the joined file equals the unchunked result: the same frames
+   (for a deterministic engine), timestamps and audio.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import torch
+
+from kinema.engines.base import Engine
+from kinema.io.atomic import check_output
+from kinema.io.output import OutputOptions, open_writer, output_kind
+from kinema.io.probe import open_reader
+from kinema.io.video_out import VideoCodec, VideoOptions
+from kinema.pipelines.convert import Progress, audio_source
+from kinema.pipelines.interpolate import InterpolateConfig, InterpolateResult, _anchors, _Counts, _timeline, interpolate_frames
+from kinema.types import BadInputError, Frame, MediaKind
+
+#: Intermediate parts: lossless RGB, and a container that keeps any time base exactly.
+PART_SUFFIX = ".nut"
+PART_OPTIONS = OutputOptions(video=VideoOptions(codec=VideoCodec.FFV1))
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Source frames ``first`` … ``last`` (indices, inclusive) of one part.
+
+    A part that is not the video's last ends on the frame the next one starts with."""
+
+    index: int
+    first: int
+    last: int
+    final: bool
+    #: The whole video's first pts: output times are counted from it.
+    origin: Fraction
+
+
+def plan_chunks(source: Path, config: InterpolateConfig, *, frames: int) -> list[Chunk]:
+    """Parts of about ``frames`` source frames each, cut at clean anchors (see the module
+    doc); a video too short to cut is one part."""
+    if frames < 2:
+        raise ValueError(f"a part needs at least 2 frames, got {frames}")
+    reader = open_reader(source, fps=config.source_fps)
+    cuts, origin, count = [0], None, 0
+
+    def counted() -> Iterator[Frame]:
+        nonlocal origin, count
+        for frame in reader:
+            origin = frame.pts if origin is None else origin
+            count += 1
+            yield frame
+
+    for frame, clean in _anchors(counted(), config.max_repeats, _Counts()):
+        if clean and frame.index - cuts[-1] >= frames:
+            cuts.append(frame.index)
+    if count == 0:
+        raise BadInputError(f"{source}: no frames to interpolate")
+    # A tail shorter than half a part joins the part before it.
+    if len(cuts) > 1 and count - cuts[-1] < frames // 2:
+        cuts.pop()
+    ends = cuts[1:] + [count - 1]
+    return [Chunk(i, first, last, i == len(cuts) - 1, origin) for i, (first, last) in enumerate(zip(cuts, ends))]
+
+
+def _frames(reader, chunk: Chunk) -> Iterator[Frame]:
+    # Decoding the frames before the part costs little next to interpolating the part
+    # (hundreds of frames a second against a few).
+    stream = (f for f in reader if f.index >= chunk.first)
+    return itertools.takewhile(lambda f: f.index <= chunk.last, stream)
+
+
+def render_chunk(
+    source: Path,
+    chunk: Chunk,
+    part: Path,
+    config: InterpolateConfig,
+    *,
+    engine: Engine,
+    device: torch.device | str = "cpu",
+    progress: Progress | None = None,
+) -> InterpolateResult:
+    """Interpolate one part of ``source`` into the lossless file ``part`` (``.nut``)."""
+    source, part = Path(source), Path(part)
+    if part.suffix != PART_SUFFIX:
+        raise ValueError(f"a part is written as {PART_SUFFIX}, got {part}")
+    reader = open_reader(source, fps=config.source_fps)
+    part_config = dataclasses.replace(config, output=PART_OPTIONS, overwrite=True)
+    return interpolate_frames(
+        _frames(reader, chunk), reader.info, part, part_config,
+        engine=engine, device=device, progress=progress, origin=chunk.origin, finish=chunk.final,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    output: Path
+    frames: int
+    audio_copied: bool
+    seconds: float
+
+
+def join_chunks(source: Path, parts: Sequence[Path], output: Path, config: InterpolateConfig) -> JoinResult:
+    """Stream ``parts`` (in order) into ``output`` with the source's audio; the output
+    appears only when complete."""
+    source, output = Path(source), Path(output)
+    started = time.perf_counter()
+    kind = output_kind(output)
+    check_output(output, overwrite=config.overwrite, inputs=(source, *parts))
+    info = open_reader(source, fps=config.source_fps).info
+    audio = audio_source(info) if config.audio and kind is not MediaKind.GIF and not config.slowmo else None
+    writer = open_writer(output, _timeline(config, info), options=config.output, audio_from=audio, overwrite=config.overwrite)
+    count = 0
+    with writer:
+        for part in parts:
+            for frame in open_reader(part):
+                writer.write(dataclasses.replace(frame, index=count))
+                count += 1
+    return JoinResult(output, count, audio is not None, time.perf_counter() - started)
+
+
+def interpolate_chunked(
+    source: Path,
+    output: Path,
+    config: InterpolateConfig,
+    *,
+    engine: Engine,
+    frames: int,
+    workdir: Path,
+    device: torch.device | str = "cpu",
+) -> JoinResult:
+    """The three steps in one process, one part after another (the batch runner spreads
+    the parts over its workers instead); parts go to ``workdir``."""
+    check_output(Path(output), overwrite=config.overwrite, inputs=(Path(source),))
+    parts = []
+    for chunk in plan_chunks(source, config, frames=frames):
+        part = Path(workdir) / f"part-{chunk.index:05d}{PART_SUFFIX}"
+        render_chunk(source, chunk, part, config, engine=engine, device=device)
+        parts.append(part)
+    return join_chunks(source, parts, output, config)
