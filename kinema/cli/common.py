@@ -12,8 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from kinema.engines.base import Engine
-from kinema.engines.classical import ClassicalConfig, ClassicalEngine
-from kinema.engines.learned import LearnedConfig, LearnedEngine
+from kinema.engines.classical import ClassicalConfig
+from kinema.engines.learned import LearnedConfig
+from kinema.engines.spec import ClassicalSpec, EngineSpec, LearnedSpec
 
 stderr = Console(stderr=True, soft_wrap=True)  # a message stays one line, whatever the terminal width
 
@@ -70,14 +71,19 @@ class Quality(str, enum.Enum):
     best = "best"
 
 
-def make_engine(name: EngineName, quality: Quality, weights: Path | None = None) -> Engine:
+def engine_spec(name: EngineName, quality: Quality, weights: Path | None = None) -> EngineSpec:
     """The engine the options name; ``quality`` picks the classical preset, or for the
     learned engine the preset of its guiding flows."""
     if weights is not None and name is not EngineName.learned:
         raise typer.BadParameter("--weights applies to --engine learned only")
     if name is EngineName.classical:
-        return ClassicalEngine({Quality.fast: ClassicalConfig.fast, Quality.balanced: ClassicalConfig.balanced, Quality.best: ClassicalConfig.quality}[quality]())
-    return LearnedEngine.from_file(weights, {Quality.fast: LearnedConfig.fast, Quality.balanced: LearnedConfig.balanced, Quality.best: LearnedConfig.best}[quality]())
+        return ClassicalSpec({Quality.fast: ClassicalConfig.fast, Quality.balanced: ClassicalConfig.balanced, Quality.best: ClassicalConfig.quality}[quality]())
+    return LearnedSpec(weights, {Quality.fast: LearnedConfig.fast, Quality.balanced: LearnedConfig.balanced, Quality.best: LearnedConfig.best}[quality]())
+
+
+def make_engine(name: EngineName, quality: Quality, weights: Path | None = None) -> Engine:
+    """:func:`engine_spec`, built on the CPU."""
+    return engine_spec(name, quality, weights).build("cpu")
 
 
 EngineOption = Annotated[EngineName, typer.Option(help="Interpolation engine: learned (kinema's trained network) or classical (optical flow, no weights).")]

@@ -1,0 +1,219 @@
+"""``kinema batch JOB INPUT OUTPUT_DIR``: one job over a folder tree or a manifest.
+
+Every job kind has the options of its single-file command that make sense for a whole
+folder, plus the batch's own (workers, Ray, report, output format).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from kinema.cli.common import DEFAULT_ENGINE, EngineOption, Quality, QualityOption, WeightsOption, engine_spec, progress_bar, stderr
+from kinema.io import OutputOptions, VideoCodec, VideoOptions
+from kinema.io.output import output_kind
+from kinema.pipelines.batch import ConvertJob, Gif2VideoJob, InterpolateJob, Job, LocalPool, SnapshotJob, read_manifest, run_batch, walk
+from kinema.pipelines.convert import ConvertConfig
+from kinema.pipelines.gif2video import Gif2VideoConfig
+from kinema.pipelines.interpolate import InterpolateConfig
+from kinema.pipelines.snapshot import EmbedConfig
+from kinema.types import KinemaError, parse_rate
+
+app = typer.Typer(
+    help="Run a job over every video in a folder tree (or a CSV/JSONL manifest), resumably, on local processes or Ray.",
+    no_args_is_help=True,
+)
+
+InputArg = Annotated[Path, typer.Argument(help="A folder (walked recursively) or a manifest: .csv / .jsonl with 'input' and optional 'output'.")]
+OutputArg = Annotated[Path, typer.Argument(help="Output folder; outputs mirror the inputs' folders.")]
+Workers = Annotated[Optional[int], typer.Option(help="Worker processes (default: one per CPU core).")]
+Threads = Annotated[Optional[int], typer.Option(help="Torch threads per worker (default: cores ÷ workers).")]
+Ray = Annotated[bool, typer.Option("--ray", help="Run on Ray (pip install 'kinema[ray]'): a new local Ray, or --address.")]
+Address = Annotated[Optional[str], typer.Option(help="With --ray: 'auto' (the cluster this machine is in) or ray://HEAD:10001.")]
+Report = Annotated[Optional[Path], typer.Option(help="JSON-lines report, one line per file (default: OUTPUT_DIR/kinema-batch.jsonl).")]
+Include = Annotated[Optional[str], typer.Option(help="Glob on paths relative to the input folder, e.g. '**/*.mov' (default: every video).")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", "-y", help="Make every output again, even complete ones.")]
+Device = Annotated[str, typer.Option(help="Torch device for the models: cpu, cuda (one GPU per Ray worker).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Codec = Annotated[VideoCodec, typer.Option(help="Video codec: h264, or lossless ffv1 (.mkv) / png (.mov).")]
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _suffix(to: str) -> str:
+    suffix = to if to.startswith(".") or to == "" else f".{to}"
+    if suffix == ".":
+        raise typer.BadParameter("--to needs a format, e.g. mp4, mkv, gif, png")
+    if suffix not in (".png", ".jpg", ".jpeg"):
+        try:
+            output_kind(Path("output" + suffix))
+        except KinemaError as exc:
+            raise typer.BadParameter(f"--to {to!r}: {str(exc).split(': ', 1)[-1]}") from None
+    return suffix.lower()
+
+
+def _run(job: Job, source: Path, output_dir: Path, *, workers, threads, ray, address, report, include, overwrite, device, quiet) -> None:
+    cores = _cores()
+    workers = workers or cores
+    threads = threads or max(1, cores // workers)
+    if workers < 1 or threads < 1:
+        raise typer.BadParameter(f"--workers and --threads must be ≥ 1, got {workers} and {threads}")
+    if address is not None and not ray:
+        raise typer.BadParameter("--address needs --ray")
+    if source.is_dir():
+        tasks = walk(source, output_dir, suffixes=job.inputs, suffix=job.suffix, include=include)
+    elif source.suffix.lower() in (".csv", ".jsonl"):
+        if include:
+            raise typer.BadParameter("--include applies to an input folder, not a manifest")
+        tasks = read_manifest(source, output_dir, suffix=job.suffix)
+    else:
+        raise KinemaError(f"{source}: not a folder or a .csv/.jsonl manifest")
+    if not tasks:
+        raise KinemaError(f"{source}: no input files found" + (f" matching {include!r}" if include else ""))
+    output_dir.mkdir(parents=True, exist_ok=True)
+    report = report or output_dir / "kinema-batch.jsonl"
+    if ray:
+        from kinema.pipelines.batch.ray_pool import RayPool
+
+        pool = RayPool(job, workers=workers, threads=threads, device=device, address=address)
+    else:
+        pool = LocalPool(job, workers=workers, threads=threads, device=device)
+    with progress_bar("batch", quiet=quiet, unit="files") as progress:
+        summary = run_batch(tasks, job, pool, report=report, output_dir=output_dir, overwrite=overwrite, progress=progress)
+    stderr.print(
+        f"batch: {summary.done} done, {summary.skipped} already complete, {summary.failed} failed "
+        f"in {summary.seconds:.1f} s on {workers} {'Ray ' if ray else ''}worker{'s' * (workers > 1)} (report: {report})",
+        highlight=False,
+    )
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+def _config(make: Callable, **kwargs):
+    try:
+        return make(**kwargs)
+    except (ValueError, KinemaError) as exc:  # a bad rate, or a bad combination of options
+        raise typer.BadParameter(str(exc)) from None
+
+
+@app.command("interpolate")
+def interpolate_cmd(
+    source: InputArg,
+    output_dir: OutputArg,
+    factor: Annotated[Optional[int], typer.Option(help="N× the frame rate, same duration.")] = None,
+    fps: Annotated[Optional[str], typer.Option(help="Target frame rate, e.g. 60 or 59.94.")] = None,
+    slowmo: Annotated[Optional[int], typer.Option(help="N× slower (audio dropped).")] = None,
+    engine: EngineOption = DEFAULT_ENGINE,
+    quality: QualityOption = Quality.balanced,
+    weights: WeightsOption = None,
+    chunk_frames: Annotated[Optional[int], typer.Option(help="Cut videos into parts of about N frames that run on different workers (long videos).")] = None,
+    to: Annotated[str, typer.Option(help="Output format: mp4, mov, mkv, gif, … ('' for PNG folders).")] = "mp4",
+    codec: Codec = VideoCodec.H264,
+    crf: Annotated[int, typer.Option(help="H.264 quality, 0 to 51.")] = 18,
+    workers: Workers = None, threads: Threads = None, ray: Ray = False, address: Address = None, report: Report = None,
+    include: Include = None, overwrite: Overwrite = False, device: Device = "cpu", quiet: Quiet = False,
+) -> None:  # fmt: skip
+    """Retime every video: --factor N, --fps F or --slowmo N."""
+    config = _config(
+        InterpolateConfig,
+        factor=factor, fps=parse_rate(fps) if fps else None, slowmo=slowmo,
+        output=OutputOptions(video=VideoOptions(codec=codec, crf=crf)),
+    )  # fmt: skip
+    if chunk_frames is not None and chunk_frames < 2:
+        raise typer.BadParameter(f"--chunk-frames must be ≥ 2, got {chunk_frames}")
+    job = InterpolateJob(config, engine_spec(engine, quality, weights), suffix=_suffix(to), chunk_frames=chunk_frames)
+    _run(job, source, output_dir, workers=workers, threads=threads, ray=ray, address=address, report=report, include=include, overwrite=overwrite, device=device, quiet=quiet)
+
+
+@app.command("gif2video")
+def gif2video_cmd(
+    source: InputArg,
+    output_dir: OutputArg,
+    factor: Annotated[Optional[int], typer.Option(help="N× the GIF's frame rate.")] = None,
+    fps: Annotated[Optional[str], typer.Option(help="Constant output frame rate.")] = None,
+    restore: Annotated[bool, typer.Option("--restore/--no-restore", help="Undo the colour quantization.")] = True,
+    models: Annotated[Optional[Path], typer.Option(help="Folder of GIF restoration weights.")] = None,
+    engine: EngineOption = DEFAULT_ENGINE,
+    quality: QualityOption = Quality.balanced,
+    weights: WeightsOption = None,
+    to: Annotated[str, typer.Option(help="Output format: mp4, mov, mkv, gif, …")] = "mp4",
+    codec: Codec = VideoCodec.H264,
+    workers: Workers = None, threads: Threads = None, ray: Ray = False, address: Address = None, report: Report = None,
+    include: Include = None, overwrite: Overwrite = False, device: Device = "cpu", quiet: Quiet = False,
+) -> None:  # fmt: skip
+    """Restore every GIF to full-colour video (optionally at a higher frame rate)."""
+    config = _config(Gif2VideoConfig, factor=factor, fps=parse_rate(fps) if fps else None, restore=restore, output=OutputOptions(video=VideoOptions(codec=codec)))
+    job = Gif2VideoJob(config, engine_spec(engine, quality, weights), models=models, suffix=_suffix(to))
+    _run(job, source, output_dir, workers=workers, threads=threads, ray=ray, address=address, report=report, include=include, overwrite=overwrite, device=device, quiet=quiet)
+
+
+@app.command("convert")
+def convert_cmd(
+    source: InputArg,
+    output_dir: OutputArg,
+    to: Annotated[str, typer.Option(help="Output format: mp4, mov, mkv, gif, … ('' for PNG folders).")] = "mp4",
+    codec: Codec = VideoCodec.H264,
+    crf: Annotated[int, typer.Option(help="H.264 quality, 0 to 51.")] = 18,
+    audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Copy the audio unchanged.")] = True,
+    workers: Workers = None, threads: Threads = None, ray: Ray = False, address: Address = None, report: Report = None,
+    include: Include = None, overwrite: Overwrite = False, quiet: Quiet = False,
+) -> None:  # fmt: skip
+    """Convert every file to another format, keeping timing and audio."""
+    config = ConvertConfig(output=OutputOptions(video=VideoOptions(codec=codec, crf=crf)), audio=audio)
+    job = ConvertJob(config, suffix=_suffix(to))
+    _run(job, source, output_dir, workers=workers, threads=threads, ray=ray, address=address, report=report, include=include, overwrite=overwrite, device="cpu", quiet=quiet)
+
+
+def _snapshot(source, output_dir, *, count, frames, start, stride, max_side, to, refine, models, **batch) -> None:
+    suffix = _suffix(to)
+    if suffix not in (".png", ".jpg", ".jpeg"):
+        raise typer.BadParameter(f"--to must be png or jpg for snapshots, got {to!r}")
+    config = _config(EmbedConfig, start=start, stride=stride, max_side=max_side, refine=refine)
+    _run(SnapshotJob(config, frames=frames, count=count, models=models, suffix=suffix), source, output_dir, **batch)
+
+
+@app.command("snapshot-embed")
+def snapshot_embed_cmd(
+    source: InputArg,
+    output_dir: OutputArg,
+    frames: Annotated[int, typer.Option(help="Frames per snapshot: 5 or 9.")] = 5,
+    start: Annotated[int, typer.Option(help="Index of the first frame.")] = 0,
+    stride: Annotated[int, typer.Option(help="Take every S-th frame.")] = 1,
+    max_side: Annotated[Optional[int], typer.Option(help="Longer side of the snapshot.")] = None,
+    to: Annotated[str, typer.Option(help="png (lossless) or jpg.")] = "png",
+    refine: Annotated[int, typer.Option(help="Per-clip optimization steps.")] = 20,
+    models: Annotated[Optional[Path], typer.Option(help="Folder of snapshot weights.")] = None,
+    workers: Workers = None, threads: Threads = None, ray: Ray = False, address: Address = None, report: Report = None,
+    include: Include = None, overwrite: Overwrite = False, device: Device = "cpu", quiet: Quiet = False,
+) -> None:  # fmt: skip
+    """One snapshot picture per video."""
+    _snapshot(source, output_dir, count=None, frames=frames, start=start, stride=stride, max_side=max_side, to=to, refine=refine, models=models,
+              workers=workers, threads=threads, ray=ray, address=address, report=report, include=include, overwrite=overwrite, device=device, quiet=quiet)  # fmt: skip
+
+
+@app.command("snapshot-preview")
+def snapshot_preview_cmd(
+    source: InputArg,
+    output_dir: OutputArg,
+    count: Annotated[int, typer.Option(help="Snapshots across each video.")] = 9,
+    frames: Annotated[int, typer.Option(help="Frames per snapshot: 5 or 9.")] = 5,
+    stride: Annotated[int, typer.Option(help="Take every S-th frame.")] = 2,
+    max_side: Annotated[Optional[int], typer.Option(help="Longer side of each snapshot.")] = 320,
+    to: Annotated[str, typer.Option(help="png (lossless) or jpg.")] = "png",
+    refine: Annotated[int, typer.Option(help="Per-clip optimization steps.")] = 20,
+    models: Annotated[Optional[Path], typer.Option(help="Folder of snapshot weights.")] = None,
+    workers: Workers = None, threads: Threads = None, ray: Ray = False, address: Address = None, report: Report = None,
+    include: Include = None, overwrite: Overwrite = False, device: Device = "cpu", quiet: Quiet = False,
+) -> None:  # fmt: skip
+    """A preview sheet of snapshots per video."""
+    if count < 1:
+        raise typer.BadParameter(f"--count must be ≥ 1, got {count}")
+    _snapshot(source, output_dir, count=count, frames=frames, start=0, stride=stride, max_side=max_side, to=to, refine=refine, models=models,
+              workers=workers, threads=threads, ray=ray, address=address, report=report, include=include, overwrite=overwrite, device=device, quiet=quiet)  # fmt: skip
+

@@ -1,0 +1,172 @@
+"""What a batch does to each file: one small frozen, picklable dataclass per job kind.
+
+A job is sent once to every worker (a local process or a Ray actor), which calls
+:meth:`load` once — weights are read there, not per file — and then :meth:`run` for each
+file it is given. ``run`` calls the same pipeline function the single-file command calls;
+nothing in it knows how it is scheduled. It returns a :data:`Row` (a short summary for the
+report) or, for a long video cut into parts, a :class:`Split`: units of work the runner
+spreads over its workers, then a unit that joins their results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from kinema.engines.base import Engine
+from kinema.engines.classical import ClassicalConfig
+from kinema.engines.dequantize import GifRestorer
+from kinema.engines.spec import AverageSpec, ClassicalSpec, EngineSpec
+from kinema.pipelines.chunked import PART_SUFFIX, Chunk, join_chunks, plan_chunks, render_chunk
+from kinema.pipelines.convert import ConvertConfig, convert
+from kinema.pipelines.gif2video import Gif2VideoConfig, gif2video
+from kinema.pipelines.interpolate import InterpolateConfig, interpolate_video
+from kinema.pipelines.snapshot import EmbedConfig, embed, load_model, preview, weights_name
+
+#: A file's entry in the report (JSON-serializable).
+Row = dict[str, Any]
+#: One unit of work, run on a worker as ``unit(loaded, device)``; picklable.
+Unit = Callable[[Any, "torch.device | str"], "Row | Split"]
+
+#: Files a batch takes as videos (by name: a batch walks folders holding other files too).
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".nut", ".mpg", ".mpeg", ".ts", ".mts", ".flv", ".wmv", ".3gp"})
+GIF_SUFFIXES = frozenset({".gif"})
+
+
+@dataclass(frozen=True)
+class Split:
+    """A file's work cut into ``parts`` (independent, any order) and a ``join`` run after
+    all of them have succeeded."""
+
+    parts: list[Unit]
+    join: Unit
+
+
+def chunk_folder(output: Path) -> Path:
+    """Where the parts of ``output`` wait to be joined: hidden, beside it, kept across a
+    killed run so a rerun renders only the missing parts."""
+    return output.parent / f".{output.name}.kinema-chunks"
+
+
+@dataclass(frozen=True)
+class InterpolateJob:
+    config: InterpolateConfig
+    engine: EngineSpec
+    suffix: str = ".mp4"
+    #: Cut videos into parts of about this many source frames that run on different
+    #: workers (a tail under half a part joins the part before it; None: never cut).
+    chunk_frames: int | None = None
+    inputs: frozenset[str] = VIDEO_SUFFIXES | GIF_SUFFIXES
+
+    def load(self, device: torch.device | str) -> Engine:
+        return self.engine.build(device)
+
+    def run(self, source: Path, output: Path, engine: Engine, device: torch.device | str) -> Row | Split:
+        # The runner decided this output must be made: an old invalid one is replaced.
+        config = dataclasses.replace(self.config, overwrite=True)
+        if self.chunk_frames:
+            chunks = plan_chunks(source, config, frames=self.chunk_frames)
+            if len(chunks) > 1:
+                work = chunk_folder(output)
+                work.mkdir(exist_ok=True)
+                parts = [work / f"part-{c.index:05d}{PART_SUFFIX}" for c in chunks]
+                return Split(
+                    parts=[partial(_render_part, self, source, c, p) for c, p in zip(chunks, parts)],
+                    join=partial(_join_parts, self, source, parts, output),
+                )
+        r = interpolate_video(source, output, config, engine=engine, device=device)
+        return {"frames_in": r.frames_in, "frames_out": r.frames_out, "interpolated": r.interpolated, "cuts": r.cuts, "audio": r.audio_copied}
+
+
+def _render_part(job: InterpolateJob, source: Path, chunk: Chunk, part: Path, engine: Engine, device) -> Row:
+    if part.exists():  # rendered by an earlier, interrupted run (parts appear whole)
+        return {"part": chunk.index, "reused": True}
+    config = dataclasses.replace(job.config, overwrite=True)
+    r = render_chunk(source, chunk, part, config, engine=engine, device=device)
+    return {"part": chunk.index, "frames_out": r.frames_out}
+
+
+def _join_parts(job: InterpolateJob, source: Path, parts: list[Path], output: Path, engine: Engine, device) -> Row:
+    config = dataclasses.replace(job.config, overwrite=True)
+    r = join_chunks(source, parts, output, config)
+    shutil.rmtree(chunk_folder(output), ignore_errors=True)
+    return {"frames_out": r.frames, "parts": len(parts), "audio": r.audio_copied}
+
+
+@dataclass(frozen=True)
+class Gif2VideoJob:
+    config: Gif2VideoConfig = field(default_factory=Gif2VideoConfig)
+    #: The engine for in-between frames (used only when the job retimes).
+    engine: EngineSpec = field(default_factory=lambda: ClassicalSpec(ClassicalConfig.fast()))
+    #: Folder of GIF restoration weights (None: the shipped ones).
+    models: Path | None = None
+    suffix: str = ".mp4"
+    inputs: frozenset[str] = GIF_SUFFIXES
+
+    def load(self, device: torch.device | str) -> tuple[Engine, GifRestorer | None]:
+        retiming = self.config.factor not in (None, 1) or self.config.fps is not None
+        engine = (self.engine if retiming else AverageSpec()).build(device)
+        restorer = GifRestorer.from_folder(self.models, device=device) if self.config.restore else None
+        return engine, restorer
+
+    def run(self, source: Path, output: Path, loaded: tuple[Engine, GifRestorer | None], device: torch.device | str) -> Row:
+        engine, restorer = loaded
+        config = dataclasses.replace(self.config, overwrite=True)
+        r = gif2video(source, output, config, restorer=restorer, engine=engine, device=device)
+        return {"frames_in": r.retimed.frames_in, "frames_out": r.retimed.frames_out, "colors": r.colors, "dithered": r.dithered, "model": r.level}
+
+
+@dataclass(frozen=True)
+class ConvertJob:
+    config: ConvertConfig = field(default_factory=ConvertConfig)
+    suffix: str = ".mp4"
+    inputs: frozenset[str] = VIDEO_SUFFIXES | GIF_SUFFIXES
+
+    def load(self, device: torch.device | str) -> None:
+        return None
+
+    def run(self, source: Path, output: Path, loaded: None, device: torch.device | str) -> Row:
+        r = convert(source, output, dataclasses.replace(self.config, overwrite=True))
+        return {"frames": r.frames, "audio": r.audio_copied}
+
+
+def _robust(suffix: str, jpeg_robust: bool | None) -> bool:
+    return suffix.lower() in (".jpg", ".jpeg") if jpeg_robust is None else jpeg_robust
+
+
+@dataclass(frozen=True)
+class SnapshotJob:
+    """``count`` None: one snapshot of ``frames`` frames from ``config.start`` (``embed``);
+    a number: a preview sheet of that many snapshots across the video (``preview``)."""
+
+    config: EmbedConfig = field(default_factory=EmbedConfig)
+    frames: int = 5
+    count: int | None = None
+    jpeg_robust: bool | None = None
+    models: Path | None = None
+    suffix: str = ".png"
+    inputs: frozenset[str] = VIDEO_SUFFIXES | GIF_SUFFIXES
+
+    def load(self, device: torch.device | str):
+        name = weights_name(self.frames, jpeg_robust=_robust(self.suffix, self.jpeg_robust))
+        net, digest = load_model(name, self.models, device=device)
+        return name, net, digest
+
+    def run(self, source: Path, output: Path, loaded, device: torch.device | str) -> Row:
+        name, net, digest = loaded
+        config = dataclasses.replace(self.config, overwrite=True)
+        if self.count is None:
+            r = embed(source, output, config, model=name, net=net, digest=digest, device=device)
+        else:
+            r = preview(source, output, config, count=self.count, model=name, net=net, digest=digest, device=device)
+        return {"snapshots": r.info.count, "psnr_to_middle": [round(x, 2) for x in r.snapshot_psnr]}
+
+
+Job = InterpolateJob | Gif2VideoJob | ConvertJob | SnapshotJob
