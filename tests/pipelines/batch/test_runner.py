@@ -12,15 +12,14 @@ from pathlib import Path
 import pytest
 
 from kinema.engines.classical import ClassicalConfig
-from kinema.engines.spec import ClassicalSpec
+from kinema.engines.learned import LearnedConfig
+from kinema.engines.spec import ClassicalSpec, LearnedSpec
 from kinema.io.probe import probe
 from kinema.io.video import VideoReader
 from kinema.pipelines.batch import ConvertJob, InterpolateJob, LocalPool, read_manifest, run_batch, walk
 from kinema.pipelines.batch.runner import LoadError
 from kinema.pipelines.convert import ConvertConfig
 from kinema.pipelines.interpolate import InterpolateConfig, interpolate_video
-from kinema.engines.learned import LearnedConfig
-from kinema.engines.spec import LearnedSpec
 from tests.media import audio_packets, make_video
 
 FAST = ClassicalSpec(ClassicalConfig.fast())
