@@ -30,6 +30,7 @@ from kinema.ops.color import median_cut_palette, quantize_gif, stack_palettes
 from kinema.ops.metrics import psnr
 from kinema.train.adversarial import PatchDiscriminator, discriminator_loss, generator_loss
 from kinema.train.clips import load_frames
+from kinema.train.distributed import Replica
 from kinema.train.loop import Parts, append_csv, cosine_lr, load_state, save_state
 from kinema.train.synthetic import load_photos
 
@@ -150,14 +151,22 @@ def train_ccdnet(
     device: torch.device | str = "cpu",
     stop_at: int | None = None,
     progress: Callable[[int, dict], None] | None = None,
+    replica: Replica = Replica(),
 ) -> int:
     """Train ``net`` (for ``net.config.dithered`` GIFs at ``net.config.colors``) in place,
-    resuming from ``out/state.safetensors``; returns the step reached."""
+    resuming from ``out/state.safetensors``; returns the step reached.
+
+    ``replica``: this process's place in a ``torchrun`` run (:mod:`kinema.train.distributed`);
+    each rank trains on its share of every global batch of ``cfg.batch``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if replica.world > 1 and cfg.adversarial > 0:
+        raise ValueError("the adversarial term is not data-parallel yet: train it in one process")
+    share = replica.share(cfg.batch)
     torch.manual_seed(cfg.seed)
     g = torch.Generator().manual_seed(cfg.seed)
     net.to(device).train()
+    estimates_of = replica.wrap(_Estimates(net), device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     parts: Parts = {("model", "adam"): (net, opt)}
     if cfg.adversarial > 0:
@@ -166,14 +175,17 @@ def train_ccdnet(
         parts[("disc", "adam_d")] = (disc, opt_d)
     state_path = out / "state.safetensors"
     step = _load_state(state_path, parts, g, net) if state_path.exists() else 0
-    (out / "config.json").write_text(json.dumps({"train": asdict(cfg), "model": net.config.as_dict()}, indent=2))
+    if replica.main:
+        (out / "config.json").write_text(json.dumps({"train": asdict(cfg), "model": net.config.as_dict()}, indent=2))
     started, running = time.perf_counter(), []
     end = cfg.steps if stop_at is None else min(cfg.steps, stop_at)
     while step < end:
         cosine_lr(opt, cfg.lr, step, cfg.steps)
+        # Every rank draws the whole batch (one random stream, whatever the world size)
+        # and trains on its share.
         samples = [data.sample(g, dither=net.config.dithered, colors=net.config.colors) for _ in range(cfg.batch)]
-        gif, palettes, target = (x.to(device) for x in collate(samples))
-        estimates = net.estimates(gif, palettes)
+        gif, palettes, target = (x.to(device) for x in collate(samples[share]))
+        estimates = estimates_of(gif, palettes)
         loss = restoration_loss(estimates[-1], target)
         loss = loss + 0.5 * sum((restoration_loss(e, target) for e in estimates[:-1]), torch.zeros((), device=device))
         if cfg.adversarial > 0:
@@ -187,15 +199,28 @@ def train_ccdnet(
             discriminator_loss(disc, fake, real).backward()
             opt_d.step()
         step += 1
-        running.append(float(loss.detach()))
-        if step % cfg.eval_every == 0 or step == end:
+        running.append(replica.mean(loss))
+        if (step % cfg.eval_every == 0 or step == end) and replica.main:
             row = {"step": step, "loss": sum(running) / len(running), "val_psnr": evaluate(net, validation, device), "seconds": time.perf_counter() - started}
-            running = []
             append_csv(out / "log.csv", row)
             _save_state(state_path, parts, g, step, cfg, net)
             if progress is not None:
                 progress(step, row)
+        if step % cfg.eval_every == 0:
+            running = []
+    replica.barrier()  # the state on disk is complete before any rank returns
     return step
+
+
+class _Estimates(torch.nn.Module):
+    """``net.estimates`` as a module's forward, so DistributedDataParallel can wrap it."""
+
+    def __init__(self, net: CCDNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, gif: torch.Tensor, palettes: torch.Tensor) -> list[torch.Tensor]:
+        return self.net.estimates(gif, palettes)
 
 
 @torch.no_grad()

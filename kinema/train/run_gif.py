@@ -3,6 +3,11 @@
     python -m kinema.train.run_gif ccdnet --out runs/gif-flat-32 --colors 32 [--dithered]
     python -m kinema.train.run_gif dither --out runs/dither
 
+The ``ccdnet`` trainer is data-parallel under torchrun, with the same global batch and
+the same losses (see :mod:`kinema.train.distributed`):
+
+    torchrun --nproc_per_node 2 -m kinema.train.run_gif ccdnet --out runs/gif-flat-32 --colors 32
+
 The command line is recorded in each weight file's metadata. A ``ccdnet`` run is
 resumable: the same command continues from ``OUT``. ``--init`` starts from other weights
 (the 64/128/256-colour models are fine-tuned from the 32-colour ones).
@@ -20,6 +25,7 @@ import torch
 
 from kinema.models.ccdnet import CCDNet, CCDNetConfig, DitherConfig, DitherNet
 from kinema.train.gifs import GIF_HELD_OUT, GIF_SOURCES, GifFrames, GifTrainConfig, dither_batch, load_sources, train_ccdnet, train_dither
+from kinema.train.distributed import join, leave
 from kinema.train.loop import fingerprint, plot_log
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -32,11 +38,15 @@ def _command(argv: list[str] | None) -> str:
 
 def _ccdnet(args, argv) -> None:
     cfg = GifTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, eval_every=args.eval_every, adversarial=args.adversarial)
-    frames = load_sources(args.data, GIF_SOURCES, every=args.every)
+    replica, device = join(args.device)
+    frames = load_sources(args.data, args.sources, every=args.every)
     data = GifFrames(frames, (args.colors,), crop=args.crop)
-    held = GifFrames(load_sources(args.data, GIF_HELD_OUT[:1]), (args.colors,), crop=args.crop)
+    held = GifFrames(load_sources(args.data, args.held_out[:1]), (args.colors,), crop=args.crop)
     g = torch.Generator().manual_seed(1234)
     validation = [held.sample(g, dither=args.dithered) for _ in range(16)]
+    # Seeded here, not by whatever ran before: every torchrun rank (and a single-process
+    # run) must build the same initial weights.
+    torch.manual_seed(args.seed)
     if args.init is not None:
         init, _ = CCDNet.load(args.init)
         net = CCDNet(dataclasses.replace(init.config, dithered=args.dithered, colors=args.colors))
@@ -48,13 +58,19 @@ def _ccdnet(args, argv) -> None:
     def report(step: int, row: dict) -> None:
         print(f"step {step}: loss {row['loss']:.4f}, validation {row['val_psnr']:.2f} dB, {row['seconds']:.0f} s", flush=True)
 
-    step = train_ccdnet(net, data, validation, cfg, args.out, device=args.device, stop_at=args.stop_at, progress=report)
+    try:
+        step = train_ccdnet(net, data, validation, cfg, args.out, device=device, stop_at=args.stop_at, progress=report, replica=replica)
+    finally:
+        leave()
+    if not replica.main:
+        return
     plot_log(args.out / "log.csv", args.out / "log.png")
     if step == cfg.steps:
         meta = {
             "command": _command(argv),
             "steps": step,
-            "data_fingerprint": fingerprint([args.data / s for s in GIF_SOURCES]),
+            "processes": replica.world,
+            "data_fingerprint": fingerprint([args.data / s for s in args.sources]),
             "train": dataclasses.asdict(cfg),
             "init": None if args.init is None else str(args.init.name),
         }
@@ -109,7 +125,9 @@ def main(argv: list[str] | None = None) -> None:
     ccd.add_argument("--stop-at", type=int, default=None)
     ccd.add_argument("--init", type=Path, default=None, help="start from these weights (fine-tuning)")
     ccd.add_argument("--adversarial", type=float, default=0.0, help="λ_adv of the conditional GAN term (0: off)")
-    ccd.add_argument("--device", default="cpu")
+    ccd.add_argument("--device", default="cpu", help="cpu or cuda (under torchrun: each rank's own GPU)")
+    ccd.add_argument("--sources", nargs="+", default=list(GIF_SOURCES), help="clips, sequences or 'photos' under --data")
+    ccd.add_argument("--held-out", nargs="+", default=list(GIF_HELD_OUT), help="validation clip (the first one is used)")
     dither.add_argument("--steps", type=int, default=600)
     dither.add_argument("--batch", type=int, default=32)
     dither.add_argument("--lr", type=float, default=1e-3)

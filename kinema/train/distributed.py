@@ -1,0 +1,81 @@
+"""Data-parallel training: the same script on one process, or on N under ``torchrun``.
+
+Every process (rank) draws the *whole* global batch from the same seeded generator and
+keeps its own contiguous share of it, so the random stream — and a saved training state —
+is identical whatever the number of processes. DistributedDataParallel averages the
+gradients of equal shares, which is the gradient of the global batch's mean loss: the
+update, and the logged (all-reduced) loss, equal the single-process run's up to the
+order of float sums. Only rank 0 writes logs, states and weights.
+
+    torchrun --nproc_per_node 2 -m kinema.train.run_gif ccdnet --out runs/x ...
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+
+@dataclass(frozen=True)
+class Replica:
+    """This process's place in a data-parallel run (rank 0 of 1 when run alone)."""
+
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def main(self) -> bool:
+        """Whether this process writes files (logs, states, weights)."""
+        return self.rank == 0
+
+    def share(self, batch: int) -> slice:
+        """This rank's samples of a global batch of ``batch``."""
+        if batch % self.world:
+            raise ValueError(f"the batch ({batch}) must divide evenly over {self.world} processes")
+        size = batch // self.world
+        return slice(self.rank * size, (self.rank + 1) * size)
+
+    def wrap(self, module: nn.Module, device: torch.device | str) -> nn.Module:
+        """``module`` with its gradients averaged over the ranks (itself when alone)."""
+        if self.world == 1:
+            return module
+        ids = [torch.device(device).index] if torch.device(device).type == "cuda" else None
+        return DistributedDataParallel(module, device_ids=ids)
+
+    def mean(self, value: torch.Tensor) -> float:
+        """The average of a scalar over the ranks (for logging the global batch's loss)."""
+        if self.world == 1:
+            return float(value.detach())
+        value = value.detach().clone().reshape(1)
+        dist.all_reduce(value)
+        return float(value[0]) / self.world
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            dist.barrier()
+
+
+def join(device: str = "cpu") -> tuple[Replica, str]:
+    """The :class:`Replica` torchrun's environment describes, with the process group
+    started (gloo on CPU, NCCL on CUDA), and this rank's device (``cuda`` becomes
+    ``cuda:LOCAL_RANK``). Without torchrun: rank 0 of 1 and ``device`` unchanged."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return Replica(), device
+    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    if device.startswith("cuda"):
+        device = f"cuda:{local}"
+        torch.cuda.set_device(local)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+    return Replica(rank, world), device
+
+
+def leave() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
