@@ -13,6 +13,7 @@ order of float sums. Only rank 0 writes logs, states and weights.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -58,6 +59,18 @@ class Replica:
     def barrier(self) -> None:
         if self.world > 1:
             dist.barrier()
+
+
+class Method(nn.Module):
+    """``method(module, ...)`` as a module's forward, so DistributedDataParallel can wrap a
+    network that is trained through another method (``Method(net, CCDNet.estimates)``)."""
+
+    def __init__(self, module: nn.Module, method: Callable):
+        super().__init__()
+        self.module, self.method = module, method
+
+    def forward(self, *args):
+        return self.method(self.module, *args)
 
 
 def join(device: str = "cpu") -> tuple[Replica, str]:

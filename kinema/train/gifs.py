@@ -30,7 +30,7 @@ from kinema.ops.color import median_cut_palette, quantize_gif, stack_palettes
 from kinema.ops.metrics import psnr
 from kinema.train.adversarial import PatchDiscriminator, discriminator_loss, generator_loss
 from kinema.train.clips import load_frames
-from kinema.train.distributed import Replica
+from kinema.train.distributed import Method, Replica
 from kinema.train.loop import Parts, append_csv, cosine_lr, load_state, save_state
 from kinema.train.synthetic import load_photos
 
@@ -166,7 +166,7 @@ def train_ccdnet(
     torch.manual_seed(cfg.seed)
     g = torch.Generator().manual_seed(cfg.seed)
     net.to(device).train()
-    estimates_of = replica.wrap(_Estimates(net), device)
+    estimates_of = replica.wrap(Method(net, CCDNet.estimates), device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     parts: Parts = {("model", "adam"): (net, opt)}
     if cfg.adversarial > 0:
@@ -211,16 +211,6 @@ def train_ccdnet(
     replica.barrier()  # the state on disk is complete before any rank returns
     return step
 
-
-class _Estimates(torch.nn.Module):
-    """``net.estimates`` as a module's forward, so DistributedDataParallel can wrap it."""
-
-    def __init__(self, net: CCDNet):
-        super().__init__()
-        self.net = net
-
-    def forward(self, gif: torch.Tensor, palettes: torch.Tensor) -> list[torch.Tensor]:
-        return self.net.estimates(gif, palettes)
 
 
 @torch.no_grad()

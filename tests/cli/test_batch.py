@@ -1,0 +1,38 @@
+"""``kinema batch`` as a user meets it."""
+
+import json
+
+from PIL import Image
+
+from tests.cli.test_main import one_error_line, run
+from tests.media import make_video, smooth
+
+
+def test_gifs_and_snapshots_through_the_command(tmp_path, capsys):
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    for k, name in enumerate(("a.gif", "sub/b.gif")):
+        frames = [Image.fromarray(smooth(i + 5 * k, 48, 64)).quantize(32) for i in range(6)]
+        frames[0].save(src / name, save_all=True, append_images=frames[1:], duration=80, loop=0)
+    make_video(src / "c.mp4", 6, size=(48, 64))
+    code, _, err = run(capsys, "batch", "gif2video", src, tmp_path / "gifs", "--workers", 1, "--factor", 2, "--engine", "classical", "-q")
+    assert code == 0 and "batch: 2 done, 0 already complete, 0 failed" in err
+    rows = [json.loads(line) for line in (tmp_path / "gifs" / "kinema-batch.jsonl").read_text().splitlines()]
+    assert sorted(r["output"].rsplit("gifs/", 1)[1] for r in rows) == ["a.mp4", "sub/b.mp4"]
+    assert all(r["frames_out"] == 12 for r in rows)
+    code, _, err = run(capsys, "batch", "snapshot-embed", src, tmp_path / "snaps", "--workers", 1, "--refine", 0, "-q")
+    assert code == 0 and "3 done" in err  # GIFs are clips too
+    assert all((tmp_path / "snaps" / name).is_file() for name in ("c.png", "a.png", "sub/b.png"))
+
+
+def test_usage_errors_are_one_line(tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    code, _, err = run(capsys, "batch", "convert", src, tmp_path / "out", "--to", "xyz")
+    assert code == 2 and one_error_line(err) and "unknown output format '.xyz'" in err
+    code, _, err = run(capsys, "batch", "convert", src, tmp_path / "out", "--address", "auto")
+    assert code == 2 and "--address needs --ray" in err
+    code, _, err = run(capsys, "batch", "convert", src, tmp_path / "out")
+    assert code == 1 and one_error_line(err) and "no input files found" in err
+    code, _, err = run(capsys, "batch", "convert", src, src / "out")
+    assert code == 1 and "must not contain each other" in err
