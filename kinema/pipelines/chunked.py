@@ -33,9 +33,9 @@ from kinema.io.atomic import check_output
 from kinema.io.output import OutputOptions, open_writer, output_kind
 from kinema.io.probe import open_reader
 from kinema.io.video_out import VideoCodec, VideoOptions
-from kinema.pipelines.convert import Progress, audio_source
-from kinema.pipelines.interpolate import InterpolateConfig, InterpolateResult, _anchors, _Counts, _timeline, interpolate_frames
-from kinema.types import BadInputError, Frame, MediaKind
+from kinema.pipelines.convert import Progress
+from kinema.pipelines.interpolate import InterpolateConfig, InterpolateResult, anchors, audio_to_copy, interpolate_frames, output_timeline
+from kinema.types import BadInputError, Frame
 
 #: Intermediate parts: lossless RGB, and a container that keeps any time base exactly.
 PART_SUFFIX = ".nut"
@@ -71,7 +71,7 @@ def plan_chunks(source: Path, config: InterpolateConfig, *, frames: int) -> list
             count += 1
             yield frame
 
-    for frame, clean in _anchors(counted(), config.max_repeats, _Counts()):
+    for frame, clean in anchors(counted(), config.max_repeats):
         if clean and frame.index - cuts[-1] >= frames:
             cuts.append(frame.index)
     if count == 0:
@@ -128,8 +128,8 @@ def join_chunks(source: Path, parts: Sequence[Path], output: Path, config: Inter
     kind = output_kind(output)
     check_output(output, overwrite=config.overwrite, inputs=(source, *parts))
     info = open_reader(source, fps=config.source_fps).info
-    audio = audio_source(info) if config.audio and kind is not MediaKind.GIF and not config.slowmo else None
-    writer = open_writer(output, _timeline(config, info), options=config.output, audio_from=audio, overwrite=config.overwrite)
+    audio = audio_to_copy(config, info, kind)
+    writer = open_writer(output, output_timeline(config, info), options=config.output, audio_from=audio, overwrite=config.overwrite)
     count = 0
     with writer:
         for part in parts:

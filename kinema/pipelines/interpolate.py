@@ -95,13 +95,15 @@ class _Counts:
     end: Fraction = Fraction(0)
 
 
-def _anchors(frames: Iterator[Frame], max_repeats: int, counts: _Counts) -> Iterator[tuple[Frame, bool]]:
+def anchors(frames: Iterator[Frame], max_repeats: int, counts: _Counts | None = None) -> Iterator[tuple[Frame, bool]]:
     """The frames motion is interpolated between: ``frames`` minus short runs of repeats.
 
     Yields ``(frame, clean)``: ``clean`` marks an anchor after which the detector holds no
     history (it is the newest distinct drawing), so a stream that starts there finds the
-    same anchors from then on; :mod:`kinema.pipelines.chunked` cuts long videos at them.
+    same anchors from then on; :mod:`kinema.pipelines.chunked` cuts long videos at them. ``counts`` tallies the
+    repeats bridged.
     """
+    counts = counts if counts is not None else _Counts()
     previous: Frame | None = None
     held: Frame | None = None  # the newest repeat of ``previous``
     run = 0
@@ -127,7 +129,7 @@ def _schedule(config: InterpolateConfig, origin: Fraction | None) -> FactorSched
     return FactorSchedule(config.factor or config.slowmo)
 
 
-def _timeline(config: InterpolateConfig, info: MediaInfo) -> Timeline:
+def output_timeline(config: InterpolateConfig, info: MediaInfo) -> Timeline:
     """Output timing: constant ``fps``; N × the rate on a tick N × finer (``factor``, exact
     for every k/N subdivision, VFR included); the source's own timing (``slowmo``)."""
     rate, time_base, constant = info.fps or info.average_fps, info.time_base, not info.vfr
@@ -152,6 +154,12 @@ def expected_frames(config: InterpolateConfig, info: MediaInfo) -> int | None:
     return info.frame_count * (config.factor or config.slowmo) if info.frame_count else None
 
 
+def audio_to_copy(config: InterpolateConfig, info: MediaInfo, kind: MediaKind) -> Path | None:
+    """The file whose audio goes into an output of ``kind``: none for a GIF, for slow
+    motion (the audio would no longer match), or when ``config.audio`` is off."""
+    return audio_source(info) if config.audio and kind is not MediaKind.GIF and not config.slowmo else None
+
+
 def interpolate_video(
     source: Path,
     output: Path,
@@ -169,7 +177,7 @@ def interpolate_video(
     kind = output_kind(output)
     check_output(output, overwrite=config.overwrite, inputs=(source,))
     reader = open_reader(source, fps=config.source_fps)
-    audio = audio_source(reader.info) if config.audio and kind is not MediaKind.GIF and not config.slowmo else None
+    audio = audio_to_copy(config, reader.info, kind)
     return interpolate_frames(reader, reader.info, output, config, engine=engine, device=device, progress=progress, audio=audio)
 
 
@@ -216,7 +224,7 @@ def interpolate_frames(
             counts.end = max(counts.end, frame.end)
             yield frame
 
-    writer = open_writer(output, _timeline(config, info), options=config.output, audio_from=audio, overwrite=config.overwrite)
+    writer = open_writer(output, output_timeline(config, info), options=config.output, audio_from=audio, overwrite=config.overwrite)
 
     def emit(image: torch.Tensor, alpha: torch.Tensor | None, slot: Slot) -> None:
         pts, duration = slot
@@ -255,11 +263,11 @@ def interpolate_frames(
             emit(image, alpha, slot)
 
     with writer:
-        anchors = (frame for frame, _ in _anchors(fed(), config.max_repeats, counts))
-        a = first = next(anchors, None)
+        drawings = (frame for frame, _ in anchors(fed(), config.max_repeats, counts))
+        a = first = next(drawings, None)
         if a is None:
             raise BadInputError(f"{info.path}: no frames to interpolate")
-        for b in anchors:
+        for b in drawings:
             render(a, b, schedule.take(b.pts))
             a = b
         if finish:
