@@ -48,7 +48,7 @@ def adapt(
         a, mid, b = (torch.stack([s[k] for s in samples]) for k in range(3))
         t = torch.full((batch,), 0.5)
         flows = None if guide is None else guide(a, b, t).to(device)
-        loss, _ = loss_terms(model, a.to(device), mid.to(device), b.to(device), t.to(device), flows, cfg)
+        loss, _ = loss_terms(model.predict, a.to(device), mid.to(device), b.to(device), t.to(device), flows, cfg)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

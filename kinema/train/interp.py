@@ -25,6 +25,7 @@ from kinema.models.interp.config import InterpConfig
 from kinema.models.interp.model import InterpNet
 from kinema.ops.metrics import psnr
 from kinema.train.adversarial import PatchDiscriminator, discriminator_loss, generator_loss, worst_patches
+from kinema.train.distributed import Method, Replica
 from kinema.train.loop import Parts, append_csv, cosine_lr, load_state, save_state
 from kinema.train.losses import census_loss, charbonnier, gradient_loss
 
@@ -63,7 +64,8 @@ def _batch(samplers: list[tuple[Sampler, float]], size: int, g: torch.Generator)
     return stack(a), stack(mid), stack(b), torch.tensor(ts)
 
 
-Guide = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+#: ``guide(a, b, t, first=0)``: initial flows ``(N, 4, H, W)`` (``first``: see ClassicalGuide).
+Guide = Callable[..., torch.Tensor]
 
 
 class ClassicalGuide:
@@ -78,18 +80,20 @@ class ClassicalGuide:
     def __init__(self, *configs: ClassicalConfig):
         self.engines = [ClassicalEngine(c) for c in configs or (ClassicalConfig.balanced(),)]
 
-    def __call__(self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def __call__(self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, *, first: int = 0) -> torch.Tensor:
+        """``first``: the index of ``a[0]`` in the global batch (a torchrun rank's share)."""
         a, b = a.detach().cpu(), b.detach().cpu()
         flows = []
         for i in range(a.shape[0]):
-            engine = self.engines[i % len(self.engines)]
+            engine = self.engines[(first + i) % len(self.engines)]
             flows.append(engine.motion(a[i : i + 1], b[i : i + 1], [float(t[i])])[0])
         return torch.cat(flows)
 
 
-def loss_terms(net: InterpNet, a, mid, b, t, guide: torch.Tensor | None, cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """(total loss, output) for one batch."""
-    pred, coarse = net.predict(a, b, t, guide)
+def loss_terms(predict: Callable, a, mid, b, t, guide: torch.Tensor | None, cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """(total loss, output) for one batch; ``predict`` is the network's ``InterpNet.predict``
+    (bound, or data-parallel through :class:`kinema.train.distributed.Method`)."""
+    pred, coarse = predict(a, b, t, guide)
     out = coarse + pred.residual
     loss = charbonnier(out - mid) + gradient_loss(out, mid) + cfg.census_weight * census_loss(out, mid)
     loss = loss + 0.5 * charbonnier(coarse - mid)
@@ -118,15 +122,20 @@ def train(
     stop_at: int | None = None,
     progress: Callable[[int, dict], None] | None = None,
     guide: Guide | None = None,
+    replica: Replica = Replica(),
 ) -> int:
     """Train ``net`` in place, resuming from ``out/state.safetensors`` if present.
 
     ``samplers`` are ``(sample_fn, weight)``; ``validation`` triplets are scored (PSNR)
     at each log step. ``guide`` gives the network its initial flows (None: from zero). ``stop_at`` ends early (for tests and time-boxed runs). Returns the
-    step reached.
+    step reached. ``replica``: this process's place in a ``torchrun`` run
+    (:mod:`kinema.train.distributed`); each rank trains on its share of every global batch.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if replica.world > 1 and cfg.adversarial > 0:
+        raise ValueError("the adversarial stage is not data-parallel yet: train it in one process")
+    share = replica.share(cfg.batch)
     total = sum(w for _, w in samplers)
     cumulative, acc = [], 0.0
     for sampler, weight in samplers:
@@ -135,6 +144,7 @@ def train(
     torch.manual_seed(cfg.seed)
     g = torch.Generator().manual_seed(cfg.seed)
     net.to(device).train()
+    predict = replica.wrap(Method(net, InterpNet.predict), device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     parts = {("model", "adam"): (net, opt)}
     disc = opt_d = None
@@ -144,15 +154,18 @@ def train(
         parts[("disc", "adam_d")] = (disc, opt_d)
     state_path, log_path = out / "state.safetensors", out / "log.csv"
     step = _load_state(state_path, parts, g, net.config) if state_path.exists() else 0
-    (out / "config.json").write_text(json.dumps({"train": asdict(cfg), "model": net.config.as_dict()}, indent=2))
+    if replica.main:
+        (out / "config.json").write_text(json.dumps({"train": asdict(cfg), "model": net.config.as_dict()}, indent=2))
     started, running = time.perf_counter(), []
     end = cfg.steps if stop_at is None else min(cfg.steps, stop_at)
     while step < end:
         cosine_lr(opt, cfg.lr, step, cfg.steps)
-        a, mid, b, t = _batch(cumulative, cfg.batch, g)
-        flows = None if guide is None else guide(a, b, t).to(device)
+        # Every rank draws the whole batch (one random stream at any world size) and
+        # trains on its share.
+        a, mid, b, t = (x[share] for x in _batch(cumulative, cfg.batch, g))
+        flows = None if guide is None else guide(a, b, t, first=share.start).to(device)
         a, mid, b, t = (x.to(device) for x in (a, mid, b, t))
-        loss, out_frames = loss_terms(net, a, mid, b, t, flows, cfg)
+        loss, out_frames = loss_terms(predict, a, mid, b, t, flows, cfg)
         if disc is not None:
             fake, real = worst_patches(out_frames, mid, size=cfg.adv_patch, count=cfg.adv_count)
             loss = loss + cfg.adversarial * generator_loss(disc, fake)
@@ -164,14 +177,16 @@ def train(
             discriminator_loss(disc, fake, real).backward()
             opt_d.step()
         step += 1
-        running.append(float(loss.detach()))
-        if step % cfg.eval_every == 0 or step == end:
+        running.append(replica.mean(loss))
+        if (step % cfg.eval_every == 0 or step == end) and replica.main:
             row = {"step": step, "loss": sum(running) / len(running), "val_psnr": evaluate(net, validation, device, guide), "seconds": time.perf_counter() - started}
-            running = []
             append_csv(log_path, row)
             _save_state(state_path, parts, g, step, cfg, net.config)
             if progress is not None:
                 progress(step, row)
+        if step % cfg.eval_every == 0:
+            running = []
+    replica.barrier()  # the state on disk is complete before any rank returns
     return step
 
 

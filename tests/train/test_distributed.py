@@ -1,4 +1,4 @@
-"""A training script under a real 2-process torchrun, against the same run in one process."""
+"""Training scripts under a real 2-process torchrun, against the same runs in one process."""
 
 import csv
 import subprocess
@@ -38,6 +38,18 @@ def test_torchrun_two_processes_match_one_process_on_the_same_global_batch(tmp_p
     two, meta = CCDNet.load(tmp_path / "run2" / "ccdnet.safetensors")
     for (name, a), b in zip(one.state_dict().items(), two.state_dict().values()):
         np.testing.assert_allclose(b.numpy(), a.numpy(), atol=1e-5, err_msg=name)
+
+
+def test_interpolator_training_under_torchrun_matches_one_process(tmp_path):
+    losses = {}
+    for processes in (1, 2):
+        launcher = [sys.executable] if processes == 1 else [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
+        done = subprocess.run(launcher + ["-m", "tests.train.interp_ranks", str(tmp_path / f"run{processes}")], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        with open(tmp_path / f"run{processes}" / "log.csv") as handle:
+            losses[processes] = [float(row["loss"]) for row in csv.DictReader(handle)]
+    assert len(losses[1]) == 4 and losses[1][0] != losses[1][-1]
+    np.testing.assert_allclose(losses[2], losses[1], rtol=1e-5)
 
 
 def test_shares_split_the_global_batch_evenly():
