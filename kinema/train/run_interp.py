@@ -2,6 +2,8 @@
 
 The command line that produced each shipped weight file is recorded in its metadata.
 Interrupt it at any time; running the same command again resumes from ``OUT``.
+Data-parallel on N processes or GPUs, same global ``--batch`` and losses
+(:mod:`kinema.train.distributed`): ``torchrun --nproc_per_node N -m kinema.train.run_interp …``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import torch
 from kinema.engines.classical import ClassicalConfig
 from kinema.models.interp import InterpConfig, InterpNet
 from kinema.train.clips import HELD_OUT, RealTriplets, default_sources
+from kinema.train.distributed import join, leave
 from kinema.train.interp import ClassicalGuide, TrainConfig, train
 from kinema.train.loop import fingerprint, plot_log
 from kinema.train.synthetic import SyntheticConfig, SyntheticTriplets, load_photos
@@ -63,6 +66,8 @@ def main(argv: list[str] | None = None) -> None:
     g = torch.Generator().manual_seed(1234)
     validation = [held_out.sample(g) for _ in range(16)] + [synthetic.sample(g, t=0.5) for _ in range(16)]
 
+    replica, device = join(args.device)
+    torch.manual_seed(args.seed)  # every torchrun rank (and one process) builds the same initial weights
     if args.init is not None:
         net, _ = InterpNet.load(args.init)
     else:
@@ -71,12 +76,19 @@ def main(argv: list[str] | None = None) -> None:
     def report(step: int, row: dict) -> None:
         print(f"step {step}: loss {row['loss']:.4f}, validation {row['val_psnr']:.2f} dB, {row['seconds']:.0f} s", flush=True)
 
-    step = train(net, samplers, validation, cfg, args.out, device=args.device, stop_at=args.stop_at, progress=report, guide=None if args.no_guide else ClassicalGuide(*GUIDES))
+    guide = None if args.no_guide else ClassicalGuide(*GUIDES)
+    try:
+        step = train(net, samplers, validation, cfg, args.out, device=device, stop_at=args.stop_at, progress=report, guide=guide, replica=replica)
+    finally:
+        leave()
+    if not replica.main:
+        return
     plot_log(args.out / "log.csv", args.out / "log.png")
     if step == cfg.steps:
         meta = {
             "command": shlex.join(["python", "-m", "kinema.train.run_interp", *(sys.argv[1:] if argv is None else argv)]),
             "steps": step,
+            "processes": replica.world,
             "data_fingerprint": fingerprint(sources + [args.data / "photos"]),
             "train": dataclasses.asdict(cfg),
             "init": None if args.init is None else InterpNet.load(args.init)[1],
