@@ -6,7 +6,9 @@
 
 The command line is recorded in each weight file's metadata. A run is resumable: the same
 command continues from ``OUT``. ``--init`` starts from other weights (stage 2 and the
-JPEG-robust variant start from stage-1 weights).
+JPEG-robust variant start from stage-1 weights). Data-parallel on N processes or GPUs,
+same global ``--batch`` and losses (:mod:`kinema.train.distributed`):
+``torchrun --nproc_per_node N -m kinema.train.run_snapshot …``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import torch
 
 from kinema.models.snapshot import SnapshotConfig, SnapshotNet
+from kinema.train.distributed import join, leave
 from kinema.train.loop import fingerprint, plot_log
 from kinema.train.snapshot import SNAPSHOT_HELD_OUT, SNAPSHOT_SOURCES, ClipWindows, SnapshotTrainConfig, synthetic_scenes, train_snapshot
 from kinema.train.synthetic import load_photos
@@ -55,6 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = SnapshotTrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SnapshotTrainConfig) if f.name != "jpeg_quality"})
+    replica, device = join(args.device)
+    torch.manual_seed(cfg.seed)  # every torchrun rank (and one process) builds the same initial weights
     if args.init is not None:
         init, _ = SnapshotNet.load(args.init)
         net = SnapshotNet(dataclasses.replace(init.config, jpeg_robust=args.jpeg_robust))
@@ -74,7 +79,12 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
 
-    step = train_snapshot(net, real, scenes, validation, cfg, args.out, device=args.device, stop_at=args.stop_at, progress=report)
+    try:
+        step = train_snapshot(net, real, scenes, validation, cfg, args.out, device=device, stop_at=args.stop_at, progress=report, replica=replica)
+    finally:
+        leave()
+    if not replica.main:
+        return
     plot_log(args.out / "log.csv", args.out / "log.png")
     if step == cfg.steps:
         command = shlex.join(["python", "-m", "kinema.train.run_snapshot", *(sys.argv[1:] if argv is None else argv)])

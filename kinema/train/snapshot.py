@@ -33,6 +33,7 @@ from kinema.models.snapshot.objective import Objective, objective_terms, weighte
 from kinema.ops.codec import jpeg_approx, round_8bit
 from kinema.ops.metrics import psnr
 from kinema.train.clips import augment, cut_indices, load_frames, random_crop
+from kinema.train.distributed import Method, Replica
 from kinema.train.loop import Parts, append_csv, cosine_lr, load_state, save_state
 from kinema.train.synthetic import SyntheticConfig, SyntheticTriplets
 
@@ -192,16 +193,25 @@ def train_snapshot(
     device: torch.device | str = "cpu",
     stop_at: int | None = None,
     progress: Callable[[int, dict], None] | None = None,
+    replica: Replica = Replica(),
 ) -> int:
-    """Train ``net`` in place, resuming from ``out/state.safetensors``; returns the step reached."""
+    """Train ``net`` in place, resuming from ``out/state.safetensors``; returns the step reached.
+
+    ``replica``: this process's place in a ``torchrun`` run (:mod:`kinema.train.distributed`);
+    each rank trains on its share of every global batch of ``cfg.batch``."""
     if real is None and scenes is None:
         raise ValueError("need real clips, synthetic scenes or both")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    share = replica.share(cfg.batch)
     torch.manual_seed(cfg.seed)
     g = torch.Generator().manual_seed(cfg.seed)
     net.to(device).train()
     trained = net.expander if cfg.stage == "decoder" else net
+    if cfg.stage == "decoder":
+        # The embedder is fixed in this stage: marked so, DDP does not wait for its gradients.
+        net.embedder.requires_grad_(False)
+    losses_of = replica.wrap(Method(net, snapshot_losses), device)
     opt = torch.optim.Adam(trained.parameters(), lr=cfg.lr)
     parts: Parts = {("model", "adam"): (net, opt)}  # Adam holds moments only for what it trains
     state_path = out / "state.safetensors"
@@ -209,25 +219,32 @@ def train_snapshot(
     if state_path.exists():
         _, meta = load_state(state_path, parts, g, arch=STATE_ARCH, config=net.config.as_dict())
         step = int(meta["step"])
-    (out / "config.json").write_text(json.dumps({"train": asdict(cfg), "model": net.config.as_dict()}, indent=2))
+    if replica.main:
+        (out / "config.json").write_text(json.dumps({"train": asdict(cfg), "model": net.config.as_dict()}, indent=2))
     started, running = time.perf_counter(), []
     end = cfg.steps if stop_at is None else min(cfg.steps, stop_at)
     while step < end:
         cosine_lr(opt, cfg.lr, step, cfg.steps, floor=0.01)
-        clip = draw_batch(real, scenes, net.config.frames, cfg, g).to(device)
-        loss, values = snapshot_losses(net, clip, cfg, g)
+        # Every rank draws the whole batch (one random stream at any world size) and
+        # trains on its share; the channel's JPEG draw is per batch, so the same on all.
+        clip = draw_batch(real, scenes, net.config.frames, cfg, g)[share].to(device)
+        loss, values = losses_of(clip, cfg, g)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         step += 1
-        running.append({"loss": float(loss.detach()), **values})
-        if step % cfg.eval_every == 0 or step == end:
+        values = {name: replica.mean(torch.tensor(value)) for name, value in values.items()}
+        running.append({"loss": replica.mean(loss), **values})
+        if (step % cfg.eval_every == 0 or step == end) and replica.main:
             val_psnr, val_snapshot = evaluate(net, validation, device)
             row = {"step": step, **{k: sum(r[k] for r in running) / len(running) for k in running[0]}}
             row.update(val_psnr=val_psnr, val_snapshot_psnr=val_snapshot, seconds=time.perf_counter() - started)
-            running = []
             append_csv(out / "log.csv", row)
             save_state(state_path, parts, g, arch=STATE_ARCH, config=net.config.as_dict(), meta={"step": step, "train": asdict(cfg)})
             if progress is not None:
                 progress(step, row)
+        if step % cfg.eval_every == 0:
+            running = []
+    replica.barrier()  # the state on disk is complete before any rank returns
+    net.embedder.requires_grad_(True)
     return step

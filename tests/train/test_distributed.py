@@ -40,11 +40,14 @@ def test_torchrun_two_processes_match_one_process_on_the_same_global_batch(tmp_p
         np.testing.assert_allclose(b.numpy(), a.numpy(), atol=1e-5, err_msg=name)
 
 
-def test_interpolator_training_under_torchrun_matches_one_process(tmp_path):
+@pytest.mark.parametrize("what", ["interp", "snapshot", "snapshot-decoder"])
+def test_training_loops_under_torchrun_match_one_process(tmp_path, what):
+    """The interpolator's loop (with guide presets picked by global sample index) and the
+    snapshot loop (both stages; JPEG drawn per batch) on synthetic data."""
     losses = {}
     for processes in (1, 2):
         launcher = [sys.executable] if processes == 1 else [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
-        done = subprocess.run(launcher + ["-m", "tests.train.interp_ranks", str(tmp_path / f"run{processes}")], capture_output=True, text=True, timeout=300)
+        done = subprocess.run(launcher + ["-m", "tests.train.ranks", what, str(tmp_path / f"run{processes}")], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-3000:]
         with open(tmp_path / f"run{processes}" / "log.csv") as handle:
             losses[processes] = [float(row["loss"]) for row in csv.DictReader(handle)]
