@@ -202,6 +202,16 @@ class VideoReader:
         self.dropped = 0
 
     def __iter__(self) -> Iterator[Frame]:
+        return self._frames()
+
+    def frames_from(self, start: Fraction, *, index: int) -> Iterator[Frame]:
+        """The frames from the one whose pts is ``start`` (frame number ``index``) to the
+        end, decoding from the keyframe before it rather than from the first frame, so a
+        late part of a long video costs no more to reach than an early one. Where the
+        container cannot seek there exactly, it decodes from the start instead."""
+        return self._frames(start, index, seek=True)
+
+    def _frames(self, start: Fraction | None = None, first_index: int = 0, *, seek: bool = False) -> Iterator[Frame]:
         info = self.info
         fmt = _rgb_format(info.bit_depth, info.has_alpha)
         k = info.rotation // 90
@@ -212,6 +222,8 @@ class VideoReader:
             stream = _video_stream(container, self.path)
             stream.thread_type = "AUTO"
             tb = Fraction(stream.time_base) if stream.time_base else info.time_base
+            if seek and start is not None:
+                container.seek(int(start / tb), stream=stream, backward=True)
             last_pts: Fraction | None = None
             try:
                 for av_frame in container.decode(stream):
@@ -219,10 +231,17 @@ class VideoReader:
                         t = info.start if last_pts is None else last_pts + nominal
                     else:
                         t = av_frame.pts * tb
+                    if seek and last_pts is None and start is not None and t > start:
+                        break  # the seek overshot: decode from the start below
                     if last_pts is not None and t <= last_pts:
                         self.dropped += 1
                         continue
                     last_pts = t
+                    if start is not None and t < start:
+                        index += 1
+                        continue  # before the wanted frame: decoded, not converted
+                    if start is not None and pending is None:
+                        index = first_index if seek else index
                     array = _to_array(av_frame, fmt, k)
                     if pending is not None:
                         yield _frame(pending[0], pending[1], t - pending[1], index)
@@ -232,9 +251,12 @@ class VideoReader:
                 raise BadInputError(
                     f"{self.path}: corrupt video data after frame {index} ({_reason(exc)})"
                 ) from None
+        if seek and pending is None:
+            yield from self._frames(start, first_index, seek=False)
+            return
         if pending is None:
             raise BadInputError(f"{self.path}: no video frame could be decoded")
-        if index + 1 + self.dropped < info.frame_count:
+        if not seek and index + 1 + self.dropped < info.frame_count:
             raise BadInputError(
                 f"{self.path}: only {index + 1} of {info.frame_count} frames could be decoded (truncated or corrupt)"
             )

@@ -32,6 +32,7 @@ from kinema.engines.base import Engine
 from kinema.io.atomic import check_output
 from kinema.io.output import OutputOptions, open_writer, output_kind
 from kinema.io.probe import open_reader
+from kinema.io.video import VideoReader
 from kinema.io.video_out import VideoCodec, VideoOptions
 from kinema.pipelines.convert import Progress
 from kinema.pipelines.interpolate import InterpolateConfig, InterpolateResult, anchors, audio_to_copy, interpolate_frames, output_timeline
@@ -54,6 +55,8 @@ class Chunk:
     final: bool
     #: The whole video's first pts: output times are counted from it.
     origin: Fraction
+    #: The pts of frame ``first`` (where decoding the part starts).
+    start: Fraction
 
 
 def plan_chunks(source: Path, config: InterpolateConfig, *, frames: int) -> list[Chunk]:
@@ -62,7 +65,7 @@ def plan_chunks(source: Path, config: InterpolateConfig, *, frames: int) -> list
     if frames < 2:
         raise ValueError(f"a part needs at least 2 frames, got {frames}")
     reader = open_reader(source, fps=config.source_fps)
-    cuts, origin, count = [0], None, 0
+    cuts, starts, origin, count = [0], [], None, 0
 
     def counted() -> Iterator[Frame]:
         nonlocal origin, count
@@ -74,19 +77,23 @@ def plan_chunks(source: Path, config: InterpolateConfig, *, frames: int) -> list
     for frame, clean in anchors(counted(), config.max_repeats):
         if clean and frame.index - cuts[-1] >= frames:
             cuts.append(frame.index)
+            starts.append(frame.pts)
     if count == 0:
         raise BadInputError(f"{source}: no frames to interpolate")
     # A tail shorter than half a part joins the part before it.
     if len(cuts) > 1 and count - cuts[-1] < frames // 2:
         cuts.pop()
+        starts.pop()
     ends = cuts[1:] + [count - 1]
-    return [Chunk(i, first, last, i == len(cuts) - 1, origin) for i, (first, last) in enumerate(zip(cuts, ends))]
+    starts = [origin, *starts]
+    return [Chunk(i, first, last, i == len(cuts) - 1, origin, start) for i, (first, last, start) in enumerate(zip(cuts, ends, starts))]
 
 
 def _frames(reader, chunk: Chunk) -> Iterator[Frame]:
-    # Decoding the frames before the part costs little next to interpolating the part
-    # (hundreds of frames a second against a few).
-    stream = (f for f in reader if f.index >= chunk.first)
+    if isinstance(reader, VideoReader) and chunk.first > 0:
+        stream = reader.frames_from(chunk.start, index=chunk.first)  # from the keyframe before it
+    else:  # GIFs and image sequences: reading past frames is cheap
+        stream = (f for f in reader if f.index >= chunk.first)
     return itertools.takewhile(lambda f: f.index <= chunk.last, stream)
 
 

@@ -160,3 +160,26 @@ def test_audio_only_file_has_no_video(tmp_path):
             out.mux(p)
     with pytest.raises(BadInputError, match="no video stream"):
         probe_video(path)
+
+
+@pytest.mark.parametrize("codec", ["libx264", "mpeg4"])
+def test_frames_from_a_later_frame_match_a_full_decode(tmp_path, codec):
+    # A keyframe every 5 frames (and B-frames for x264): the reader seeks to the keyframe
+    # before the wanted frame and must hand out exactly the frames a full decode does.
+    path = tmp_path / "gop.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.gop_size = 5
+        for i in range(30):
+            frame = av.VideoFrame.from_ndarray(pattern(i, 48, 64), format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    full = list(VideoReader(path))
+    for k in (1, 13, 29):
+        later = list(VideoReader(path).frames_from(full[k].pts, index=k))
+        assert [(f.index, f.pts, f.duration) for f in later] == [(f.index, f.pts, f.duration) for f in full[k:]]
+        assert all(torch.equal(a.image, b.image) for a, b in zip(later, full[k:]))
