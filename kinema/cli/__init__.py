@@ -281,6 +281,10 @@ def gif2video_cmd(
         )
 
 
+#: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED = 130
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (also used by the tests)."""
     args = sys.argv[1:] if argv is None else list(argv)
@@ -291,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         # Without standalone mode click hands back typer.Exit's code instead of exiting.
         status = app(args=args or ["--help"], prog_name="kinema", standalone_mode=False)
         if isinstance(status, int) and status:
+            if status == INTERRUPTED:  # typer turns Ctrl-C into this code, silently
+                print("kinema: interrupted", file=sys.stderr)
             return status
     except KinemaError as exc:
         print(f"kinema: error: {exc}", file=sys.stderr)
@@ -300,10 +306,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kinema: error: {exc.format_message()} (see '{where} --help')", file=sys.stderr)
         return 2
     except typer.Exit as exc:
+        if exc.exit_code == INTERRUPTED:
+            print("kinema: interrupted", file=sys.stderr)
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
         print("kinema: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     return 0
 
 

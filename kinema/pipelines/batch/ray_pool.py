@@ -101,7 +101,7 @@ class RayPool:
             self._idle.append(actor)
         return answers
 
-    def close(self) -> None:
+    def close(self, *, abort: bool = False) -> None:  # actors are killed either way
         for actor in self._idle + [actor for _, actor in self._running.values()]:
             self._ray.kill(actor)
         self._idle, self._running = [], {}

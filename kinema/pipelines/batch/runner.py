@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
 import time
 from collections import deque
 from collections.abc import Callable
@@ -62,7 +63,8 @@ class Pool(Protocol):
     def wait(self) -> list[tuple[Any, Done | BaseException]]:
         """At least one finished unit: its key and answer (or the exception it raised)."""
 
-    def close(self) -> None: ...
+    def close(self, *, abort: bool = False) -> None:
+        """Stop the workers: after their units (``abort`` False) or at once."""
 
 
 # -- local processes ---------------------------------------------------------------------
@@ -119,8 +121,14 @@ class LocalPool:
         self._futures: dict = {}
 
     def submit(self, key: Any, unit: Unit) -> None:
-        self._executor = self._executor or self._start()
-        self._futures[self._executor.submit(_execute, unit)] = key
+        # Workers are spawned here; they start with Ctrl-C ignored (the disposition
+        # survives exec), so it reaches the driver alone, which stops them in order.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            self._executor = self._executor or self._start()
+            self._futures[self._executor.submit(_execute, unit)] = key
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     def wait(self) -> list[tuple[Any, Done | BaseException]]:
         finished, _ = wait(self._futures, return_when=FIRST_COMPLETED)
@@ -135,12 +143,18 @@ class LocalPool:
             answers += [(key, WorkerDied()) for key in self._futures.values()]
             self._futures.clear()
             self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = self._start()
+            self._executor = None  # a fresh one at the next unit
         return answers
 
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+    def close(self, *, abort: bool = False) -> None:
+        if self._executor is None:
+            return
+        if abort:
+            # The executor has no public way to stop running units; its worker processes
+            # are killed (their outputs are temporaries, removed by the driver).
+            for process in list(getattr(self._executor, "_processes", {}).values()):
+                process.kill()
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
 
 # -- the driver --------------------------------------------------------------------------
@@ -229,6 +243,7 @@ def run_batch(
                 queue.append((("file", i), partial(job.run, f.task.source, f.task.output)))
 
         inflight: dict[tuple, Unit] = {}
+        completed = False
         try:
             while queue or inflight:
                 while queue and len(inflight) < pool.slots:
@@ -275,8 +290,9 @@ def run_batch(
                                 close_file(i, "failed")
                         continue
                     close_file(i, "done")
+            completed = True
         finally:
-            pool.close()
+            pool.close(abort=not completed)  # Ctrl-C or a load error: stop at once
             clean_partials(output_dir)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -170,3 +170,21 @@ def test_ray_with_two_workers_makes_the_same_files_as_local_processes(tmp_path):
     assert [f.pts for f in VideoReader(joined)] == [f.pts for f in VideoReader(tmp_path / "whole.mp4")]
     assert probe(joined).frame_count == whole.frames_out == 60
     assert audio_packets(joined) == audio_packets(tmp_path / "whole.mp4")
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds worker processes through /proc")
+def test_ctrl_c_stops_the_workers_at_once_and_leaves_nothing_half_written(folder, tmp_path):
+    out = tmp_path / "out"
+    # Ctrl-C in a terminal reaches the whole foreground process group.
+    process = subprocess.Popen(_batch_command(folder, out), stderr=subprocess.PIPE, text=True, start_new_session=True)
+    _wait_for_first_output(out, process, 8)
+    workers = _children(process.pid)
+    os.killpg(process.pid, signal.SIGINT)
+    started = time.monotonic()
+    assert process.wait(timeout=60) == 130
+    assert time.monotonic() - started < 10  # the files in progress were not finished first
+    assert process.stderr.read().strip().splitlines()[-1] == "kinema: interrupted"
+    assert workers and not any(Path(f"/proc/{pid}").exists() and b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in workers)
+    assert not _leftovers(out)
+    for path in out.glob("clip*.mp4"):
+        assert probe(path).frame_count == 96
