@@ -19,15 +19,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
 from benchmarks.readme import write_block
 from kinema.io.output import OutputOptions, open_writer
 from kinema.io.probe import open_reader
-from kinema.pipelines.convert import timeline_of
 from kinema.io.video_out import VideoOptions
 from kinema.ops.resize import fit_within
+from kinema.pipelines.convert import timeline_of
 from kinema.types import Frame
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -101,6 +100,14 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"{label}: {workers} worker(s) {seconds[workers]:.1f} s", flush=True)
             per_min = {w: len(clips) * 60 / s for w, s in seconds.items()}
             rows.append(f"| {label} | {per_min[1]:.1f} | {per_min[2]:.1f} | {per_min[2] / per_min[1]:.2f}× |")
+        ray_seconds = None
+        try:
+            import ray  # noqa: F401
+
+            ray_seconds = run(["interpolate", str(folder), str(work / "out-ray"), "--factor", "2", "--ray", "--workers", "2", "--threads", str(max(1, cores // 2))])
+            print(f"interpolate ×2, learned, on a local Ray: {ray_seconds:.1f} s", flush=True)
+        except ImportError:
+            pass
         long_info = open_reader(args.data / LONG).info
         long_dir = work / "long"
         long_dir.mkdir()
@@ -122,6 +129,11 @@ def main(argv: list[str] | None = None) -> None:
             f"One long clip (`{LONG}`, {long_info.frame_count} frames at {long_info.width}×{long_info.height}, ×2, learned engine): "
             f"whole on 1 worker {whole:.1f} s; in parts of 64 frames on 2 workers {parts:.1f} s ({whole / parts:.2f}×).",
             "",
+            *(
+                [f"The first job on a new local Ray (`--ray`, 2 workers), Ray's start included: {len(clips) * 60 / ray_seconds:.1f} files per minute.", ""]
+                if ray_seconds
+                else []
+            ),
             f"Measured by `python -m benchmarks.batch --readme` on {cores} cores.",
         ]
     )
