@@ -42,6 +42,10 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 Codec = Annotated[VideoCodec, typer.Option(help="Video codec: h264, or lossless ffv1 (.mkv) / png (.mov).")]
 
 
+#: Failures listed after the summary line (all of them are in the report).
+SHOWN_FAILURES = 5
+
+
 def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -91,6 +95,11 @@ def _run(job: Job, source: Path, output_dir: Path, *, workers, threads, ray, add
         f"in {summary.seconds:.1f} s on {workers} {'Ray ' if ray else ''}worker{'s' * (workers > 1)} (report: {report})",
         highlight=False,
     )
+    for source, reason in summary.failures[:SHOWN_FAILURES]:
+        # kinema's own errors already start with the file's name.
+        stderr.print(f"  failed: {reason if reason.startswith(str(source)) else f'{source}: {reason}'}", highlight=False)
+    if len(summary.failures) > SHOWN_FAILURES:
+        stderr.print(f"  … and {len(summary.failures) - SHOWN_FAILURES} more in the report", highlight=False)
     if summary.failed:
         raise typer.Exit(1)
 

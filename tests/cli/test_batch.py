@@ -25,6 +25,17 @@ def test_gifs_and_snapshots_through_the_command(tmp_path, capsys):
     assert all((tmp_path / "snaps" / name).is_file() for name in ("c.png", "a.png", "sub/b.png"))
 
 
+def test_failures_are_listed_after_the_summary(tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    make_video(src / "good.mp4", 3, size=(16, 16))
+    (src / "bad.mp4").write_bytes(b"not a video")
+    code, _, err = run(capsys, "batch", "convert", src, tmp_path / "out", "--workers", 1, "-q")
+    lines = err.strip().splitlines()
+    assert code == 1 and "1 done, 0 already complete, 1 failed" in lines[0]
+    assert lines[1:] == [f"  failed: {(src / 'bad.mp4').resolve()}: not a readable video (Invalid data found when processing input)"]
+
+
 def test_usage_errors_are_one_line(tmp_path, capsys):
     src = tmp_path / "in"
     src.mkdir()

@@ -167,6 +167,8 @@ class Summary:
     failed: int = 0
     seconds: float = 0.0
     report: Path | None = None
+    #: ``(input, reason)`` of every failed file, in the order they failed.
+    failures: list[tuple[Path, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -222,6 +224,7 @@ def run_batch(
             entry = {"input": str(f.task.source), "output": str(f.task.output), "status": status}
             if status == "failed":
                 entry["reason"] = f.error
+                summary.failures.append((f.task.source, f.error))
             if status == "done":
                 entry["seconds"] = round(f.seconds, 3)
                 entry.update(f.rows[-1])
