@@ -57,6 +57,9 @@ class VideoOptions:
     bit_depth: int | None = None
     #: Grey level that transparent pixels are composited onto when the codec has no alpha.
     background: float = 0.0
+    #: H.264 B-frames (False: every frame is decoded in display order, so a file's
+    #: packets can be joined to another's by copying; see :mod:`kinema.io.remux`).
+    b_frames: bool = True
 
     def validate(self, suffix: str) -> None:
         if suffix not in _CODEC_SUFFIXES[self.codec]:
@@ -161,7 +164,7 @@ class VideoWriter(AtomicWriter):
         ctx.thread_type = "AUTO"
         if codec is VideoCodec.H264:
             ctx.options = {"crf": str(self.options.crf), "preset": self.options.preset}
-            if not self.constant_rate:
+            if not self.constant_rate or not self.options.b_frames:
                 ctx.max_b_frames = 0
             # Tag what we convert with, so players (and our reader) convert back the same way.
             ctx.colorspace = 1  # BT.709

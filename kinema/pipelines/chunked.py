@@ -8,12 +8,16 @@ Three steps, each a plain function so a process pool or a Ray cluster can run th
    detector holds no history — so a part that starts there makes the same decisions the
    whole-video pass makes. Neighbouring parts share that frame: one part ends on it, the
    next starts with it.
-2. :func:`render_chunk` interpolates one part into a lossless intermediate (FFV1 in NUT:
-   exact RGB and exact timestamps in any time base), covering output times from its first
-   frame up to, not including, the next part's first frame.
-3. :func:`join_chunks` streams the parts, in order, into the final output and copies the
-   source's audio once, so the joined file equals the unchunked result: the same frames
-   (for a deterministic engine), timestamps and audio.
+2. :func:`render_chunk` interpolates one part, covering output times from its first frame
+   up to, not including, the next part's first frame. A part of a video file is encoded
+   in the output's own codec and settings (:func:`part_options`); a part of a GIF or a
+   frame folder losslessly (FFV1). Parts are NUT files: exact timestamps in any time base.
+3. :func:`join_chunks` puts the parts, in order, into the final output with the source's
+   audio copied once. Encoded parts are joined by copying their packets
+   (:mod:`kinema.io.remux`), so the join is not a second, serial encode; lossless parts,
+   or parts that cannot be copied, are decoded and encoded. The joined file equals the
+   unchunked result in frame count, timestamps and audio, and in every pixel when the
+   codec is lossless and the engine deterministic.
 """
 
 from __future__ import annotations
@@ -32,14 +36,16 @@ from kinema.engines.base import Engine
 from kinema.io.atomic import check_output
 from kinema.io.output import OutputOptions, open_writer, output_kind
 from kinema.io.probe import open_reader
-from kinema.io.video import VideoReader
+from kinema.io.remux import can_join, join_packets
+from kinema.io.video import LOOP_TAG, VideoReader
 from kinema.io.video_out import VideoCodec, VideoOptions
 from kinema.pipelines.convert import Progress
 from kinema.pipelines.interpolate import InterpolateConfig, InterpolateResult, anchors, audio_to_copy, interpolate_frames, output_timeline
-from kinema.types import BadInputError, Frame
+from kinema.types import BadInputError, Frame, MediaKind
 
-#: Intermediate parts: lossless RGB, and a container that keeps any time base exactly.
+#: The parts' container: it keeps any time base exactly, whatever the codec.
 PART_SUFFIX = ".nut"
+#: Parts of a GIF or a frame folder: lossless RGB (re-encoded by the join).
 PART_OPTIONS = OutputOptions(video=VideoOptions(codec=VideoCodec.FFV1))
 
 
@@ -97,22 +103,34 @@ def _frames(reader, chunk: Chunk) -> Iterator[Frame]:
     return itertools.takewhile(lambda f: f.index <= chunk.last, stream)
 
 
+def part_options(config: InterpolateConfig, output: Path) -> OutputOptions:
+    """How the parts of ``output`` are encoded: in the output's own codec and settings
+    when it is a video file (so the join copies packets: no second encode; H.264 without
+    B-frames, whose reordered decoding times would clash at the seams), else losslessly
+    (the join re-encodes them as a GIF or PNG frames)."""
+    if output_kind(output) is not MediaKind.VIDEO:
+        return PART_OPTIONS
+    return dataclasses.replace(config.output, video=dataclasses.replace(config.output.video, b_frames=False))
+
+
 def render_chunk(
     source: Path,
     chunk: Chunk,
     part: Path,
     config: InterpolateConfig,
     *,
+    options: OutputOptions = PART_OPTIONS,
     engine: Engine,
     device: torch.device | str = "cpu",
     progress: Progress | None = None,
 ) -> InterpolateResult:
-    """Interpolate one part of ``source`` into the lossless file ``part`` (``.nut``)."""
+    """Interpolate one part of ``source`` into ``part`` (``.nut``), encoded with ``options``
+    (see :func:`part_options`)."""
     source, part = Path(source), Path(part)
     if part.suffix != PART_SUFFIX:
         raise ValueError(f"a part is written as {PART_SUFFIX}, got {part}")
     reader = open_reader(source, fps=config.source_fps)
-    part_config = dataclasses.replace(config, output=PART_OPTIONS, overwrite=True)
+    part_config = dataclasses.replace(config, output=options, overwrite=True)
     return interpolate_frames(
         _frames(reader, chunk), reader.info, part, part_config,
         engine=engine, device=device, progress=progress, origin=chunk.origin, finish=chunk.final,
@@ -124,6 +142,8 @@ class JoinResult:
     output: Path
     frames: int
     audio_copied: bool
+    #: The parts' packets were copied (no second encode).
+    copied: bool
     seconds: float
 
 
@@ -136,14 +156,20 @@ def join_chunks(source: Path, parts: Sequence[Path], output: Path, config: Inter
     check_output(output, overwrite=config.overwrite, inputs=(source, *parts))
     info = open_reader(source, fps=config.source_fps).info
     audio = audio_to_copy(config, info, kind)
-    writer = open_writer(output, output_timeline(config, info), options=config.output, audio_from=audio, overwrite=config.overwrite)
+    timeline = output_timeline(config, info)
+    if kind is MediaKind.VIDEO and can_join(parts):
+        metadata = {LOOP_TAG: str(timeline.loop)} if timeline.loop is not None else None
+        count = join_packets(parts, output, time_base=timeline.time_base, metadata=metadata, audio_from=audio, overwrite=config.overwrite)
+        return JoinResult(output, count, audio is not None, True, time.perf_counter() - started)
+    # Parts that cannot be copied (lossless parts of a GIF, say) are decoded and encoded.
+    writer = open_writer(output, timeline, options=config.output, audio_from=audio, overwrite=config.overwrite)
     count = 0
     with writer:
         for part in parts:
             for frame in open_reader(part):
                 writer.write(dataclasses.replace(frame, index=count))
                 count += 1
-    return JoinResult(output, count, audio is not None, time.perf_counter() - started)
+    return JoinResult(output, count, audio is not None, False, time.perf_counter() - started)
 
 
 def interpolate_chunked(
@@ -159,9 +185,9 @@ def interpolate_chunked(
     """The three steps in one process, one part after another (the batch runner spreads
     the parts over its workers instead); parts go to ``workdir``."""
     check_output(Path(output), overwrite=config.overwrite, inputs=(Path(source),))
-    parts = []
+    parts, options = [], part_options(config, Path(output))
     for chunk in plan_chunks(source, config, frames=frames):
         part = Path(workdir) / f"part-{chunk.index:05d}{PART_SUFFIX}"
-        render_chunk(source, chunk, part, config, engine=engine, device=device)
+        render_chunk(source, chunk, part, config, options=options, engine=engine, device=device)
         parts.append(part)
     return join_chunks(source, parts, output, config)

@@ -2,9 +2,14 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import torch
 
 from kinema.engines.classical import ClassicalConfig, ClassicalEngine
+from kinema.io.gif import GifReader
+from kinema.io.output import OutputOptions
 from kinema.io.video import VideoReader
+from kinema.io.video_out import VideoCodec, VideoOptions
+from kinema.ops.metrics import psnr
 from kinema.pipelines.chunked import interpolate_chunked, plan_chunks
 from kinema.pipelines.interpolate import InterpolateConfig, interpolate_video
 from tests.media import audio_packets, make_video
@@ -28,7 +33,8 @@ def _decoded(path):
 
 @pytest.mark.parametrize("mode", [{"factor": 3}, {"fps": Fraction(60)}, {"slowmo": 2}])
 def test_chunked_equals_whole(long_clip, tmp_path, mode):
-    config = InterpolateConfig(**mode, max_repeats=2)
+    # Lossless output: the parts are FFV1 and joined by copying their packets.
+    config = InterpolateConfig(**mode, max_repeats=2, output=OutputOptions(video=VideoOptions(codec=VideoCodec.FFV1)))
     engine = ClassicalEngine(ClassicalConfig.fast())
     whole = interpolate_video(long_clip, tmp_path / "whole.nut", config, engine=engine)
     chunks = plan_chunks(long_clip, config, frames=9)
@@ -39,7 +45,7 @@ def test_chunked_equals_whole(long_clip, tmp_path, mode):
     work = tmp_path / "parts"
     work.mkdir()
     joined = interpolate_chunked(long_clip, tmp_path / "joined.nut", config, engine=engine, frames=9, workdir=work)
-    assert joined.frames == whole.frames_out
+    assert joined.frames == whole.frames_out and joined.copied
     pts_w, dur_w, img_w = _decoded(tmp_path / "whole.nut")
     pts_j, dur_j, img_j = _decoded(tmp_path / "joined.nut")
     assert pts_j == pts_w and dur_j == dur_w
@@ -50,6 +56,32 @@ def test_chunked_equals_whole(long_clip, tmp_path, mode):
     if joined.audio_copied:
         assert audio_packets(tmp_path / "joined.nut") == audio_packets(tmp_path / "whole.nut")
         assert audio_packets(tmp_path / "joined.nut")[0] == audio_packets(long_clip)[0]
+
+
+def test_h264_parts_are_joined_without_a_second_encode(long_clip, tmp_path):
+    config = InterpolateConfig(factor=2)
+    engine = ClassicalEngine(ClassicalConfig.fast())
+    interpolate_video(long_clip, tmp_path / "whole.mp4", config, engine=engine)
+    (tmp_path / "parts").mkdir()
+    joined = interpolate_chunked(long_clip, tmp_path / "joined.mp4", config, engine=engine, frames=9, workdir=tmp_path / "parts")
+    assert joined.copied and joined.frames == 80
+    pts_w, dur_w, img_w = _decoded(tmp_path / "whole.mp4")
+    pts_j, dur_j, img_j = _decoded(tmp_path / "joined.mp4")
+    assert pts_j == pts_w and dur_j == dur_w
+    assert audio_packets(tmp_path / "joined.mp4") == audio_packets(tmp_path / "whole.mp4")
+    # Two CRF-18 encodes of the same frames (the parts without B-frames): close, not
+    # identical (each is about 40 dB from the frames on this tiny clip).
+    assert float(psnr(torch.from_numpy(img_j), torch.from_numpy(img_w)).mean()) > 35
+
+
+def test_a_gif_output_is_joined_from_lossless_parts(long_clip, tmp_path):
+    config = InterpolateConfig(factor=2)
+    engine = ClassicalEngine(ClassicalConfig.fast())
+    whole = interpolate_video(long_clip, tmp_path / "whole.gif", config, engine=engine)
+    (tmp_path / "parts").mkdir()
+    joined = interpolate_chunked(long_clip, tmp_path / "joined.gif", config, engine=engine, frames=9, workdir=tmp_path / "parts")
+    assert not joined.copied and joined.frames == whole.frames_out == 80
+    assert [f.duration for f in GifReader(tmp_path / "joined.gif")] == [f.duration for f in GifReader(tmp_path / "whole.gif")]
 
 
 def test_short_video_is_one_part(long_clip):

@@ -24,7 +24,8 @@ from kinema.engines.base import Engine
 from kinema.engines.classical import ClassicalConfig
 from kinema.engines.dequantize import GifRestorer
 from kinema.engines.spec import AverageSpec, ClassicalSpec, EngineSpec
-from kinema.pipelines.chunked import PART_SUFFIX, Chunk, join_chunks, plan_chunks, render_chunk
+from kinema.io.output import OutputOptions
+from kinema.pipelines.chunked import PART_SUFFIX, Chunk, join_chunks, part_options, plan_chunks, render_chunk
 from kinema.pipelines.convert import ConvertConfig, convert
 from kinema.pipelines.gif2video import Gif2VideoConfig, gif2video
 from kinema.pipelines.interpolate import InterpolateConfig, interpolate_video
@@ -76,20 +77,21 @@ class InterpolateJob:
             if len(chunks) > 1:
                 work = chunk_folder(output)
                 work.mkdir(exist_ok=True)
+                options = part_options(config, output)
                 parts = [work / f"part-{c.index:05d}{PART_SUFFIX}" for c in chunks]
                 return Split(
-                    parts=[partial(_render_part, self, source, c, p) for c, p in zip(chunks, parts)],
+                    parts=[partial(_render_part, self, source, c, p, options) for c, p in zip(chunks, parts)],
                     join=partial(_join_parts, self, source, parts, output),
                 )
         r = interpolate_video(source, output, config, engine=engine, device=device)
         return {"frames_in": r.frames_in, "frames_out": r.frames_out, "interpolated": r.interpolated, "cuts": r.cuts, "audio": r.audio_copied}
 
 
-def _render_part(job: InterpolateJob, source: Path, chunk: Chunk, part: Path, engine: Engine, device) -> Row:
+def _render_part(job: InterpolateJob, source: Path, chunk: Chunk, part: Path, options: OutputOptions, engine: Engine, device) -> Row:
     if part.exists():  # rendered by an earlier, interrupted run (parts appear whole)
         return {"part": chunk.index, "reused": True}
     config = dataclasses.replace(job.config, overwrite=True)
-    r = render_chunk(source, chunk, part, config, engine=engine, device=device)
+    r = render_chunk(source, chunk, part, config, options=options, engine=engine, device=device)
     return {"part": chunk.index, "frames_out": r.frames_out}
 
 
@@ -97,7 +99,7 @@ def _join_parts(job: InterpolateJob, source: Path, parts: list[Path], output: Pa
     config = dataclasses.replace(job.config, overwrite=True)
     r = join_chunks(source, parts, output, config)
     shutil.rmtree(chunk_folder(output), ignore_errors=True)
-    return {"frames_out": r.frames, "parts": len(parts), "audio": r.audio_copied}
+    return {"frames_out": r.frames, "parts": len(parts), "joined_by_copy": r.copied, "audio": r.audio_copied}
 
 
 @dataclass(frozen=True)
