@@ -21,6 +21,7 @@ from kinema.pipelines.batch.runner import LoadError
 from kinema.pipelines.convert import ConvertConfig
 from kinema.pipelines.interpolate import InterpolateConfig, interpolate_video
 from tests.media import audio_packets, make_video
+from tests.pipelines.batch.dying_job import DyingJob
 
 FAST = ClassicalSpec(ClassicalConfig.fast())
 
@@ -63,6 +64,43 @@ def test_workers_that_cannot_load_the_job_stop_the_batch(tmp_path):
     job = InterpolateJob(InterpolateConfig(factor=2), LearnedSpec(tmp_path / "missing.safetensors", LearnedConfig.fast()))
     with pytest.raises(LoadError, match="could not load"):
         run_batch(walk(src, tmp_path / "out", suffixes=job.inputs, suffix=".mp4"), job, LocalPool(job, workers=1), report=tmp_path / "r.jsonl", output_dir=tmp_path / "out")
+
+
+def _text_files(tmp_path: Path, count: int) -> list:
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(count):
+        (src / f"f{i}.txt").write_text(str(i))
+    return walk(src, tmp_path / "out", suffixes={".txt"}, suffix=".txt")
+
+
+@pytest.mark.parametrize("deaths, status", [(1, "done"), (2, "failed")])
+def test_a_file_whose_worker_dies_is_retried_once(tmp_path, deaths, status):
+    job = DyingJob(deaths=deaths)
+    tasks = _text_files(tmp_path, 1)
+    summary = run_batch(tasks, job, LocalPool(job, workers=1), report=tmp_path / "r.jsonl", output_dir=tmp_path / "out")
+    (row,) = _rows(tmp_path / "r.jsonl")
+    assert row["status"] == status and getattr(summary, status) == 1
+    if status == "done":
+        assert row["attempts"] == 2 and (tmp_path / "out" / "f0.txt").read_text() == "0"
+    else:
+        assert "died twice" in row["reason"] and not (tmp_path / "out" / "f0.txt").exists()
+
+
+def test_a_dead_ray_actor_is_replaced_and_its_file_retried(tmp_path):
+    pytest.importorskip("ray")
+    from kinema.pipelines.batch.ray_pool import RayPool
+
+    job = DyingJob(deaths=1)
+    summary = run_batch(_text_files(tmp_path, 3), job, RayPool(job, workers=2), report=tmp_path / "r.jsonl", output_dir=tmp_path / "out")
+    assert summary.done == 3
+    assert sorted(p.read_text() for p in (tmp_path / "out").glob("*.txt")) == ["0", "1", "2"]
+
+
+def test_workers_that_always_die_stop_the_batch(tmp_path):
+    job = DyingJob(deaths=10)
+    with pytest.raises(LoadError, match="keep dying"):
+        run_batch(_text_files(tmp_path, 4), job, LocalPool(job, workers=1), report=tmp_path / "r.jsonl", output_dir=tmp_path / "out")
 
 
 def _batch_command(src: Path, out: Path) -> list[str]:
