@@ -40,6 +40,14 @@ Overwrite = Annotated[bool, typer.Option("--overwrite", "-y", help="Make every o
 Device = Annotated[str, typer.Option(help="Torch device for the models: cpu, cuda (one GPU per Ray worker).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 Codec = Annotated[VideoCodec, typer.Option(help="Video codec: h264, or lossless ffv1 (.mkv) / png (.mov).")]
+SourceFps = Annotated[Optional[str], typer.Option(help="Frame rate of image-sequence folders without kinema.json (default 25).")]
+
+
+def _rate(text: str | None):
+    try:
+        return parse_rate(text) if text else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 #: Failures listed after the summary line (all of them are in the report).
@@ -71,7 +79,7 @@ def _run(job: Job, source: Path, output_dir: Path, *, workers, threads, ray, add
     if address is not None and not ray:
         raise typer.BadParameter("--address needs --ray")
     if source.is_dir():
-        tasks = walk(source, output_dir, suffixes=job.inputs, suffix=job.suffix, include=include)
+        tasks = walk(source, output_dir, suffixes=job.inputs, suffix=job.suffix, include=include, sequences=job.sequences)
     elif source.suffix.lower() in (".csv", ".jsonl"):
         if include:
             raise typer.BadParameter("--include applies to an input folder, not a manifest")
@@ -122,6 +130,7 @@ def interpolate_cmd(
     quality: QualityOption = Quality.balanced,
     weights: WeightsOption = None,
     chunk_frames: Annotated[Optional[int], typer.Option(help="Cut videos into parts of about N frames that run on different workers (long videos).")] = None,
+    source_fps: SourceFps = None,
     to: Annotated[str, typer.Option(help="Output format: mp4, mov, mkv, gif, … ('' for PNG folders).")] = "mp4",
     codec: Codec = VideoCodec.H264,
     crf: Annotated[int, typer.Option(help="H.264 quality, 0 to 51.")] = 18,
@@ -131,8 +140,9 @@ def interpolate_cmd(
     """Retime every video: --factor N, --fps F or --slowmo N."""
     config = _config(
         InterpolateConfig,
-        factor=factor, fps=parse_rate(fps) if fps else None, slowmo=slowmo,
+        factor=factor, fps=_rate(fps), slowmo=slowmo,
         output=OutputOptions(video=VideoOptions(codec=codec, crf=crf)),
+        source_fps=_rate(source_fps),
     )  # fmt: skip
     if chunk_frames is not None and chunk_frames < 2:
         raise typer.BadParameter(f"--chunk-frames must be ≥ 2, got {chunk_frames}")
@@ -157,7 +167,7 @@ def gif2video_cmd(
     include: Include = None, overwrite: Overwrite = False, device: Device = "cpu", quiet: Quiet = False,
 ) -> None:  # fmt: skip
     """Restore every GIF to full-colour video (optionally at a higher frame rate)."""
-    config = _config(Gif2VideoConfig, factor=factor, fps=parse_rate(fps) if fps else None, restore=restore, output=OutputOptions(video=VideoOptions(codec=codec)))
+    config = _config(Gif2VideoConfig, factor=factor, fps=_rate(fps), restore=restore, output=OutputOptions(video=VideoOptions(codec=codec)))
     job = Gif2VideoJob(config, engine_spec(engine, quality, weights), models=models, suffix=_suffix(to))
     _run(job, source, output_dir, workers=workers, threads=threads, ray=ray, address=address, report=report, include=include, overwrite=overwrite, device=device, quiet=quiet)
 
@@ -170,11 +180,12 @@ def convert_cmd(
     codec: Codec = VideoCodec.H264,
     crf: Annotated[int, typer.Option(help="H.264 quality, 0 to 51.")] = 18,
     audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Copy the audio unchanged.")] = True,
+    source_fps: SourceFps = None,
     workers: Workers = None, threads: Threads = None, ray: Ray = False, address: Address = None, report: Report = None,
     include: Include = None, overwrite: Overwrite = False, quiet: Quiet = False,
 ) -> None:  # fmt: skip
     """Convert every file to another format, keeping timing and audio."""
-    config = ConvertConfig(output=OutputOptions(video=VideoOptions(codec=codec, crf=crf)), audio=audio)
+    config = _config(ConvertConfig, output=OutputOptions(video=VideoOptions(codec=codec, crf=crf)), audio=audio, fps=_rate(source_fps))
     job = ConvertJob(config, suffix=_suffix(to))
     _run(job, source, output_dir, workers=workers, threads=threads, ray=ray, address=address, report=report, include=include, overwrite=overwrite, device="cpu", quiet=quiet)
 

@@ -4,6 +4,7 @@ import json
 
 from PIL import Image
 
+from kinema.io.probe import probe
 from tests.cli.test_main import one_error_line, run
 from tests.media import make_video, smooth
 
@@ -47,3 +48,15 @@ def test_usage_errors_are_one_line(tmp_path, capsys):
     assert code == 1 and one_error_line(err) and "no input files found" in err
     code, _, err = run(capsys, "batch", "convert", src, src / "out")
     assert code == 1 and "must not contain each other" in err
+
+
+def test_an_image_sequence_folder_is_one_input(tmp_path, capsys):
+    shot = tmp_path / "in" / "shot"
+    shot.mkdir(parents=True)
+    for i in range(5):
+        Image.fromarray(smooth(i, 32, 48)).save(shot / f"{i:04d}.png")
+    code, _, err = run(capsys, "batch", "interpolate", tmp_path / "in", tmp_path / "out", "--factor", 2, "--engine", "classical",
+                       "--source-fps", 12, "--workers", 1, "-q")  # fmt: skip
+    assert code == 0 and "1 done" in err
+    info = probe(tmp_path / "out" / "shot.mp4")
+    assert info.frame_count == 10 and info.fps == 24

@@ -65,6 +65,8 @@ class InterpolateJob:
     #: workers (a tail under half a part joins the part before it; None: never cut).
     chunk_frames: int | None = None
     inputs: frozenset[str] = VIDEO_SUFFIXES | GIF_SUFFIXES
+    #: Folders of images are inputs too (image sequences).
+    sequences: bool = True
 
     def load(self, device: torch.device | str) -> Engine:
         return self.engine.build(device)
@@ -111,6 +113,7 @@ class Gif2VideoJob:
     models: Path | None = None
     suffix: str = ".mp4"
     inputs: frozenset[str] = GIF_SUFFIXES
+    sequences: bool = False
 
     def load(self, device: torch.device | str) -> tuple[Engine, GifRestorer | None]:
         retiming = self.config.factor not in (None, 1) or self.config.fps is not None
@@ -130,6 +133,7 @@ class ConvertJob:
     config: ConvertConfig = field(default_factory=ConvertConfig)
     suffix: str = ".mp4"
     inputs: frozenset[str] = VIDEO_SUFFIXES | GIF_SUFFIXES
+    sequences: bool = True
 
     def load(self, device: torch.device | str) -> None:
         return None
@@ -155,6 +159,7 @@ class SnapshotJob:
     models: Path | None = None
     suffix: str = ".png"
     inputs: frozenset[str] = VIDEO_SUFFIXES | GIF_SUFFIXES
+    sequences: bool = True
 
     def load(self, device: torch.device | str):
         name = weights_name(self.frames, jpeg_robust=_robust(self.suffix, self.jpeg_robust))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from kinema.io.images import IMAGE_SUFFIXES
 from kinema.io.probe import probe
 from kinema.types import BadInputError, KinemaError
 
@@ -41,10 +42,20 @@ def _check_folders(inputs: Path, output_dir: Path) -> None:
         raise BadInputError(f"the output folder {output_dir} and the inputs {inputs} must not contain each other")
 
 
-def walk(input_dir: Path, output_dir: Path, *, suffixes: Iterable[str], suffix: str, include: str | None = None) -> list[Task]:
+def walk(
+    input_dir: Path,
+    output_dir: Path,
+    *,
+    suffixes: Iterable[str],
+    suffix: str,
+    include: str | None = None,
+    sequences: bool = False,
+) -> list[Task]:
     """Every file under ``input_dir`` whose suffix is in ``suffixes`` (or whose path
     relative to it matches the glob ``include``), hidden files and folders left out,
-    in sorted order."""
+    in sorted order. With ``sequences``, a folder holding images (two or more, and no
+    video) is one input, an image sequence (``shots/a/*.png`` → ``OUT/shots/a.mp4``), and
+    is not walked further."""
     # Absolute paths: workers (a Ray actor on another node) need not share our directory.
     input_dir, output_dir = Path(input_dir).resolve(), Path(output_dir).resolve()
     if not input_dir.is_dir():
@@ -54,13 +65,22 @@ def walk(input_dir: Path, output_dir: Path, *, suffixes: Iterable[str], suffix: 
     tasks = []
     for root, dirs, files in os.walk(input_dir):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        here = Path(root)
+        images = [n for n in files if Path(n).suffix.lower() in IMAGE_SUFFIXES and not n.startswith(".")]
+        # Two images or more and no video: a still beside videos (a poster) is no sequence.
+        if sequences and len(images) >= 2 and not any(Path(n).suffix.lower() in wanted for n in files):
+            rel = here.relative_to(input_dir) if here != input_dir else Path(input_dir.name)
+            if not include or fnmatch.fnmatch(rel.as_posix(), include):
+                tasks.append(Task(here, output_dir / (rel.as_posix() + suffix)))
+            dirs[:] = []
+            continue
         for name in sorted(files):
-            path = Path(root) / name
+            path = here / name
             rel = path.relative_to(input_dir)
             chosen = fnmatch.fnmatch(rel.as_posix(), include) if include else path.suffix.lower() in wanted
             if chosen and not name.startswith("."):
                 tasks.append(Task(path, output_dir / rel.with_suffix(suffix)))
-    return tasks
+    return sorted(tasks, key=lambda t: t.source)
 
 
 def read_manifest(manifest: Path, output_dir: Path, *, suffix: str) -> list[Task]:

@@ -59,3 +59,17 @@ def test_complete_outputs_and_partials(tmp_path):
     (keep / "part-00000.nut").write_bytes(b"done")
     assert clean_partials(tmp_path) == 1
     assert not partial.exists() and (keep / "part-00000.nut").exists() and video.exists()
+
+
+def test_folders_of_images_are_sequences_but_a_poster_beside_videos_is_not(tmp_path):
+    src = tmp_path / "in"
+    for name in ("shots/a/0001.png", "shots/a/0002.png", "shots/a/0003.png", "films/x.mp4", "films/poster.jpg", "films/one/only.png"):
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_bytes(b"x")
+    out = tmp_path / "out"
+    tasks = walk(src, out, suffixes=VIDEOS, suffix=".mp4", sequences=True)
+    assert [(t.source.relative_to(src.resolve()).as_posix(), t.output.relative_to(out.resolve()).as_posix()) for t in tasks] == [
+        ("films/x.mp4", "films/x.mp4"),
+        ("shots/a", "shots/a.mp4"),
+    ]
+    assert [t.source.name for t in walk(src, out, suffixes=VIDEOS, suffix=".mp4")] == ["x.mp4"]  # sequences off
