@@ -74,10 +74,19 @@ _load_error: str | None = None
 _device: Any = "cpu"
 
 
-def _init_worker(job: Job, threads: int, device: str) -> None:
+def spread_device(device: str, slot: int, gpus: int) -> str:
+    """The device of worker number ``slot``: a bare ``cuda`` goes round the ``gpus`` GPUs
+    (worker 0 on cuda:0, worker 1 on cuda:1, …); any other device is kept."""
+    return f"cuda:{slot % gpus}" if device == "cuda" and gpus > 1 else device
+
+
+def _init_worker(job: Job, threads: int, device: str, counter) -> None:
     global _loaded, _load_error, _device
     torch.set_num_threads(threads)
     torch.set_flush_denormal(True)  # trained networks make denormals, slow on x86
+    with counter.get_lock():  # which worker this is, to spread workers over GPUs
+        slot, counter.value = counter.value, counter.value + 1
+    device = spread_device(device, slot, torch.cuda.device_count() if device == "cuda" else 0)
     _device = device
     try:
         _loaded = job.load(device)
@@ -104,18 +113,20 @@ def _execute(unit: Unit) -> Done:
 
 class LocalPool:
     """``workers`` processes with ``threads`` torch threads each (spawned, not forked:
-    torch's thread pools do not survive a fork)."""
+    torch's thread pools do not survive a fork). With ``device="cuda"`` and several GPUs,
+    the workers take the GPUs in turn (:func:`spread_device`)."""
 
     def __init__(self, job: Job, *, workers: int, threads: int = 1, device: str = "cpu"):
         if workers < 1 or threads < 1:
             raise ValueError(f"workers and threads must be ≥ 1, got {workers} and {threads}")
         self.slots = workers
+        context = multiprocessing.get_context("spawn")
         self._start = partial(
             ProcessPoolExecutor,
             max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=context,
             initializer=_init_worker,
-            initargs=(job, threads, device),
+            initargs=(job, threads, device, context.Value("i", 0)),
         )
         self._executor: ProcessPoolExecutor | None = None  # started at the first unit
         self._futures: dict = {}

@@ -226,3 +226,10 @@ def test_ctrl_c_stops_the_workers_at_once_and_leaves_nothing_half_written(folder
     assert not _leftovers(out)
     for path in out.glob("clip*.mp4"):
         assert probe(path).frame_count == 96
+
+
+def test_bare_cuda_goes_round_the_gpus():
+    from kinema.pipelines.batch.runner import spread_device
+
+    assert [spread_device("cuda", slot, 2) for slot in range(3)] == ["cuda:0", "cuda:1", "cuda:0"]
+    assert spread_device("cuda", 3, 1) == "cuda" and spread_device("cuda:1", 0, 4) == "cuda:1" and spread_device("cpu", 1, 4) == "cpu"
