@@ -11,6 +11,7 @@ spreads over its workers, then a unit that joins their results.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,10 +51,17 @@ class Split:
     join: Unit
 
 
-def chunk_folder(output: Path) -> Path:
+def chunk_folder(output: Path, plan: str) -> Path:
     """Where the parts of ``output`` wait to be joined: hidden, beside it, kept across a
-    killed run so a rerun renders only the missing parts."""
-    return output.parent / f".{output.name}.kinema-chunks"
+    killed run so a rerun renders only the missing parts. ``plan`` names what the parts
+    were made from (source, options, part size): parts of another plan are never reused."""
+    return output.parent / f".{output.name}.kinema-chunks-{plan}"
+
+
+def _plan_key(source: Path, *what) -> str:
+    stat = source.stat() if source.is_file() else None
+    text = repr((str(source), stat and (stat.st_size, stat.st_mtime_ns), *what))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -77,9 +85,12 @@ class InterpolateJob:
         if self.chunk_frames:
             chunks = plan_chunks(source, config, frames=self.chunk_frames)
             if len(chunks) > 1:
-                work = chunk_folder(output)
-                work.mkdir(exist_ok=True)
                 options = part_options(config, output)
+                work = chunk_folder(output, _plan_key(source, self.config, self.engine, chunks, options))
+                for stale in output.parent.glob(f".{output.name}.kinema-chunks-*"):
+                    if stale != work:  # parts of an earlier plan: of no use now
+                        shutil.rmtree(stale, ignore_errors=True)
+                work.mkdir(exist_ok=True)
                 parts = [work / f"part-{c.index:05d}{PART_SUFFIX}" for c in chunks]
                 return Split(
                     parts=[partial(_render_part, self, source, c, p, options) for c, p in zip(chunks, parts)],
@@ -100,7 +111,7 @@ def _render_part(job: InterpolateJob, source: Path, chunk: Chunk, part: Path, op
 def _join_parts(job: InterpolateJob, source: Path, parts: list[Path], output: Path, engine: Engine, device) -> Row:
     config = dataclasses.replace(job.config, overwrite=True)
     r = join_chunks(source, parts, output, config)
-    shutil.rmtree(chunk_folder(output), ignore_errors=True)
+    shutil.rmtree(parts[0].parent, ignore_errors=True)
     return {"frames_out": r.frames, "parts": len(parts), "joined_by_copy": r.copied, "audio": r.audio_copied}
 
 

@@ -54,7 +54,7 @@ def test_complete_outputs_and_partials(tmp_path):
     partial = tmp_path / "sub" / ".v.kinema-0123abcd.part.mp4"
     partial.parent.mkdir()
     partial.write_bytes(b"half")
-    keep = tmp_path / ".v.mp4.kinema-chunks"
+    keep = tmp_path / ".v.mp4.kinema-chunks-0123456789ab"
     keep.mkdir()
     (keep / "part-00000.nut").write_bytes(b"done")
     assert clean_partials(tmp_path) == 1
