@@ -32,8 +32,9 @@ from kinema.pipelines.batch.jobs import Job, Row, Split, Unit
 from kinema.pipelines.batch.plan import Task, clean_partials, duplicates, is_complete
 from kinema.types import KinemaError
 
-#: ``progress(files finished, files in the batch)``.
-Progress = Callable[[int, int], None]
+#: ``progress(files finished, files in the batch)``; the first is fractional while a long
+#: video's parts come in (each part moves it by a share of that file).
+Progress = Callable[[float, int], None]
 
 
 class WorkerDied(Exception):
@@ -187,6 +188,7 @@ class _File:
     task: Task
     seconds: float = 0.0
     parts_left: int = 0
+    parts_total: int = 0
     join: Unit | None = None
     rows: list[Row] = field(default_factory=list)
     error: str | None = None
@@ -243,8 +245,13 @@ def run_batch(
             log.flush()
             setattr(summary, status, getattr(summary, status) + 1)
             finished += 1
+            f.parts_total = 0  # its share now counts whole, in ``finished``
+            report_progress()
+
+        def report_progress() -> None:
             if progress is not None:
-                progress(finished, len(files))
+                shares = sum((f.parts_total - f.parts_left) / (f.parts_total + 1) for f in files if f.parts_total)
+                progress(finished + shares, len(files))
 
         for i, f in enumerate(files):
             if f.task.output.resolve() in clashing:
@@ -291,12 +298,14 @@ def run_batch(
                     if isinstance(answer.result, Split):
                         # A long video's parts go first in line: its file is finished
                         # (and its parts' disk space freed) before new files start.
-                        f.parts_left, f.join = len(answer.result.parts), answer.result.join
+                        f.parts_left = f.parts_total = len(answer.result.parts)
+                        f.join = answer.result.join
                         queue.extendleft(reversed([(("part", i, k), u) for k, u in enumerate(answer.result.parts)]))
                         continue
                     f.rows.append(answer.result)
                     if kind == "part":
                         f.parts_left -= 1
+                        report_progress()
                         if f.parts_left == 0:
                             if f.error is None:
                                 queue.appendleft((("join", i), f.join))

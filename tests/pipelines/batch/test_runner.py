@@ -191,15 +191,19 @@ def test_ray_with_two_workers_makes_the_same_files_as_local_processes(tmp_path):
     (src / "list.jsonl").write_text("".join(json.dumps({"input": p}) + "\n" for p in ("long.mp4", "short0.mp4", "short1.mp4")))
     # The long clip is cut into parts, so parts and their join run on Ray too.
     job = InterpolateJob(InterpolateConfig(factor=2), FAST, suffix=".mp4", chunk_frames=10)
-    results = {}
+    results, seen = {}, []
     for name, pool in (("local", LocalPool(job, workers=2)), ("ray", RayPool(job, workers=2))):
         out = tmp_path / name
         tasks = read_manifest(src / "list.jsonl", out, suffix=job.suffix)
-        summary = run_batch(tasks, job, pool, report=tmp_path / f"{name}.jsonl", output_dir=out)
+        progress = (lambda done, total: seen.append((done, total))) if name == "local" else None
+        summary = run_batch(tasks, job, pool, report=tmp_path / f"{name}.jsonl", output_dir=out, progress=progress)
         assert (summary.done, summary.failed) == (3, 0)
         results[name] = {p.name: p.read_bytes() for p in out.glob("*.mp4")}
         assert not _leftovers(out)
     assert results["ray"] == results["local"] and len(results["ray"]) == 3
+    # The long clip's parts move the progress by a share of one file each.
+    assert seen[-1] == (3, 3) and any(0 < done % 1 for done, _ in seen)
+    assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
     parts = [r for r in _rows(tmp_path / "ray.jsonl") if r["input"].endswith("long.mp4")][0]
     assert parts["parts"] == 3
     # The joined long clip times and sounds like the clip made in one piece.
