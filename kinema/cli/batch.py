@@ -190,6 +190,14 @@ def convert_cmd(
     _run(job, source, output_dir, workers=workers, threads=threads, ray=ray, address=address, report=report, include=include, overwrite=overwrite, device="cpu", quiet=quiet)
 
 
+SnapFrames = Annotated[int, typer.Option(help="Frames per snapshot: 5 or 9.")]
+Stride = Annotated[int, typer.Option(help="Take every S-th frame.")]
+MaxSide = Annotated[Optional[int], typer.Option(help="Longer side of each snapshot.")]
+SnapTo = Annotated[str, typer.Option(help="png (lossless) or jpg.")]
+Refine = Annotated[int, typer.Option(help="Per-clip optimization steps.")]
+SnapModels = Annotated[Optional[Path], typer.Option(help="Folder of snapshot weights.")]
+
+
 def _snapshot(source, output_dir, *, count, frames, start, stride, max_side, to, refine, models, **batch) -> None:
     suffix = _suffix(to)
     if suffix not in (".png", ".jpg", ".jpeg"):
@@ -202,13 +210,13 @@ def _snapshot(source, output_dir, *, count, frames, start, stride, max_side, to,
 def snapshot_embed_cmd(
     source: InputArg,
     output_dir: OutputArg,
-    frames: Annotated[int, typer.Option(help="Frames per snapshot: 5 or 9.")] = 5,
+    frames: SnapFrames = 5,
     start: Annotated[int, typer.Option(help="Index of the first frame.")] = 0,
-    stride: Annotated[int, typer.Option(help="Take every S-th frame.")] = 1,
-    max_side: Annotated[Optional[int], typer.Option(help="Longer side of the snapshot.")] = None,
-    to: Annotated[str, typer.Option(help="png (lossless) or jpg.")] = "png",
-    refine: Annotated[int, typer.Option(help="Per-clip optimization steps.")] = 20,
-    models: Annotated[Optional[Path], typer.Option(help="Folder of snapshot weights.")] = None,
+    stride: Stride = 1,
+    max_side: MaxSide = None,
+    to: SnapTo = "png",
+    refine: Refine = 20,
+    models: SnapModels = None,
     workers: Workers = None, threads: Threads = None, ray: Ray = False, address: Address = None, report: Report = None,
     include: Include = None, overwrite: Overwrite = False, device: Device = "cpu", quiet: Quiet = False,
 ) -> None:  # fmt: skip
@@ -222,12 +230,12 @@ def snapshot_preview_cmd(
     source: InputArg,
     output_dir: OutputArg,
     count: Annotated[int, typer.Option(help="Snapshots across each video.")] = 9,
-    frames: Annotated[int, typer.Option(help="Frames per snapshot: 5 or 9.")] = 5,
-    stride: Annotated[int, typer.Option(help="Take every S-th frame.")] = 2,
-    max_side: Annotated[Optional[int], typer.Option(help="Longer side of each snapshot.")] = 320,
-    to: Annotated[str, typer.Option(help="png (lossless) or jpg.")] = "png",
-    refine: Annotated[int, typer.Option(help="Per-clip optimization steps.")] = 20,
-    models: Annotated[Optional[Path], typer.Option(help="Folder of snapshot weights.")] = None,
+    frames: SnapFrames = 5,
+    stride: Stride = 2,
+    max_side: MaxSide = 320,
+    to: SnapTo = "png",
+    refine: Refine = 20,
+    models: SnapModels = None,
     workers: Workers = None, threads: Threads = None, ray: Ray = False, address: Address = None, report: Report = None,
     include: Include = None, overwrite: Overwrite = False, device: Device = "cpu", quiet: Quiet = False,
 ) -> None:  # fmt: skip
