@@ -19,6 +19,7 @@ import av.error
 
 from kinema.io.atomic import AtomicOutput
 from kinema.io.audio import AudioCopier
+from kinema.io.video_out import muxer_options
 from kinema.types import UnsupportedFormatError
 
 
@@ -67,10 +68,9 @@ def join_packets(
     Call :func:`can_join` first."""
     output = Path(output)
     target = AtomicOutput(output, overwrite=overwrite)
-    options = {"movflags": "use_metadata_tags"} if metadata and output.suffix.lower() in {".mp4", ".m4v", ".mov"} else {}
     audio, count = None, 0
     try:
-        with av.open(str(target.path), "w", options=options) as out:
+        with av.open(str(target.path), "w", options=muxer_options(output, metadata or {})) as out:
             for key, value in (metadata or {}).items():
                 out.metadata[key] = value
             with av.open(str(parts[0])) as first:

@@ -47,6 +47,14 @@ _CODEC_SUFFIXES = {
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
+def muxer_options(path: Path, metadata: dict[str, str]) -> dict[str, str]:
+    """Container options for writing ``metadata`` to ``path``."""
+    custom_tags = any(k not in {"title", "comment", "artist", "date"} for k in metadata)
+    if Path(path).suffix.lower() in {".mp4", ".m4v", ".mov"} and custom_tags:
+        return {"movflags": "use_metadata_tags"}  # otherwise MP4 drops custom keys
+    return {}
+
+
 @dataclass(frozen=True)
 class VideoOptions:
     codec: VideoCodec = VideoCodec.H264
@@ -141,12 +149,8 @@ class VideoWriter(AtomicWriter):
             if self.options.odd_size is OddSize.CROP and (width < 2 or height < 2):
                 raise UnsupportedFormatError(f"frame size {width}x{height} is too small to crop to even")
         self._size = (height, width)
-        options = {}
-        custom_tags = any(k not in {"title", "comment", "artist", "date"} for k in self.metadata)
-        if self.path.suffix.lower() in {".mp4", ".m4v", ".mov"} and custom_tags:
-            options["movflags"] = "use_metadata_tags"  # otherwise MP4 drops custom keys
         try:
-            container = av.open(str(self._out.path), "w", options=options)
+            container = av.open(str(self._out.path), "w", options=muxer_options(self.path, self.metadata))
         except av.error.FFmpegError as exc:
             raise UnsupportedFormatError(f"{self.path}: cannot create output ({exc})") from None
         self._container = container

@@ -71,6 +71,12 @@ def plan_chunks(source: Path, config: InterpolateConfig, *, frames: int) -> list
     if frames < 2:
         raise ValueError(f"a part needs at least 2 frames, got {frames}")
     reader = open_reader(source, fps=config.source_fps)
+    if reader.info.frame_count < frames + frames // 2:
+        # No cut can leave a tail of half a part: one part, and no pass over the video.
+        first = next(iter(reader), None)
+        if first is None:
+            raise BadInputError(f"{source}: no frames to interpolate")
+        return [Chunk(0, 0, reader.info.frame_count - 1, True, first.pts, first.pts)]
     cuts, starts, origin, count = [0], [], None, 0
 
     def counted() -> Iterator[Frame]:

@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from kinema.pipelines.batch.jobs import Job, Unit
-from kinema.pipelines.batch.runner import Done, WorkerDied, describe_error, perform
+from kinema.pipelines.batch.runner import Done, WorkerDied, perform, start_worker
 from kinema.types import KinemaError
 
 
@@ -31,16 +31,8 @@ class _Worker:
     not need Ray)."""
 
     def __init__(self, job: Job, threads: int, device: str):
-        import torch
-
-        torch.set_num_threads(threads)
-        torch.set_flush_denormal(True)
         self.device = device
-        self.loaded, self.error = None, None
-        try:
-            self.loaded = job.load(device)
-        except Exception as exc:  # reported as the batch's error on the first unit
-            self.error = describe_error(exc)
+        self.loaded, self.error = start_worker(job, threads, device)
 
     def run(self, unit: Unit) -> Done:
         return perform(unit, self.loaded, self.device, self.error)

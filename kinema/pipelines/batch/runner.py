@@ -81,22 +81,29 @@ def spread_device(device: str, slot: int, gpus: int) -> str:
     return f"cuda:{slot % gpus}" if device == "cuda" and gpus > 1 else device
 
 
-def _init_worker(job: Job, threads: int, device: str, counter) -> None:
-    global _loaded, _load_error, _device
+def start_worker(job: Job, threads: int, device: str) -> tuple[Any, str | None]:
+    """What every worker (process or actor) does once: ``(loaded, None)``, or
+    ``(None, why)`` when the job cannot load (reported on the first unit)."""
     torch.set_num_threads(threads)
     torch.set_flush_denormal(True)  # trained networks make denormals, slow on x86
+    try:
+        return job.load(device), None
+    except Exception as exc:
+        return None, describe_error(exc)
+
+
+def _init_worker(job: Job, threads: int, device: str, counter) -> None:
+    global _loaded, _load_error, _device
     with counter.get_lock():  # which worker this is, to spread workers over GPUs
         slot, counter.value = counter.value, counter.value + 1
-    device = spread_device(device, slot, torch.cuda.device_count() if device == "cuda" else 0)
-    _device = device
-    try:
-        _loaded = job.load(device)
-    except Exception as exc:  # reported on the first unit, as the batch's error
-        _load_error = describe_error(exc)
+    _device = spread_device(device, slot, torch.cuda.device_count() if device == "cuda" else 0)
+    _loaded, _load_error = start_worker(job, threads, _device)
 
 
 def describe_error(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, KinemaError) else f"{type(exc).__name__}: {exc}"
+    """One line: kinema's own message, or the exception's type and first line."""
+    text = (str(exc).strip().splitlines() or [""])[0]
+    return text if isinstance(exc, KinemaError) else f"{type(exc).__name__}: {text}"
 
 
 def perform(unit: Unit, loaded: Any, device: Any, load_error: str | None) -> Done:
@@ -197,9 +204,7 @@ class _File:
 def _reason(error: BaseException) -> str:
     if isinstance(error, WorkerDied):
         return "the worker process died twice on this file (killed, or out of memory)"
-    cause = getattr(error, "cause", None) or error  # Ray wraps the worker's exception
-    text = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
-    return text if isinstance(cause, KinemaError) else f"{type(cause).__name__}: {text}"
+    return describe_error(error)
 
 
 def run_batch(
