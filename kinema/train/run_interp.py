@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=TrainConfig.batch)
     parser.add_argument("--lr", type=float, default=TrainConfig.lr)
     parser.add_argument("--crop", type=int, default=256)
+    parser.add_argument("--max-side", type=int, nargs="+", default=[640], help="real frames are scaled to this longer side; several values: one real sampler per scale, equal shares (small scales look like UCF101's 256² footage)")
     parser.add_argument("--synthetic", type=float, default=TrainConfig.synthetic, help="synthetic share of each batch (0 = real only)")
     parser.add_argument("--eval-every", type=int, default=TrainConfig.eval_every)
     parser.add_argument("--stop-at", type=int, default=None, help="stop at this step (resume later)")
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--min-motion", type=float, default=0.5, help="drop real windows whose ends differ by less than this (mean, in 1/255); 0 keeps still shots")
     parser.add_argument("--init", type=Path, default=None, help="start from these weights (fine-tuning stages)")
     parser.add_argument("--adversarial", type=float, default=0.0, help="weight of the ROI adversarial loss (0: off)")
+    parser.add_argument("--distill", type=float, default=0.0, help="weight of the privileged-flow term: DIS flows from the true middle frame teach the network's flows (0: off)")
     parser.add_argument("--no-guide", action="store_true", help="start flows from zero, not from the classical engine")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--device", default="cpu")
@@ -55,10 +57,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    cfg = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, synthetic=args.synthetic, seed=args.seed, eval_every=args.eval_every, adversarial=args.adversarial)
+    cfg = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, synthetic=args.synthetic, seed=args.seed, eval_every=args.eval_every, adversarial=args.adversarial, distill=args.distill)
     sources = default_sources(args.data)
-    real = RealTriplets(sources, crop=args.crop, min_motion=args.min_motion / 255)
-    samplers = [(real.sample, 1 - cfg.synthetic)] if cfg.synthetic < 1 else []
+    samplers = []
+    if cfg.synthetic < 1:
+        for side in args.max_side:
+            real = RealTriplets(sources, crop=args.crop, max_side=side, min_motion=args.min_motion / 255)
+            samplers.append((real.sample, (1 - cfg.synthetic) / len(args.max_side)))
     synthetic = SyntheticTriplets(load_photos(args.data / "photos"), dataclasses.replace(SyntheticConfig(), height=args.crop, width=args.crop))
     if cfg.synthetic > 0:
         samplers.append((synthetic.sample, cfg.synthetic))

@@ -1,0 +1,136 @@
+"""Where the learned interpolator's error comes from, and what the cheap fixes buy.
+
+The RIFE anchor of the learned-interpolator issue is 35.18 dB on the first 50 UCF101
+triplets; ``learned best`` scores about 35.06. This probe measures, in one run:
+
+* **oracle flows**: both inputs warped by DIS flows computed *from the true middle frame*
+  and averaged — the ceiling of "better flow" for a warp-and-blend interpolator;
+* **flip ensembles**: the learned engine run on the frames as given and flipped
+  (horizontally, and both ways), the flows mapped back and the *outputs* averaged — and,
+  as a control, the same members with their *flows* averaged before one composition;
+* **weights**: any other weight files or training states (``--weights``), scored by the
+  ``best`` and default engines.
+
+Besides the benchmark sets it scores a tuning set that no benchmark shares: 80 crops
+(256², frames at ≤ 320 px, strides 1–2) of the held-out clip and five training clips, so
+a choice made here can be checked away from the benchmark.
+
+    python -m benchmarks.interp_headroom [--weights runs/X/state.safetensors ...] [--readme]
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from benchmarks.readme import write_block
+from benchmarks.triplets import DEFAULT_DATA, load_triplets
+from kinema import weights as shipped
+from kinema.engines.learned import LearnedConfig, LearnedEngine
+from kinema.models.interp import InterpNet
+from kinema.models.interp.model import compose
+from kinema.ops.flow import dis_flow, resize_flow
+from kinema.ops.metrics import psnr
+from kinema.ops.resize import fit_size, resize
+from kinema.ops.warp import Padding, backward_warp
+from kinema.train.clips import HELD_OUT, RealTriplets, default_sources
+
+Triplets = list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]  # (a, truth, b), each (1, 3, H, W)
+Method = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def tuning_set(data: Path, count: int = 80) -> Triplets:
+    real = RealTriplets([data / HELD_OUT, *default_sources(data)[:5]], strides=(1, 2), crop=256, max_side=320)
+    g = torch.Generator().manual_seed(7)
+    return [(a[None], m[None], b[None]) for a, m, b, _ in (real.sample(g) for _ in range(count))]
+
+
+def oracle(a: torch.Tensor, truth: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    warped = [backward_warp(x, dis_flow(truth, x, finest_scale=0), padding=Padding.BORDER) for x in (a, b)]
+    return (0.5 * (warped[0] + warped[1])).clamp(0, 1)
+
+
+def _flip(x: torch.Tensor, h: bool, v: bool) -> torch.Tensor:
+    return x.flip([d for d, on in ((-1, h), (-2, v)) if on]) if h or v else x
+
+
+def ensemble(engine: LearnedEngine, members: list[tuple[bool, bool]], *, average_flows: bool) -> Method:
+    """The engine's midpoint from guides computed on flipped frames (flows mapped back)."""
+
+    def run(full_a: torch.Tensor, full_b: torch.Tensor) -> torch.Tensor:
+        wh, ww = fit_size(*full_a.shape[-2:], engine.config.work_max_side)
+        a, b = resize(full_a, wh, ww), resize(full_b, wh, ww)
+        t = torch.full((1,), 0.5)
+        guides = []
+        for h, v in members:
+            guide = _flip(engine.guide.motion(_flip(a, h, v), _flip(b, h, v), [0.5])[0], h, v).clone()
+            guide[:, 0::2] *= -1 if h else 1  # a mirrored flow points the other way
+            guide[:, 1::2] *= -1 if v else 1
+            guides.append(resize_flow(guide, wh, ww))
+        if average_flows:
+            guides = [sum(guides) / len(guides)]
+        outputs = [compose(full_a, full_b, engine.model.predict(a, b, t, g)[0]) for g in guides]
+        return (sum(outputs) / len(outputs)).clamp(0, 1)
+
+    return run
+
+
+def load_net(path: Path) -> InterpNet:
+    """A weight file, or the model inside a training state (``state.safetensors``)."""
+    if path.name != "state.safetensors":
+        return InterpNet.load(path)[0]
+    net, _ = InterpNet.load(shipped.INTERP)  # same config as the runs fine-tuned from it
+    net.load_state_dict({k.removeprefix("model."): v for k, v in load_file(path).items() if k.startswith("model.")})
+    return net.eval()
+
+
+def mean_psnr(method: Method, triplets: Triplets) -> float:
+    with torch.inference_mode():
+        return sum(float(psnr(method(a, b), truth)[0]) for a, truth, b in triplets) / len(triplets)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--weights", type=Path, nargs="*", default=[], help="more weight files or training states to score")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--readme", action="store_true")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    sets = {
+        "tuning (80 crops)": tuning_set(args.data),
+        "middlebury": [(t.a, t.truth, t.b) for t in load_triplets(args.data, "middlebury")],
+        "ucf101 first 50": [(t.a, t.truth, t.b) for t in load_triplets(args.data, "ucf101", 50)],
+    }
+    best = LearnedEngine.from_file(None, LearnedConfig.best())
+    rows: list[tuple[str, Method]] = [
+        ("learned best (shipped)", best.midpoint),
+        ("  + horizontal-flip ensemble (2 members, outputs averaged)", ensemble(best, [(False, False), (True, False)], average_flows=False)),
+        ("  + the same 2 members, flows averaged (control)", ensemble(best, [(False, False), (True, False)], average_flows=True)),
+        ("  + 4-member flip ensemble (outputs averaged)", ensemble(best, [(False, False), (True, False), (False, True), (True, True)], average_flows=False)),
+    ]
+    for path in args.weights:
+        net = load_net(path)
+        rows.append((f"`{path}`, best", LearnedEngine(net, LearnedConfig.best()).midpoint))
+        rows.append((f"`{path}`, default", LearnedEngine(net, LearnedConfig.balanced()).midpoint))
+    lines = ["| method | " + " | ".join(sets) + " |", "| --- |" + " --- |" * len(sets)]
+    for label, method in [("oracle: DIS flows from the true middle frame", None), *rows]:
+        if method is None:
+            with torch.inference_mode():
+                scores = [sum(float(psnr(oracle(a, t, b), t)[0]) for a, t, b in trs) / len(trs) for trs in sets.values()]
+        else:
+            scores = [mean_psnr(method, trs) for trs in sets.values()]
+        lines.append(f"| {label} | " + " | ".join(f"{s:.2f}" for s in scores) + " |")
+        print(lines[-1], flush=True)
+    text = "\n".join(lines) + "\n\nMeasured by `python -m benchmarks.interp_headroom` (mean PSNR in dB, 8-bit RGB)."
+    if args.readme:
+        write_block("interp-headroom", text)
+
+
+if __name__ == "__main__":
+    main()
