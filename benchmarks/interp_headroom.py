@@ -119,6 +119,7 @@ def main() -> None:
         rows.append((f"`{path}`, best", LearnedEngine(net, LearnedConfig.best()).midpoint))
         rows.append((f"`{path}`, default", LearnedEngine(net, LearnedConfig.balanced()).midpoint))
     lines = ["| method | " + " | ".join(sets) + " |", "| --- |" + " --- |" * len(sets)]
+    print("\n".join(lines), flush=True)
     for label, method in [("oracle: DIS flows from the true middle frame", None), *rows]:
         if method is None:
             with torch.inference_mode():

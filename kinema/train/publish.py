@@ -2,7 +2,8 @@
 
 Copies the checkpoint to ``DEST`` (e.g. ``kinema/weights/interp.safetensors``) with the
 benchmark scores of one table row (from ``python -m benchmarks.vfi --json M.json``, or
-``benchmarks.gif2video --json`` for GIF models, rows ``flat-32``, ``dither-32``, …) added
+``benchmarks.gif2video --json`` for GIF models, rows ``flat-32``, ``dither-32``, …; any JSON
+of the same shape for the dither classifier) added
 to its metadata, so the file says how good it is. The tensors, and so their sha256, are
 unchanged; the config is written out in full (fields added since training, such as the
 confidence gate, with the values the engine will use).
@@ -16,7 +17,8 @@ from pathlib import Path
 
 from safetensors import safe_open
 
-from kinema.models.ccdnet.config import CCDNetConfig
+from kinema.models.ccdnet.classifier import ARCH as DITHER_ARCH
+from kinema.models.ccdnet.config import CCDNetConfig, DitherConfig
 from kinema.models.ccdnet.model import ARCH as CCDNET_ARCH
 from kinema.models.checkpoint import load_checkpoint, save_checkpoint
 from kinema.models.interp.config import InterpConfig
@@ -25,7 +27,7 @@ from kinema.models.snapshot.config import SnapshotConfig
 from kinema.models.snapshot.model import ARCH as SNAPSHOT_ARCH
 
 #: The configs of the models that are published this way, by architecture.
-CONFIGS = {ARCH: InterpConfig, CCDNET_ARCH: CCDNetConfig, SNAPSHOT_ARCH: SnapshotConfig}
+CONFIGS = {ARCH: InterpConfig, CCDNET_ARCH: CCDNetConfig, DITHER_ARCH: DitherConfig, SNAPSHOT_ARCH: SnapshotConfig}
 
 
 def publish(source: Path, dest: Path, metrics: dict | None = None) -> Path:
