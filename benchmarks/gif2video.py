@@ -181,7 +181,7 @@ def compare(clips, paths: list[Path]) -> list[str]:
                 outs.append(restorer.restore(g, model, p))
                 truth.append(to_tensor(f))
         base, ours = scores(gifs, truth), scores(outs, truth)
-        lines.append(f"| `{path.parent.name}/{path.name}` ({meta.get('steps', '?')} steps) | {fmt(base)} | {fmt(ours)} | {ours[0] - base[0]:+.2f} dB |")
+        lines.append(f"| `{path.as_posix()}` ({meta.get('steps', '?')} steps) | {fmt(base)} | {fmt(ours)} | {ours[0] - base[0]:+.2f} dB |")
     return lines
 
 
