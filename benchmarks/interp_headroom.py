@@ -8,8 +8,12 @@ triplets; ``learned best`` scores about 35.06. This probe measures, in one run:
 * **flip ensembles**: the learned engine run on the frames as given and flipped
   (horizontally, and both ways), the flows mapped back and the *outputs* averaged — and,
   as a control, the same members with their *flows* averaged before one composition;
+* **working size**: the same network and guide run at another resolution — small inputs
+  upscaled to a longer side of at least 384 px, and no 512-px cap for larger ones — with
+  the result composed at the input size;
 * **weights**: any other weight files or training states (``--weights``), scored by the
-  ``best`` and default engines.
+  ``best`` and default engines, and their average with the shipped weights (``--soup``:
+  all were fine-tuned from them, so averaging the parameters is meaningful).
 
 Besides the benchmark sets it scores a tuning set that no benchmark shares: 80 crops
 (256², frames at ≤ 320 px, strides 1–2) of the held-out clip and five training clips, so
@@ -79,6 +83,30 @@ def ensemble(engine: LearnedEngine, members: list[tuple[bool, bool]], *, average
     return run
 
 
+def working_size(engine: LearnedEngine, *, min_side: int | None, max_side: int | None) -> Method:
+    """The engine's midpoint with the pipeline run at a longer side in [min_side, max_side]."""
+
+    def run(full_a: torch.Tensor, full_b: torch.Tensor) -> torch.Tensor:
+        h, w = full_a.shape[-2:]
+        if min_side is not None and max(h, w) < min_side:
+            wh, ww = round(h * min_side / max(h, w)), round(w * min_side / max(h, w))
+        else:
+            wh, ww = fit_size(h, w, max_side)
+        a, b = resize(full_a, wh, ww), resize(full_b, wh, ww)
+        guide = resize_flow(engine.guide.motion(a, b, [0.5])[0], wh, ww)
+        return compose(full_a, full_b, engine.model.predict(a, b, torch.full((1,), 0.5), guide)[0]).clamp(0, 1)
+
+    return run
+
+
+def soup(nets: list[InterpNet]) -> InterpNet:
+    """One network whose parameters are the mean of ``nets``' (same architecture)."""
+    states = [net.state_dict() for net in nets]
+    net, _ = InterpNet.load(shipped.INTERP)
+    net.load_state_dict({k: sum(sd[k] for sd in states) / len(states) for k in states[0]})
+    return net.eval()
+
+
 def load_net(path: Path) -> InterpNet:
     """A weight file, or the model inside a training state (``state.safetensors``)."""
     if path.name != "state.safetensors":
@@ -97,6 +125,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--weights", type=Path, nargs="*", default=[], help="more weight files or training states to score")
+    parser.add_argument("--soup", action="store_true", help="also score the mean of the shipped and --weights parameters")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--readme", action="store_true")
     args = parser.parse_args()
@@ -113,11 +142,16 @@ def main() -> None:
         ("  + horizontal-flip ensemble (2 members, outputs averaged)", ensemble(best, [(False, False), (True, False)], average_flows=False)),
         ("  + the same 2 members, flows averaged (control)", ensemble(best, [(False, False), (True, False)], average_flows=True)),
         ("  + 4-member flip ensemble (outputs averaged)", ensemble(best, [(False, False), (True, False), (False, True), (True, True)], average_flows=False)),
+        ("  at a working size of at least 384 px (small inputs upscaled)", working_size(best, min_side=384, max_side=512)),
+        ("  at full resolution (no 512-px cap)", working_size(best, min_side=None, max_side=None)),
     ]
-    for path in args.weights:
-        net = load_net(path)
+    nets = [load_net(path) for path in args.weights]
+    for path, net in zip(args.weights, nets):
         rows.append((f"`{path}`, best", LearnedEngine(net, LearnedConfig.best()).midpoint))
         rows.append((f"`{path}`, default", LearnedEngine(net, LearnedConfig.balanced()).midpoint))
+    if args.soup and nets:
+        mean_net = soup([best.model, *nets])
+        rows.append((f"parameter average of the shipped weights and these {len(nets)}, best", LearnedEngine(mean_net, LearnedConfig.best()).midpoint))
     lines = ["| method | " + " | ".join(sets) + " |", "| --- |" + " --- |" * len(sets)]
     print("\n".join(lines), flush=True)
     for label, method in [("oracle: DIS flows from the true middle frame", None), *rows]:
