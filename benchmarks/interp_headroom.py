@@ -25,6 +25,8 @@ a choice made here can be checked away from the benchmark.
 from __future__ import annotations
 
 import argparse
+import copy
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,18 +85,15 @@ def ensemble(engine: LearnedEngine, members: list[tuple[bool, bool]], *, average
     return run
 
 
-def working_size(engine: LearnedEngine, *, min_side: int | None, max_side: int | None) -> Method:
-    """The engine's midpoint with the pipeline run at a longer side in [min_side, max_side]."""
+def upscaled(engine: LearnedEngine, min_side: int) -> Method:
+    """The engine's midpoint with inputs whose longer side is under ``min_side`` upscaled to
+    it first (the engine itself only ever scales down); composed at the input size."""
 
     def run(full_a: torch.Tensor, full_b: torch.Tensor) -> torch.Tensor:
         h, w = full_a.shape[-2:]
-        if min_side is not None and max(h, w) < min_side:
-            wh, ww = round(h * min_side / max(h, w)), round(w * min_side / max(h, w))
-        else:
-            wh, ww = fit_size(h, w, max_side)
-        a, b = resize(full_a, wh, ww), resize(full_b, wh, ww)
-        guide = resize_flow(engine.guide.motion(a, b, [0.5])[0], wh, ww)
-        return compose(full_a, full_b, engine.model.predict(a, b, torch.full((1,), 0.5), guide)[0]).clamp(0, 1)
+        scale = max(1.0, min_side / max(h, w))
+        a, b = (resize(x, round(h * scale), round(w * scale)) for x in (full_a, full_b))
+        return compose(full_a, full_b, engine.predict(a, b, [0.5])[0]).clamp(0, 1)
 
     return run
 
@@ -102,7 +101,7 @@ def working_size(engine: LearnedEngine, *, min_side: int | None, max_side: int |
 def soup(nets: list[InterpNet]) -> InterpNet:
     """One network whose parameters are the mean of ``nets``' (same architecture)."""
     states = [net.state_dict() for net in nets]
-    net, _ = InterpNet.load(shipped.INTERP)
+    net = copy.deepcopy(nets[0])
     net.load_state_dict({k: sum(sd[k] for sd in states) / len(states) for k in states[0]})
     return net.eval()
 
@@ -116,9 +115,14 @@ def load_net(path: Path) -> InterpNet:
     return net.eval()
 
 
-def mean_psnr(method: Method, triplets: Triplets) -> float:
+def mean_psnr(method: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor], triplets: Triplets) -> float:
+    """Mean PSNR of ``method(a, truth, b)`` (only the oracle looks at ``truth``)."""
     with torch.inference_mode():
-        return sum(float(psnr(method(a, b), truth)[0]) for a, truth, b in triplets) / len(triplets)
+        return sum(float(psnr(method(a, truth, b), truth)[0]) for a, truth, b in triplets) / len(triplets)
+
+
+def blind(method: Method) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]:
+    return lambda a, truth, b: method(a, b)
 
 
 def main() -> None:
@@ -142,8 +146,8 @@ def main() -> None:
         ("  + horizontal-flip ensemble (2 members, outputs averaged)", ensemble(best, [(False, False), (True, False)], average_flows=False)),
         ("  + the same 2 members, flows averaged (control)", ensemble(best, [(False, False), (True, False)], average_flows=True)),
         ("  + 4-member flip ensemble (outputs averaged)", ensemble(best, [(False, False), (True, False), (False, True), (True, True)], average_flows=False)),
-        ("  at a working size of at least 384 px (small inputs upscaled)", working_size(best, min_side=384, max_side=512)),
-        ("  at full resolution (no 512-px cap)", working_size(best, min_side=None, max_side=None)),
+        ("  at a working size of at least 384 px (small inputs upscaled)", upscaled(best, 384)),
+        ("  at full resolution (no 512-px cap)", LearnedEngine(best.model, dataclasses.replace(best.config, work_max_side=None)).midpoint),
     ]
     nets = [load_net(path) for path in args.weights]
     for path, net in zip(args.weights, nets):
@@ -154,12 +158,9 @@ def main() -> None:
         rows.append((f"parameter average of the shipped weights and these {len(nets)}, best", LearnedEngine(mean_net, LearnedConfig.best()).midpoint))
     lines = ["| method | " + " | ".join(sets) + " |", "| --- |" + " --- |" * len(sets)]
     print("\n".join(lines), flush=True)
-    for label, method in [("oracle: DIS flows from the true middle frame", None), *rows]:
-        if method is None:
-            with torch.inference_mode():
-                scores = [sum(float(psnr(oracle(a, t, b), t)[0]) for a, t, b in trs) / len(trs) for trs in sets.values()]
-        else:
-            scores = [mean_psnr(method, trs) for trs in sets.values()]
+    scored = [("oracle: DIS flows from the true middle frame", oracle), *((label, blind(method)) for label, method in rows)]
+    for label, method in scored:
+        scores = [mean_psnr(method, trs) for trs in sets.values()]
         lines.append(f"| {label} | " + " | ".join(f"{s:.2f}" for s in scores) + " |")
         print(lines[-1], flush=True)
     text = "\n".join(lines) + "\n\nMeasured by `python -m benchmarks.interp_headroom` (mean PSNR in dB, 8-bit RGB)."
