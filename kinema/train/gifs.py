@@ -18,12 +18,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from kinema.models.ccdnet import CCDNet, DitherNet
 from kinema.ops.color import median_cut_palette, quantize_gif, stack_palettes
@@ -94,6 +95,43 @@ class GifFrames:
         return as_tensor(palette[indices]), palette, as_tensor(crop)
 
 
+def grow(net: CCDNet, widths: tuple[int, ...]) -> CCDNet:
+    """A larger CCDNet (wider levels and/or more of them) that starts as ``net``.
+
+    ``widths`` is at least as wide as ``net``'s at every level it had and may add levels.
+    Every trained tensor is copied into the leading corner of the new one, so the old
+    channels compute what they did. New channels start random but no old channel reads
+    them yet (their columns in the old channels' weights are zero), so they learn from the
+    first step without changing the starting function. New levels are wired in through
+    lateral convolutions that start at zero; the merge at the old deepest level (which had
+    none) starts as the identity, whose second LeakyReLU is the only change to the function
+    (it scales negative activations by 0.1 once more). Fine-tuning then starts where the
+    smaller model stopped.
+    """
+    old = net.config.widths
+    if len(widths) < len(old) or any(w < o for w, o in zip(widths, old)) or tuple(widths) == tuple(old):
+        raise ValueError(f"widths {widths} must extend {old} (as wide at every level, or more levels)")
+    grown = CCDNet(replace(net.config, widths=tuple(widths)))
+    state = grown.state_dict()
+    with torch.no_grad():
+        for key, value in net.state_dict().items():
+            target = state[key]
+            corner = tuple(slice(0, n) for n in value.shape)
+            if target.dim() > 1:  # old output rows read none of the new input channels
+                target[: value.shape[0], value.shape[1] :] = 0
+            target[corner] = value
+        if len(widths) > len(old):
+            deepest = len(old) - 1
+            for unet in (u for u in (grown.first, grown.refine) if u is not None):
+                for lateral in unet.lateral[deepest:]:
+                    nn.init.zeros_(lateral.weight)
+                    nn.init.zeros_(lateral.bias)
+                conv = unet.merge[deepest][0]
+                nn.init.dirac_(conv.weight)
+                nn.init.zeros_(conv.bias)
+    return grown
+
+
 def collate(samples: list[Sample]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(gif (N,3,c,c), palettes (N,K,3), target (N,3,c,c))``."""
     return torch.stack([s[0] for s in samples]), stack_palettes([s[1] for s in samples]), torch.stack([s[2] for s in samples])
@@ -103,10 +141,14 @@ def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
 
 
-def restoration_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """L1 on colours + L1 on horizontal and vertical gradients (paper eq. 8)."""
+def restoration_loss(pred: torch.Tensor, target: torch.Tensor, *, rmse: bool = False) -> torch.Tensor:
+    """L1 on colours + L1 on horizontal and vertical gradients (paper eq. 8).
+
+    ``rmse``: the colour term is the batch RMSE instead, the quantity PSNR measures (same
+    scale as L1, so the gradient terms keep their weight)."""
     (px, py), (tx, ty) = image_gradients(pred), image_gradients(target)
-    return (pred - target).abs().mean() + (px - tx).abs().mean() + (py - ty).abs().mean()
+    colour = (pred - target).square().mean().add(1e-12).sqrt() if rmse else (pred - target).abs().mean()
+    return colour + (px - tx).abs().mean() + (py - ty).abs().mean()
 
 
 def _evidence(gif: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
@@ -127,6 +169,8 @@ class GifTrainConfig:
     eval_every: int = 250
     #: λ_adv of the conditional adversarial term (0: off; the paper uses 0.01).
     adversarial: float = 0.0
+    #: Colour term of the loss: RMSE (what PSNR scores) instead of the paper's L1.
+    rmse: bool = False
 
 
 STATE_ARCH = "kinema.ccdnet.train-state.v1"
@@ -186,8 +230,8 @@ def train_ccdnet(
         samples = [data.sample(g, dither=net.config.dithered, colors=net.config.colors) for _ in range(cfg.batch)]
         gif, palettes, target = (x.to(device) for x in collate(samples[share]))
         estimates = estimates_of(gif, palettes)
-        loss = restoration_loss(estimates[-1], target)
-        loss = loss + 0.5 * sum((restoration_loss(e, target) for e in estimates[:-1]), torch.zeros((), device=device))
+        loss = restoration_loss(estimates[-1], target, rmse=cfg.rmse)
+        loss = loss + 0.5 * sum((restoration_loss(e, target, rmse=cfg.rmse) for e in estimates[:-1]), torch.zeros((), device=device))
         if cfg.adversarial > 0:
             fake, real = _evidence(gif, estimates[-1]), _evidence(gif, target)
             loss = loss + cfg.adversarial * generator_loss(disc, fake)

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from kinema.models.ccdnet import CCDNet, CCDNetConfig, DitherConfig, DitherNet
-from kinema.train.gifs import GIF_HELD_OUT, GIF_SOURCES, GifFrames, GifTrainConfig, dither_batch, load_sources, train_ccdnet, train_dither
+from kinema.train.gifs import GIF_HELD_OUT, GIF_SOURCES, GifFrames, GifTrainConfig, dither_batch, grow, load_sources, train_ccdnet, train_dither
 from kinema.train.distributed import join, leave
 from kinema.train.loop import fingerprint, plot_log
 
@@ -37,9 +37,11 @@ def _command(argv: list[str] | None) -> str:
 
 
 def _ccdnet(args, argv) -> None:
-    cfg = GifTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, eval_every=args.eval_every, adversarial=args.adversarial)
+    cfg = GifTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, eval_every=args.eval_every, adversarial=args.adversarial, rmse=args.rmse)
     replica, device = join(args.device)
     frames = load_sources(args.data, args.sources, every=args.every)
+    for side in args.photo_sides:  # the photos again at larger sizes: more distinct content
+        frames += load_sources(args.data, ("photos",), max_side=side)
     data = GifFrames(frames, (args.colors,), crop=args.crop)
     held = GifFrames(load_sources(args.data, args.held_out[:1]), (args.colors,), crop=args.crop)
     g = torch.Generator().manual_seed(1234)
@@ -51,8 +53,12 @@ def _ccdnet(args, argv) -> None:
         init, _ = CCDNet.load(args.init)
         net = CCDNet(dataclasses.replace(init.config, dithered=args.dithered, colors=args.colors))
         net.load_state_dict(init.state_dict())
+        if args.widths is not None and tuple(args.widths) != net.config.widths:
+            net = grow(net, tuple(args.widths))
     else:
         base = CCDNetConfig.tiny() if args.tiny else CCDNetConfig()
+        if args.widths is not None:
+            base = dataclasses.replace(base, widths=tuple(args.widths))
         net = CCDNet(dataclasses.replace(base, dithered=args.dithered, colors=args.colors))
 
     def report(step: int, row: dict) -> None:
@@ -71,6 +77,7 @@ def _ccdnet(args, argv) -> None:
             "steps": step,
             "processes": replica.world,
             "data_fingerprint": fingerprint([args.data / s for s in args.sources]),
+            "photo_sides": list(args.photo_sides),
             "train": dataclasses.asdict(cfg),
             "init": None if args.init is None else str(args.init.name),
         }
@@ -124,9 +131,12 @@ def main(argv: list[str] | None = None) -> None:
     ccd.add_argument("--eval-every", type=int, default=GifTrainConfig.eval_every)
     ccd.add_argument("--stop-at", type=int, default=None)
     ccd.add_argument("--init", type=Path, default=None, help="start from these weights (fine-tuning)")
+    ccd.add_argument("--widths", type=int, nargs="+", default=None, help="U-Net widths per level (with --init: grow the initial model to these, see kinema.train.gifs.grow)")
+    ccd.add_argument("--rmse", action="store_true", help="colour loss term: RMSE (what PSNR scores) instead of L1")
     ccd.add_argument("--adversarial", type=float, default=0.0, help="λ_adv of the conditional GAN term (0: off)")
     ccd.add_argument("--device", default="cpu", help="cpu or cuda (under torchrun: each rank's own GPU)")
     ccd.add_argument("--sources", nargs="+", default=list(GIF_SOURCES), help="clips, sequences or 'photos' under --data")
+    ccd.add_argument("--photo-sides", type=int, nargs="*", default=[], help="also the photos at these longer sides (besides 320 px)")
     ccd.add_argument("--held-out", nargs="+", default=list(GIF_HELD_OUT), help="validation clip (the first one is used)")
     dither.add_argument("--steps", type=int, default=600)
     dither.add_argument("--batch", type=int, default=32)

@@ -1,9 +1,10 @@
 import numpy as np
+import pytest
 import torch
 
 from kinema.models.ccdnet import CCDNet, CCDNetConfig
 from kinema.ops.color import palette_of, requantize, stack_palettes
-from kinema.train.gifs import GifFrames, GifTrainConfig, train_ccdnet
+from kinema.train.gifs import GifFrames, GifTrainConfig, grow, train_ccdnet
 from tests.media import smooth
 
 FRAMES = [smooth(i, 40, 52) for i in range(3)]
@@ -35,3 +36,47 @@ def test_training_resumes_bit_exactly(tmp_path):
         assert torch.equal(a, b), name
     assert (tmp_path / "a" / "log.csv").read_text().count("\n") == 3
     assert np.isnan(float((tmp_path / "a" / "log.csv").read_text().splitlines()[1].split(",")[2]))
+
+
+def test_grow_adds_a_level_that_starts_nearly_silent():
+    torch.manual_seed(0)
+    net = CCDNet(CCDNetConfig.tiny(colors=8)).eval()
+    for p in net.parameters():  # a "trained" net: the zero-initialized tails would hide any change
+        p.data.normal_(0, 0.05)
+    gif = torch.rand(2, 3, 24, 32)  # a multiple of both nets' padding: same borders
+    palettes = stack_palettes([np.array([[0, 0, 0], [255, 255, 255], [200, 30, 30]], np.uint8)] * 2)
+    grown = grow(net, (8, 16, 24)).eval()
+    assert grown.config.widths == (8, 16, 24) and grown.config.multiple == 8
+    with torch.no_grad():
+        before, after = net.estimates(gif, palettes)[-1], grown.estimates(gif, palettes)[-1]
+        # Wired in: once the new level's lateral convolutions are non-zero, it changes the output.
+        for unet in (grown.first, grown.refine):
+            torch.nn.init.normal_(unet.lateral[-1].weight, 0, 0.5)
+        wired = grown.estimates(gif, palettes)[-1]
+    update = (before - gif).abs().mean()  # what the trained net does to the GIF
+    drift = (after - before).abs().mean()
+    assert drift < 0.05 * update
+    assert (wired - before).abs().mean() > 3 * drift
+    for key, value in net.state_dict().items():
+        if key in grown.state_dict() and ".merge.1." not in key:
+            assert torch.equal(grown.state_dict()[key], value), key
+    for smaller in ((4, 16, 24), (8, 16)):
+        with pytest.raises(ValueError, match="extend"):
+            grow(net, smaller)
+
+
+def test_grow_wider_starts_as_the_same_function_and_trains_the_new_channels():
+    torch.manual_seed(0)
+    net = CCDNet(CCDNetConfig.tiny(colors=8)).eval()
+    for p in net.parameters():
+        p.data.normal_(0, 0.05)
+    gif = torch.rand(2, 3, 24, 32)
+    palettes = stack_palettes([np.array([[0, 0, 0], [255, 255, 255], [200, 30, 30]], np.uint8)] * 2)
+    grown = grow(net, (12, 20)).eval()
+    with torch.no_grad():
+        for a, b in zip(net.estimates(gif, palettes), grown.estimates(gif, palettes)):
+            torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
+    grown.estimates(gif, palettes)[-1].square().mean().backward()
+    # The tail reads the new channels with zero weights: their gradient is not zero, so
+    # the first optimizer step starts using them.
+    assert grown.refine.tail.weight.grad[:, 8:].abs().sum() > 0
