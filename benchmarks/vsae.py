@@ -33,7 +33,6 @@ from kinema.engines.classical import ClassicalEngine
 from kinema.engines.latent import LatentEngine
 from kinema.engines.learned import LearnedEngine
 from kinema.io.output import Timeline, open_writer
-from kinema.models.video_ae import VideoAEConfig
 from kinema.ops.metrics import mean_finite, psnr, ssim
 from kinema.pipelines.vsae import FitVideoConfig, fit_video, latent_map, load_video_model, summary
 from kinema.train.clips import load_frames
