@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shlex
 import time
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from benchmarks.readme import write_block
 from benchmarks.triplets import DEFAULT_DATA
 from kinema.engines.dequantize import GifRestorer
 from kinema.engines.learned import LearnedEngine
-from kinema.models.ccdnet import CCDNet
+from kinema.models.ccdnet import CCDNet, CCDNetConfig
 from kinema.ops.color import quantize_gif
 from kinema.ops.metrics import psnr, ssim
 from kinema.train.gifs import GIF_HELD_OUT, load_sources
@@ -181,8 +182,25 @@ def compare(clips, paths: list[Path]) -> list[str]:
                 outs.append(restorer.restore(g, model, p))
                 truth.append(to_tensor(f))
         base, ours = scores(gifs, truth), scores(outs, truth)
-        lines.append(f"| `{path.as_posix()}` ({meta.get('steps', '?')} steps) | {fmt(base)} | {fmt(ours)} | {ours[0] - base[0]:+.2f} dB |")
+        lines.append(f"| `{path.as_posix()}` ({recipe(model, meta)}) | {fmt(base)} | {fmt(ours)} | {ours[0] - base[0]:+.2f} dB |")
     return lines
+
+
+def recipe(model: CCDNet, meta: dict) -> str:
+    """What an ablation row's weights are, from their own metadata."""
+    train = meta.get("train") or {}
+    words = shlex.split(meta.get("command", ""))  # the command names the initial weights in full
+    init = words[words.index("--init") + 1] if "--init" in words[:-1] else None
+    parts = [f"{meta.get('steps', '?')} steps" + (f" from `{init}`" if init else "")]
+    if model.config.widths != CCDNetConfig().widths:
+        parts.append(f"widths {'/'.join(map(str, model.config.widths))}")
+    if train.get("rmse"):
+        parts.append("RMSE colour term")
+    if train.get("adversarial"):
+        parts.append(f"λ_adv {train['adversarial']}")
+    if meta.get("photo_sides"):
+        parts.append(f"photos also at {'/'.join(map(str, meta['photo_sides']))} px")
+    return "; ".join(parts)
 
 
 def sheet(frames: list[np.ndarray], restorer: GifRestorer, path: Path, size: int = 160) -> Path:

@@ -79,7 +79,7 @@ def _ccdnet(args, argv) -> None:
             "data_fingerprint": fingerprint([args.data / s for s in args.sources]),
             "photo_sides": list(args.photo_sides),
             "train": dataclasses.asdict(cfg),
-            "init": None if args.init is None else str(args.init.name),
+            "init": None if args.init is None else str(args.init),
         }
         path = net.cpu().save(args.out / "ccdnet.safetensors", **meta)
         print(f"wrote {path}")
