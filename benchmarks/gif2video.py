@@ -35,6 +35,7 @@ from benchmarks.triplets import DEFAULT_DATA
 from kinema.engines.dequantize import GifRestorer
 from kinema.engines.learned import LearnedEngine
 from kinema.models.ccdnet import CCDNet, CCDNetConfig
+from kinema.models.checkpoint import tensor_digest
 from kinema.ops.color import quantize_gif
 from kinema.ops.metrics import psnr, ssim
 from kinema.train.gifs import GIF_HELD_OUT, load_sources
@@ -172,8 +173,11 @@ def temporal(clips, restorer: GifRestorer, engine: LearnedEngine, rates=(1, 2, 4
 def compare(clips, paths: list[Path]) -> list[str]:
     """One row per weight file, scored at its own kind and palette size (ablations)."""
     lines = ["", "| weights (ablation) | GIF | restored | gain |", "| --- | --- | --- | --- |"]
-    for path in paths:
-        model, meta = CCDNet.load(path)
+    loaded = [(path, *CCDNet.load(path)) for path in paths]
+    # Weights by digest, so a row names its starting weights even after the file it
+    # started from was replaced (shipped weights are).
+    known = {tensor_digest(m.state_dict()): p.as_posix() for p, m, _ in loaded}
+    for path, model, meta in loaded:
         restorer = GifRestorer([model], None)
         gifs, outs, truth = [], [], []
         for frames in clips:
@@ -182,16 +186,23 @@ def compare(clips, paths: list[Path]) -> list[str]:
                 outs.append(restorer.restore(g, model, p))
                 truth.append(to_tensor(f))
         base, ours = scores(gifs, truth), scores(outs, truth)
-        lines.append(f"| `{path.as_posix()}` ({recipe(model, meta)}) | {fmt(base)} | {fmt(ours)} | {ours[0] - base[0]:+.2f} dB |")
+        lines.append(f"| `{path.as_posix()}` ({recipe(model, meta, known)}) | {fmt(base)} | {fmt(ours)} | {ours[0] - base[0]:+.2f} dB |")
     return lines
 
 
-def recipe(model: CCDNet, meta: dict) -> str:
-    """What an ablation row's weights are, from their own metadata."""
+def recipe(model: CCDNet, meta: dict, known: dict[str, str] | None = None) -> str:
+    """What an ablation row's weights are, from their own metadata; ``known`` maps tensor
+    digests to names for the initial weights."""
     train = meta.get("train") or {}
     words = shlex.split(meta.get("command", ""))  # the command names the initial weights in full
     init = words[words.index("--init") + 1] if "--init" in words[:-1] else None
-    parts = [f"{meta.get('steps', '?')} steps" + (f" from `{init}`" if init else "")]
+    source = f" from `{init}`" if init else ""
+    if meta.get("init_sha256") in (known or {}):
+        source = f" from `{known[meta['init_sha256']]}`"
+    elif init and init.startswith("kinema/weights/") and not meta.get("init_sha256"):
+        # Recorded before runs kept the digest; shipped files have been replaced since.
+        source = f" from the `{init}` shipped then"
+    parts = [f"{meta.get('steps', '?')} steps{source}"]
     if model.config.widths != CCDNetConfig().widths:
         parts.append(f"widths {'/'.join(map(str, model.config.widths))}")
     if train.get("rmse"):

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from kinema.models.checkpoint import tensor_digest
 from kinema.models.ccdnet import CCDNet, CCDNetConfig, DitherConfig, DitherNet
 from kinema.train.gifs import GIF_HELD_OUT, GIF_SOURCES, GifFrames, GifTrainConfig, dither_batch, grow, load_sources, train_ccdnet, train_dither
 from kinema.train.distributed import join, leave
@@ -49,8 +50,10 @@ def _ccdnet(args, argv) -> None:
     # Seeded here, not by whatever ran before: every torchrun rank (and a single-process
     # run) must build the same initial weights.
     torch.manual_seed(args.seed)
+    init_digest = None
     if args.init is not None:
         init, _ = CCDNet.load(args.init)
+        init_digest = tensor_digest(init.state_dict())
         net = CCDNet(dataclasses.replace(init.config, dithered=args.dithered, colors=args.colors))
         net.load_state_dict(init.state_dict())
         if args.widths is not None and tuple(args.widths) != net.config.widths:
@@ -80,6 +83,9 @@ def _ccdnet(args, argv) -> None:
             "photo_sides": list(args.photo_sides),
             "train": dataclasses.asdict(cfg),
             "init": None if args.init is None else str(args.init),
+            # The init path may be overwritten later (shipped weights are): the digest
+            # names the starting weights for good.
+            "init_sha256": init_digest,
         }
         path = net.cpu().save(args.out / "ccdnet.safetensors", **meta)
         print(f"wrote {path}")
