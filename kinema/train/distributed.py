@@ -13,6 +13,7 @@ order of float sums. Only rank 0 writes logs, states and weights.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -90,5 +91,12 @@ def join(device: str = "cpu") -> tuple[Replica, str]:
 
 
 def leave() -> None:
+    """Shut the process group down (call it in a ``finally``). On a clean exit each rank
+    first waits for the others: rank 0 still writes files after the last collective, and a
+    rank that tore down its gloo connections meanwhile was seen to abort ("terminate called
+    without an active exception"). With an exception in flight the peers may never reach
+    the barrier, so then it only tears down."""
     if dist.is_initialized():
+        if sys.exc_info()[0] is None:
+            dist.barrier()
         dist.destroy_process_group()
