@@ -197,9 +197,12 @@ def recipe(model: CCDNet, meta: dict, known: dict[str, str] | None = None) -> st
     words = shlex.split(meta.get("command", ""))  # the command names the initial weights in full
     init = words[words.index("--init") + 1] if "--init" in words[:-1] else None
     source = f" from `{init}`" if init else ""
-    if meta.get("init_sha256") in (known or {}):
-        source = f" from `{known[meta['init_sha256']]}`"
-    elif init and init.startswith("kinema/weights/") and not meta.get("init_sha256"):
+    digest = meta.get("init_sha256")
+    if digest in (known or {}):
+        source = f" from `{known[digest]}`"
+    elif digest and init:
+        source += f" (tensors {digest[:12]})"  # the path may hold other weights by now
+    elif init and init.startswith("kinema/weights/"):
         # Recorded before runs kept the digest; shipped files have been replaced since.
         source = f" from the `{init}` shipped then"
     parts = [f"{meta.get('steps', '?')} steps{source}"]

@@ -35,3 +35,4 @@ def test_fine_tune_records_the_digest_of_its_initial_weights(tmp_path):
     # The benchmark's row label names the starting weights by that digest, whatever the path now holds.
     label = recipe(second, meta, {meta["init_sha256"]: "runs/the-start"})
     assert label.startswith("2 steps from `runs/the-start`")
+    assert f"(tensors {meta['init_sha256'][:12]})" in recipe(second, meta, {})
