@@ -41,6 +41,9 @@ def _ccdnet(args, argv) -> None:
     cfg = GifTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, eval_every=args.eval_every, adversarial=args.adversarial, rmse=args.rmse)
     replica, device = join(args.device)
     frames = load_sources(args.data, args.sources, every=args.every)
+    # Everything read, for the data fingerprint: --photo-sides reads the photos even when
+    # --sources leaves them out.
+    read = list(dict.fromkeys([*args.sources, "photos"])) if args.photo_sides else list(args.sources)
     for side in args.photo_sides:  # the photos again at larger sizes: more distinct content
         frames += load_sources(args.data, ("photos",), max_side=side)
     data = GifFrames(frames, (args.colors,), crop=args.crop)
@@ -53,9 +56,10 @@ def _ccdnet(args, argv) -> None:
     init_digest = None
     if args.init is not None:
         init, _ = CCDNet.load(args.init)
-        init_digest = tensor_digest(init.state_dict())
+        weights = init.state_dict()
+        init_digest = tensor_digest(weights)
         net = CCDNet(dataclasses.replace(init.config, dithered=args.dithered, colors=args.colors))
-        net.load_state_dict(init.state_dict())
+        net.load_state_dict(weights)
         if args.widths is not None and tuple(args.widths) != net.config.widths:
             net = grow(net, tuple(args.widths))
     else:
@@ -79,7 +83,7 @@ def _ccdnet(args, argv) -> None:
             "command": _command(argv),
             "steps": step,
             "processes": replica.world,
-            "data_fingerprint": fingerprint([args.data / s for s in args.sources]),
+            "data_fingerprint": fingerprint([args.data / s for s in read]),
             "photo_sides": list(args.photo_sides),
             "train": dataclasses.asdict(cfg),
             "init": None if args.init is None else str(args.init),
