@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import enum
 import json
+import signal
 import sys
+import threading
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Optional
@@ -20,7 +22,7 @@ import typer
 
 from kinema import __version__
 from kinema.cli import batch, snapshot, vsae
-from kinema.cli.common import DEFAULT_ENGINE, EngineName, EngineOption, Quality, QualityOption, WeightsOption, make_engine, progress_bar, stderr
+from kinema.cli.common import DEFAULT_ENGINE, EngineName, EngineOption, Quality, QualityOption, WeightsOption, make_engine, progress_bar, rate_option, stderr, usage
 from kinema.engines.classical import ClassicalConfig, ClassicalEngine
 from kinema.engines.dequantize import GifRestorer
 from kinema.io import GifOptions, ImageOptions, OddSize, OutputOptions, VideoCodec, VideoOptions, probe
@@ -28,13 +30,14 @@ from kinema.io.atomic import check_output
 from kinema.pipelines.adapt import adapt_to_video
 from kinema.pipelines.convert import ConvertConfig, convert
 from kinema.pipelines.gif2video import Gif2VideoConfig, gif2video
-from kinema.pipelines.interpolate import InterpolateConfig, interpolate_video
+from kinema.pipelines.interpolate import MAX_FRAMES, InterpolateConfig, interpolate_video
 from kinema.pipelines.pair import interpolate_pair
-from kinema.types import KinemaError, MediaInfo, parse_rate
+from kinema.types import KinemaError, MediaInfo
 
 # Typer ships its own copy of click in recent releases and used click itself before:
 # find the usage-error base class through the exception it does export.
 _UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+_NoArgsIsHelp = getattr(sys.modules[_UsageError.__module__], "NoArgsIsHelpError", ())
 
 app = typer.Typer(
     name="kinema",
@@ -97,10 +100,10 @@ def describe(info: MediaInfo) -> str:
 def info(
     path: Annotated[Path, typer.Argument(help="Video, GIF, or image-sequence folder / glob pattern.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
-    fps: Annotated[Optional[str], typer.Option(help="Frame rate of an image sequence without kinema.json.")] = None,
+    fps: Annotated[Optional[Fraction], rate_option("Frame rate of an image sequence without kinema.json.")] = None,
 ) -> None:
     """Frames, size, frame rate (or VFR), duration, codec, audio and alpha of a file."""
-    meta = probe(path, fps=parse_rate(fps) if fps else None)
+    meta = probe(path, fps=fps)
     typer.echo(json.dumps(meta.as_dict(), indent=2) if as_json else describe(meta))
 
 
@@ -114,7 +117,7 @@ def convert_cmd(
     preset: Annotated[str, typer.Option(help="H.264 speed preset, ultrafast … veryslow.")] = "medium",
     odd_size: Annotated[OddSize, typer.Option(help="Odd frame sizes for H.264: pad, crop or error.")] = OddSize.PAD,
     bit_depth: Annotated[Optional[int], typer.Option(help="8 or 16 bits for PNG frames and lossless video (default: the source's).")] = None,
-    fps: Annotated[Optional[str], typer.Option(help="Frame rate of an image-sequence input without kinema.json (default 25).")] = None,
+    fps: Annotated[Optional[Fraction], rate_option("Frame rate of an image-sequence input without kinema.json (default 25).")] = None,
     audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Copy the source's audio unchanged.")] = True,
     colors: Annotated[int, typer.Option(help="GIF palette size, 2 to 256.")] = 256,
     dither: Annotated[bool, typer.Option("--dither/--no-dither", help="Floyd–Steinberg dithering for GIF output.")] = True,
@@ -122,17 +125,18 @@ def convert_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Convert between video, GIF and image sequences, keeping timing and audio."""
-    config = ConvertConfig(
-        output=OutputOptions(
-            video=VideoOptions(codec=codec, crf=crf, preset=preset, odd_size=odd_size, bit_depth=bit_depth),
-            gif=GifOptions(colors=colors, dither=dither),
-            images=ImageOptions(bit_depth=bit_depth),
-        ),
-        fps=parse_rate(fps) if fps else None,
-        audio=audio,
-        loop=loop,
-        overwrite=overwrite,
-    )
+    with usage():
+        config = ConvertConfig(
+            output=OutputOptions(
+                video=VideoOptions(codec=codec, crf=crf, preset=preset, odd_size=odd_size, bit_depth=bit_depth),
+                gif=GifOptions(colors=colors, dither=dither),
+                images=ImageOptions(bit_depth=bit_depth),
+            ),
+            fps=fps,
+            audio=audio,
+            loop=loop,
+            overwrite=overwrite,
+        )
     with progress_bar("convert", quiet=quiet) as progress:
         result = convert(source, output, config, progress=progress)
     if not quiet:
@@ -145,7 +149,7 @@ def interpolate_cmd(
     source: Annotated[Path, typer.Argument(help="Input: video, GIF, or image-sequence folder / glob pattern.")],
     output: Annotated[Path, typer.Argument(help="Output: .mp4/.mov/.mkv/.avi/.nut, .gif, or a folder (PNG frames).")],
     factor: Annotated[Optional[int], typer.Option(help="N× the frame rate, same duration.")] = None,
-    fps: Annotated[Optional[str], typer.Option(help="Target frame rate, e.g. 60 or 59.94 or 60000/1001.")] = None,
+    fps: Annotated[Optional[Fraction], rate_option("Target frame rate, e.g. 60 or 59.94 or 60000/1001.")] = None,
     slowmo: Annotated[Optional[int], typer.Option(help="N× slower: N× the frames at the source rate (audio dropped).")] = None,
     engine: EngineOption = DEFAULT_ENGINE,
     quality: QualityOption = Quality.balanced,
@@ -157,25 +161,25 @@ def interpolate_cmd(
     codec: Annotated[VideoCodec, typer.Option(help="Video codec: h264, or lossless ffv1 (.mkv) / png (.mov).")] = VideoCodec.H264,
     crf: Annotated[int, typer.Option(help="H.264 quality, 0 to 51.")] = 18,
     preset: Annotated[str, typer.Option(help="H.264 speed preset, ultrafast … veryslow.")] = "medium",
-    source_fps: Annotated[Optional[str], typer.Option(help="Frame rate of an image-sequence input without kinema.json.")] = None,
+    source_fps: Annotated[Optional[Fraction], rate_option("Frame rate of an image-sequence input without kinema.json.")] = None,
+    max_frames: Annotated[int, typer.Option(help="Refuse outputs of more frames than this.")] = MAX_FRAMES,
     audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Copy the source's audio unchanged.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Retime a video with in-between frames: --factor N, --fps F or --slowmo N."""
-    try:
+    with usage():
         config = InterpolateConfig(
             factor=factor,
-            fps=parse_rate(fps) if fps else None,
+            fps=fps,
             slowmo=slowmo,
             output=OutputOptions(video=VideoOptions(codec=codec, crf=crf, preset=preset)),
-            source_fps=parse_rate(source_fps) if source_fps else None,
+            source_fps=source_fps,
             audio=audio,
             scene_cuts=scene_cuts,
             max_repeats=max_repeats,
             overwrite=overwrite,
+            max_frames=max_frames,
         )
-    except (ValueError, KinemaError) as exc:  # a bad rate string or combination of options
-        raise typer.BadParameter(str(exc)) from None
     if adapt < 0:
         raise typer.BadParameter(f"--adapt must be ≥ 0, got {adapt}")
     if adapt and engine is not EngineName.learned:
@@ -232,7 +236,7 @@ def gif2video_cmd(
     source: Annotated[Path, typer.Argument(help="The GIF to restore.")],
     output: Annotated[Path, typer.Argument(help="Output: .mp4/.mov/.mkv/.avi/.nut, .gif, or a folder (PNG frames).")],
     factor: Annotated[Optional[int], typer.Option(help="N× the GIF's frame rate (in-between frames interpolated).")] = None,
-    fps: Annotated[Optional[str], typer.Option(help="Constant output frame rate, e.g. 30 or 60.")] = None,
+    fps: Annotated[Optional[Fraction], rate_option("Constant output frame rate, e.g. 30 or 60.")] = None,
     loop: Annotated[int, typer.Option(help="Play the animation N times in the output (seams interpolated).")] = 1,
     dither: Annotated[Dither, typer.Option(help="Is the GIF dithered? auto lets the classifier decide.")] = Dither.auto,
     restore: Annotated[bool, typer.Option("--restore/--no-restore", help="Undo the colour quantization (off: only retime).")] = True,
@@ -248,10 +252,10 @@ def gif2video_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Restore a colour-quantized GIF to smooth full-colour video (optionally at a higher frame rate)."""
-    try:
+    with usage():
         config = Gif2VideoConfig(
             factor=factor,
-            fps=parse_rate(fps) if fps else None,
+            fps=fps,
             loop=loop,
             dithered={Dither.auto: None, Dither.yes: True, Dither.no: False}[dither],
             restore=restore,
@@ -259,8 +263,6 @@ def gif2video_cmd(
             scene_cuts=scene_cuts,
             overwrite=overwrite,
         )
-    except (ValueError, KinemaError) as exc:
-        raise typer.BadParameter(str(exc)) from None
     retiming = factor not in (None, 1) or fps is not None
     # Without retiming no in-between frame is made: skip loading the learned engine.
     chosen = make_engine(engine, quality, weights) if retiming else ClassicalEngine(ClassicalConfig.fast())
@@ -283,6 +285,34 @@ def gif2video_cmd(
 
 #: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
 INTERRUPTED = 130
+#: Exit status after SIGTERM (128 + SIGTERM).
+TERMINATED = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so it stops as after Ctrl-C: writers remove
+    their temporaries, batch workers are stopped."""
+
+
+_terminated = False  # typer turns both interruptions into one exit code; this tells them apart
+
+
+def _on_sigterm(signum, frame) -> None:
+    global _terminated
+    _terminated = True
+    raise Terminated()
+
+
+def _interrupted() -> int:
+    """Say how the run was stopped; its exit status (128 + the signal)."""
+    print("kinema: terminated" if _terminated else "kinema: interrupted", file=sys.stderr)
+    return TERMINATED if _terminated else INTERRUPTED
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for a failure of the system (disk full, read-only, permission denied)."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    return f"{what}: {exc.filename}" if exc.filename else what
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -291,27 +321,33 @@ def main(argv: list[str] | None = None) -> int:
     # Trained networks produce tiny activations; denormal arithmetic is many times slower on
     # x86 CPUs (measured: the GIF restorer 116 → 77 ms a frame, with bit-identical output).
     torch.set_flush_denormal(True)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if threading.current_thread() is threading.main_thread() else None
     try:
         # Without standalone mode click hands back typer.Exit's code instead of exiting.
         status = app(args=args or ["--help"], prog_name="kinema", standalone_mode=False)
         if isinstance(status, int) and status:
-            if status == INTERRUPTED:  # typer turns Ctrl-C into this code, silently
-                print("kinema: interrupted", file=sys.stderr)
-            return status
+            # typer turns Ctrl-C into this code, silently
+            return _interrupted() if status == INTERRUPTED else status
     except KinemaError as exc:
         print(f"kinema: error: {exc}", file=sys.stderr)
         return 1
+    except _NoArgsIsHelp as exc:  # a command group alone: its help, as `--help` shows it
+        print(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+        return 2
     except _UsageError as exc:
         where = exc.ctx.command_path if exc.ctx is not None else "kinema"
         print(f"kinema: error: {exc.format_message()} (see '{where} --help')", file=sys.stderr)
         return 2
     except typer.Exit as exc:
-        if exc.exit_code == INTERRUPTED:
-            print("kinema: interrupted", file=sys.stderr)
-        return exc.exit_code
+        return _interrupted() if exc.exit_code == INTERRUPTED else exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        print("kinema: interrupted", file=sys.stderr)
-        return INTERRUPTED
+        return _interrupted()
+    except OSError as exc:  # the system refused: disk full, read-only, no permission
+        print(f"kinema: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -72,10 +72,11 @@ def _suffix(to: str) -> str:
 
 def _run(job: Job, source: Path, output_dir: Path, *, workers, threads, ray, address, report, include, overwrite, device, quiet) -> None:
     cores = _cores()
-    workers = workers or cores
-    threads = threads or max(1, cores // workers)
-    if workers < 1 or threads < 1:
-        raise typer.BadParameter(f"--workers and --threads must be ≥ 1, got {workers} and {threads}")
+    for name, value in (("--workers", workers), ("--threads", threads)):
+        if value is not None and value < 1:
+            raise typer.BadParameter(f"{name} must be ≥ 1, got {value}")
+    workers = cores if workers is None else workers
+    threads = max(1, cores // workers) if threads is None else threads
     if address is not None and not ray:
         raise typer.BadParameter("--address needs --ray")
     if source.is_dir():

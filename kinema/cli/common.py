@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+import time
 from contextlib import contextmanager
+from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -15,8 +17,35 @@ from kinema.engines.base import Engine
 from kinema.engines.classical import ClassicalConfig
 from kinema.engines.learned import LearnedConfig
 from kinema.engines.spec import ClassicalSpec, EngineSpec, LearnedSpec
+from kinema.types import KinemaError, parse_rate
 
 stderr = Console(stderr=True, soft_wrap=True)  # a message stays one line, whatever the terminal width
+
+
+def _rate(text: str) -> Fraction:
+    try:
+        return parse_rate(text)
+    except KinemaError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def rate_option(help: str) -> typer.models.OptionInfo:  # noqa: A002 - typer's own word
+    """A frame-rate option (``30``, ``29.97``, ``30000/1001``); a bad one is a usage error."""
+    return typer.Option(parser=_rate, metavar="RATE", help=help)
+
+
+@contextmanager
+def usage():
+    """Option values that a config or option set refuses are usage errors (exit 2), found
+    before any work starts."""
+    try:
+        yield
+    except (ValueError, KinemaError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+#: Seconds between two progress lines when stderr is not a terminal (a log file).
+LOG_EVERY = 10.0
 
 
 @contextmanager
@@ -24,10 +53,16 @@ def progress_bar(label: str, *, quiet: bool, unit: str = "frames"):
     """Yields a ``progress(done, total)`` callback drawing a bar on stderr.
 
     The bar appears at the first frame, so a command that fails while opening its
-    input prints only its error line.
+    input prints only its error line. When stderr is not a terminal (a log, a pipe) a bar
+    would show only at the end; there a plain line is printed every :data:`LOG_EVERY`
+    seconds instead, and a last one when the work is done.
     """
     if quiet:
         yield None
+        return
+    if not stderr.is_terminal:
+        with _progress_lines(label, unit) as update:
+            yield update
         return
     columns = (
         TextColumn(label),
@@ -53,6 +88,29 @@ def progress_bar(label: str, *, quiet: bool, unit: str = "frames"):
     finally:
         if task is not None:  # a bar never started would still print an empty line
             bar.stop()
+
+
+@contextmanager
+def _progress_lines(label: str, unit: str):
+    started = time.monotonic()
+    last = {"printed": started, "state": None, "any": False}
+
+    def line(done, total) -> None:
+        of = f"/{total:g}" if total else ""
+        share = f" ({100 * done / total:.0f} %)" if total else ""
+        stderr.print(f"{label}: {done:g}{of} {unit}{share}, {time.monotonic() - started:.0f} s", highlight=False)
+        last["printed"], last["any"] = time.monotonic(), True
+
+    def update(done, total) -> None:
+        last["state"] = (done, total)
+        if time.monotonic() - last["printed"] >= LOG_EVERY:
+            line(done, total)
+
+    try:
+        yield update
+    finally:
+        if last["any"] and last["state"] is not None:
+            line(*last["state"])
 
 
 class EngineName(str, enum.Enum):

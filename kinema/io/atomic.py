@@ -8,7 +8,10 @@ untouched and removes the temporary.
 
 from __future__ import annotations
 
+import errno
+import json
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -16,8 +19,62 @@ from pathlib import Path
 from kinema.types import Frame, KinemaError, OutputExistsError
 
 
-def check_output(output: Path, *, overwrite: bool, inputs: tuple[Path, ...] = ()) -> None:
-    """Refuse to write over an input, or over an existing output unless ``overwrite``."""
+#: Names kinema writes into a frames folder (see :class:`kinema.io.images.ImageSequenceWriter`).
+_FRAME_NAME = re.compile(r"^frame_\d{6}\.png$")
+_FOLDER_EXTRAS = frozenset({"kinema.json", "audio.mov", "audio.mka"})
+#: A temporary's name: the pid of the process writing it (absent in kinema 0.1's), then a
+#: random tag.
+TEMPORARY = re.compile(r"^\.(?P<stem>.*)\.kinema-(?:(?P<pid>\d+)-)?[0-9a-f]{8}\.part(?P<suffix>.*)$")
+
+
+def _is_kinema_folder(folder: Path) -> bool:
+    """A frames folder as kinema writes it: its ``kinema.json`` and only kinema's names."""
+    try:
+        names = {entry.name for entry in os.scandir(folder)}
+        sidecar = json.loads((folder / "kinema.json").read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(sidecar, dict) or sidecar.get("format") != "kinema image sequence":
+        return False
+    return all(name in _FOLDER_EXTRAS or _FRAME_NAME.match(name) for name in names) and all(
+        (folder / name).is_file() and not (folder / name).is_symlink() for name in names
+    )
+
+
+def replace_refusal(target: Path, *, directory: bool) -> str | None:
+    """Why an existing ``target`` may not be replaced by a new output (None: it may).
+
+    Replacing never deletes what kinema did not write: a file output never replaces a
+    folder or a device, and a frames folder replaces only a frames folder kinema wrote.
+    """
+    target = Path(target)
+    if not os.path.lexists(target):
+        return None
+    if directory:
+        if target.is_symlink() or not target.is_dir():
+            return f"output {target} exists and is not a folder; a frames folder does not replace it"
+        if not _is_kinema_folder(target):
+            return (
+                f"output {target} is a folder kinema did not write (it holds more than kinema's frames "
+                "and kinema.json); not replaced: remove it yourself or choose another output"
+            )
+        return None
+    if target.is_dir():
+        return f"output {target} is a folder; a file output never replaces a folder"
+    if os.path.exists(target) and not target.is_file():
+        return f"output {target} is not a regular file (a device or pipe); not replaced"
+    return None
+
+
+def is_directory_output(output: Path) -> bool:
+    """Outputs without a suffix are frames folders (see :func:`kinema.io.output.output_kind`)."""
+    return Path(output).suffix == ""
+
+
+def check_output(output: Path, *, overwrite: bool, inputs: tuple[Path, ...] = (), directory: bool | None = None) -> None:
+    """Refuse to write over an input, over an existing output unless ``overwrite``, and
+    over anything :func:`replace_refusal` protects. ``directory``: whether the output is
+    a folder (default: it has no suffix)."""
     target = output.resolve()
     for src in inputs:
         src_resolved = src.resolve()
@@ -25,8 +82,50 @@ def check_output(output: Path, *, overwrite: bool, inputs: tuple[Path, ...] = ()
             raise OutputExistsError(f"output {output} would overwrite the input {src}")
         if target.is_dir() and target in src_resolved.parents:
             raise OutputExistsError(f"output {output} contains the input {src}")
-    if output.exists() and not overwrite:
+    if not os.path.lexists(output):
+        return
+    if not overwrite:
         raise OutputExistsError(f"output {output} exists (pass --overwrite to replace it)")
+    why = replace_refusal(output, directory=is_directory_output(output) if directory is None else directory)
+    if why is not None:
+        raise OutputExistsError(why)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(target: Path) -> int:
+    """Remove the temporaries beside ``target`` that a killed kinema left for it.
+
+    Only those whose writing process is gone: another kinema writing the same output at
+    this moment keeps its temporary. Returns how many were removed.
+    """
+    target = Path(target)
+    removed = 0
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return 0
+    for entry in entries:
+        match = TEMPORARY.match(entry.name)
+        if not match or match["stem"] != target.stem or match["suffix"] != target.suffix:
+            continue
+        if match["pid"] is not None and (int(match["pid"]) == os.getpid() or _alive(int(match["pid"]))):
+            continue
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 class AtomicOutput:
@@ -40,30 +139,66 @@ class AtomicOutput:
         self.target = Path(target)
         self.overwrite = overwrite
         self.directory = directory
+        self._done = True  # nothing to discard until the temporary exists
         parent = self.target.parent
         if not parent.is_dir():
             raise KinemaError(f"output folder {parent} does not exist")
+        self._check_target()
+        remove_stale_temporaries(self.target)
         tag = uuid.uuid4().hex[:8]
-        self.path = parent / f".{self.target.stem}.kinema-{tag}.part{self.target.suffix}"
-        if directory:
-            self.path.mkdir()
+        self.path = parent / f".{self.target.stem}.kinema-{os.getpid()}-{tag}.part{self.target.suffix}"
+        try:
+            if directory:
+                self.path.mkdir()
+            else:
+                # Created now, so an unwritable folder fails before any work is done.
+                self.path.touch(exist_ok=False)
+        except OSError as exc:
+            raise KinemaError(f"cannot write in {parent}: {exc.strerror or exc}") from None
         self._done = False
 
+    def _check_target(self) -> None:
+        if not os.path.lexists(self.target):
+            return
+        if not self.overwrite:
+            raise OutputExistsError(f"output {self.target} exists (pass --overwrite to replace it)")
+        why = replace_refusal(self.target, directory=self.directory)
+        if why is not None:
+            raise OutputExistsError(why)
+
     def commit(self) -> Path:
-        """Move the finished temporary onto the target (replacing it if allowed)."""
-        if self.target.exists():
-            if not self.overwrite:
-                raise OutputExistsError(f"output {self.target} appeared while writing; not replaced")
-            if self.target.is_dir() and not self.target.is_symlink():
+        """Move the finished temporary onto the target (replacing it if allowed).
+
+        Without ``overwrite`` the move fails if the target appeared meanwhile (another
+        kinema writing the same output): files are linked into place, which never
+        replaces, and folders are renamed, which never replaces a non-empty folder.
+        """
+        if os.path.lexists(self.target) and not self.overwrite:
+            raise OutputExistsError(f"output {self.target} appeared while writing; not replaced")
+        self._check_target()  # what is there now, not what was there at the start
+        try:
+            if not self.overwrite and not self.directory:
+                try:
+                    os.link(self.path, self.target)
+                except FileExistsError:
+                    raise OutputExistsError(f"output {self.target} appeared while writing; not replaced") from None
+                except OSError:  # a file system without hard links
+                    os.replace(self.path, self.target)
+                else:
+                    self.path.unlink()
+            elif self.directory and os.path.lexists(self.target):
                 # Directories cannot be replaced atomically: move the old one aside first
                 # so the target name is never missing for longer than two renames.
                 trash = self.target.parent / f".{self.target.name}.kinema-old-{uuid.uuid4().hex[:8]}"
                 os.replace(self.target, trash)
                 os.replace(self.path, self.target)
                 shutil.rmtree(trash, ignore_errors=True)
-                self._done = True
-                return self.target
-        os.replace(self.path, self.target)
+            else:
+                os.replace(self.path, self.target)
+        except OSError as exc:
+            if isinstance(exc, (FileExistsError, IsADirectoryError, NotADirectoryError)) or exc.errno == errno.ENOTEMPTY:
+                raise OutputExistsError(f"output {self.target} appeared while writing; not replaced") from None
+            raise
         self._done = True
         return self.target
 

@@ -222,7 +222,7 @@ def write_image(path: Path, image: torch.Tensor, alpha: torch.Tensor | None = No
     data = encode_image(to_hwc(image, alpha, bit_depth=bit_depth), path.suffix, name=path)
     out = AtomicOutput(path, overwrite=overwrite)
     try:
-        data.tofile(out.path)
+        out.path.write_bytes(data.tobytes())  # numpy.tofile reports a full disk without errno
         return out.commit()
     finally:
         out.discard()
@@ -268,7 +268,8 @@ class ImageSequenceWriter(AtomicWriter):
             raise KinemaError(f"frame {frame.index} is {frame.width}x{frame.height}, the sequence is {self._size[1]}x{self._size[0]}")
         name = f"frame_{len(self._entries):06d}.png"
         array = to_hwc(frame.image, frame.alpha, bit_depth=self.bits)
-        encode_image(array, ".png", compression=self.options.compression, name=self.folder / name).tofile(self._out.path / name)
+        encoded = encode_image(array, ".png", compression=self.options.compression, name=self.folder / name)
+        (self._out.path / name).write_bytes(encoded.tobytes())
         pts = round(frame.pts / self.time_base)
         self._entries.append({"file": name, "pts": pts, "duration": max(1, round(frame.end / self.time_base) - pts)})
 

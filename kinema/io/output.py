@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+from kinema.io.atomic import is_directory_output
 from kinema.io.gif import GifOptions, GifWriter
 from kinema.io.images import IMAGE_SUFFIXES, ImageOptions, ImageSequenceWriter
 from kinema.io.video import LOOP_TAG
@@ -20,13 +21,15 @@ Writer = VideoWriter | GifWriter | ImageSequenceWriter
 
 
 def output_kind(path: Path) -> MediaKind:
+    """The kind the name asks for; an existing file or folder there does not change it
+    (replacing checks that, see :func:`kinema.io.atomic.replace_refusal`)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".gif":
         return MediaKind.GIF
     if suffix in VIDEO_SUFFIXES:
         return MediaKind.VIDEO
-    if suffix == "" or path.is_dir():
+    if is_directory_output(path):
         return MediaKind.IMAGES
     if suffix in IMAGE_SUFFIXES:
         raise UnsupportedFormatError(f"{path}: image sequences are written to a folder (e.g. {path.with_suffix('')})")
@@ -41,6 +44,12 @@ class OutputOptions:
     video: VideoOptions = field(default_factory=VideoOptions)
     gif: GifOptions = field(default_factory=GifOptions)
     images: ImageOptions = field(default_factory=ImageOptions)
+
+    def validate(self) -> None:
+        """Refuse values that no output of any kind accepts (before any work is done)."""
+        self.video.validate()
+        self.gif.validate()
+        self.images.validate()
 
 
 @dataclass(frozen=True)

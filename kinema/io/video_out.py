@@ -69,8 +69,9 @@ class VideoOptions:
     #: packets can be joined to another's by copying; see :mod:`kinema.io.remux`).
     b_frames: bool = True
 
-    def validate(self, suffix: str) -> None:
-        if suffix not in _CODEC_SUFFIXES[self.codec]:
+    def validate(self, suffix: str | None = None) -> None:
+        """Refuse values no output accepts, and (given ``suffix``) a codec its container cannot hold."""
+        if suffix is not None and suffix not in _CODEC_SUFFIXES[self.codec]:
             allowed = ", ".join(sorted(_CODEC_SUFFIXES[self.codec]))
             raise UnsupportedFormatError(f"codec {self.codec.value} cannot be written to {suffix} (use {allowed})")
         if not 0 <= self.crf <= 51:

@@ -32,6 +32,11 @@ class ConvertConfig:
     loop: int | None = None
     overwrite: bool = False
 
+    def __post_init__(self):
+        if self.loop is not None and self.loop < -1:
+            raise ValueError(f"loop must be -1 (once), 0 (forever) or a number of repeats, got {self.loop}")
+        self.output.validate()
+
 
 @dataclass(frozen=True)
 class ConvertResult:

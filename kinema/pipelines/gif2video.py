@@ -63,6 +63,7 @@ class Gif2VideoConfig:
             raise ValueError(f"fps must be positive, got {self.fps}")
         if not isinstance(self.loop, int) or self.loop < 1:
             raise ValueError(f"loop must be a whole number ≥ 1, got {self.loop}")
+        self.output.validate()
 
     def retime(self) -> InterpolateConfig:
         return InterpolateConfig(

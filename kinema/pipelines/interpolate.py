@@ -28,7 +28,11 @@ from kinema.io.probe import open_reader
 from kinema.ops.scenes import is_cut, is_repeat
 from kinema.pipelines.convert import Progress, audio_source
 from kinema.pipelines.retime import FactorSchedule, RateSchedule, Slot
-from kinema.types import BadInputError, Frame, MediaInfo, MediaKind
+from kinema.types import BadInputError, Frame, KinemaError, MediaInfo, MediaKind
+
+
+#: Default bound on an output's frame count: 9 hours at 60 fps.
+MAX_FRAMES = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class InterpolateConfig:
     #: In-between times rendered per engine call (bounds memory at large N or 4K).
     batch: int = 8
     overwrite: bool = False
+    #: Refuse to write more frames than this (a mistyped --fps 1e9 would run for days).
+    max_frames: int = MAX_FRAMES
 
     def __post_init__(self):
         chosen = [name for name in ("factor", "fps", "slowmo") if getattr(self, name) is not None]
@@ -65,6 +71,9 @@ class InterpolateConfig:
             raise ValueError(f"fps must be positive, got {self.fps}")
         if self.max_repeats < 0 or self.batch < 1:
             raise ValueError("max_repeats must be ≥ 0 and batch ≥ 1")
+        if self.max_frames < 1:
+            raise ValueError(f"max_frames must be ≥ 1, got {self.max_frames}")
+        self.output.validate()
 
 
 @dataclass(frozen=True)
@@ -212,6 +221,8 @@ def interpolate_frames(
     schedule = _schedule(config, origin)
     counts = _Counts()
     total = expected_frames(config, info)
+    if total is not None and total > config.max_frames:
+        raise KinemaError(_too_many(total, config.max_frames, known=True))
     start: Fraction | None = origin
 
     def fed() -> Iterator[Frame]:
@@ -232,35 +243,51 @@ def interpolate_frames(
             pts, duration = start + (pts - start) * slowmo, duration * slowmo
         image = image.to("cpu", torch.float32)
         alpha = None if alpha is None else alpha.to("cpu", torch.float32)
+        if counts.frames_out >= config.max_frames:
+            raise KinemaError(_too_many(counts.frames_out, config.max_frames, known=False))
         writer.write(Frame(image=image, pts=pts, duration=duration, alpha=alpha, index=counts.frames_out))
         counts.frames_out += 1
         if progress is not None:
             progress(counts.frames_out, total)
 
-    def render(a: Frame, b: Frame | None, slots: list[Slot]) -> None:
-        if not slots:
-            return
-        ts = [float((pts - a.pts) / (b.pts - a.pts)) if b is not None else 0.0 for pts, _ in slots]
-        moving = [i for i, t in enumerate(ts) if t > 0]
-        if moving and config.scene_cuts and bool(is_cut(a.image[None], b.image[None])[0]):
-            counts.cuts += 1
-            moving = []
-        frames: dict[int, torch.Tensor] = {}
-        if moving:
-            pair_a, pair_b = a.image[None].to(device), b.image[None].to(device)
-        for chunk in range(0, len(moving), config.batch):
-            index = moving[chunk : chunk + config.batch]
-            with torch.inference_mode():
-                out = engine.interpolate(pair_a, pair_b, [ts[i] for i in index])[0]
-            frames.update(zip(index, out))
-            counts.interpolated += len(index)
-        for i, slot in enumerate(slots):
-            image = frames.get(i, a.image)
-            alpha = a.alpha
-            if i in frames and a.alpha is not None and b.alpha is not None:
-                # Alpha is cross-faded, not motion-compensated (the engines see RGB only).
-                alpha = torch.lerp(a.alpha, b.alpha, ts[i])
-            emit(image, alpha, slot)
+    def render(a: Frame, b: Frame | None, slots: Iterator[Slot]) -> None:
+        """Write the frames of ``slots`` between ``a`` and ``b``, ``config.batch``
+        in-between times per engine call; memory stays bounded however many there are."""
+        pending: list[tuple[Slot, float]] = []
+        cut: bool | None = None  # decided at the first in-between time
+        pair: tuple[torch.Tensor, torch.Tensor] | None = None
+
+        def flush() -> None:
+            nonlocal pair
+            moving = [i for i, (_, t) in enumerate(pending) if t > 0 and not cut]
+            frames: dict[int, torch.Tensor] = {}
+            if moving:
+                pair = pair or (a.image[None].to(device), b.image[None].to(device))
+                with torch.inference_mode():
+                    out = engine.interpolate(*pair, [pending[i][1] for i in moving])[0]
+                frames.update(zip(moving, out))
+                counts.interpolated += len(moving)
+            for i, (slot, t) in enumerate(pending):
+                image = frames.get(i, a.image)
+                alpha = a.alpha
+                if i in frames and a.alpha is not None and b.alpha is not None:
+                    # Alpha is cross-faded, not motion-compensated (the engines see RGB only).
+                    alpha = torch.lerp(a.alpha, b.alpha, t)
+                emit(image, alpha, slot)
+            pending.clear()
+
+        waiting = 0  # in-between times in ``pending``
+        for slot in slots:
+            t = float((slot[0] - a.pts) / (b.pts - a.pts)) if b is not None else 0.0
+            if t > 0 and cut is None:
+                cut = config.scene_cuts and bool(is_cut(a.image[None], b.image[None])[0])
+                counts.cuts += cut
+            pending.append((slot, t))
+            waiting += t > 0 and not cut
+            if waiting == config.batch:
+                flush()
+                waiting = 0
+        flush()
 
     with writer:
         drawings = (frame for frame, _ in anchors(fed(), config.max_repeats, counts))
@@ -288,6 +315,11 @@ def interpolate_frames(
         audio_copied=audio is not None,
         seconds=time.perf_counter() - started,
     )
+
+
+def _too_many(frames: int, limit: int, *, known: bool) -> str:
+    what = f"would have {frames} frames" if known else "has reached"
+    return f"the output {what}, over the limit of {limit} frames (pass a larger --max-frames if that is really meant)"
 
 
 def _output_duration(config: InterpolateConfig, duration_in: Fraction, frames_out: int) -> Fraction:

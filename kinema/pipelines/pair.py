@@ -34,6 +34,9 @@ def output_paths(output: Path, first: Path, times: Sequence[float]) -> list[Path
     output = Path(output)
     if len(times) == 1 and output.suffix.lower() in IMAGE_SUFFIXES:
         return [output]
+    if output.suffix and len(times) == 1:
+        allowed = ", ".join(sorted(IMAGE_SUFFIXES))
+        raise KinemaError(f"{output}: one frame is written as an image ({allowed}), or into a folder")
     if output.suffix:
         raise KinemaError(f"{output}: with several times, -o must be a folder (one PNG per time)")
     return [output / f"{Path(first).stem}_t{t:.4f}.png" for t in times]

@@ -11,12 +11,16 @@ Two ways to place them:
 
 Both are fed source frames as they stream in (``feed``) and hand out the times that
 are already certain (``take``, as ``(time, duration)`` slots); :meth:`finish` releases the rest once the end is known.
+Slots are handed out lazily (iterators, to be used up before the next ``feed``), so a long
+gap at a high rate never builds a list of millions of times.
 All arithmetic is on :class:`fractions.Fraction`, so no time drifts by rounding.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
+from collections.abc import Iterator
 from fractions import Fraction
 
 #: One output frame: (time, duration), in seconds.
@@ -48,15 +52,13 @@ class RateSchedule:
     def _time(self, j: int) -> Fraction:
         return self.start + Fraction(j) / self.rate
 
-    def take(self, before: Fraction) -> list[Slot]:
+    def take(self, before: Fraction) -> Iterator[Slot]:
         """Output slots not yet taken whose time is earlier than ``before``."""
-        slots = []
         while self.start is not None and self._time(self._next) < before:
-            slots.append((self._time(self._next), 1 / self.rate))
             self._next += 1
-        return slots
+            yield self._time(self._next - 1), 1 / self.rate
 
-    def finish(self, end: Fraction) -> list[Slot]:
+    def finish(self, end: Fraction) -> Iterator[Slot]:
         return self.take(end)
 
     def count(self, duration: Fraction) -> int:
@@ -72,28 +74,32 @@ class FactorSchedule:
             raise ValueError(f"factor must be at least 1, got {factor}")
         self.factor = factor
         self._last: tuple[Fraction, Fraction] | None = None  # (pts, duration) of the newest frame
-        self._ready: list[Slot] = []
+        self._ready: deque[tuple[Fraction, Fraction, int]] = deque()  # (start, step, next k)
 
     def _split(self, start: Fraction, end: Fraction) -> None:
-        step = (end - start) / self.factor
-        self._ready.extend((start + k * step, step) for k in range(self.factor))
+        self._ready.append((start, (end - start) / self.factor, 0))
 
     def feed(self, pts: Fraction, duration: Fraction) -> None:
         if self._last is not None:
             self._split(self._last[0], pts)
         self._last = (pts, duration)
 
-    def take(self, before: Fraction) -> list[Slot]:
-        slots = [s for s in self._ready if s[0] < before]
-        self._ready = self._ready[len(slots) :]
-        return slots
+    def take(self, before: Fraction | None) -> Iterator[Slot]:
+        """Slots not yet taken earlier than ``before`` (all of them for None)."""
+        while self._ready:
+            start, step, k = self._ready[0]
+            if before is not None and start + k * step >= before:
+                return
+            self._ready[0] = (start, step, k + 1)
+            if k + 1 == self.factor:
+                self._ready.popleft()
+            yield start + k * step, step
 
-    def finish(self, end: Fraction) -> list[Slot]:
+    def finish(self, end: Fraction) -> Iterator[Slot]:
         if self._last is not None:
             self._split(self._last[0], max(end, self._last[0] + self._last[1]))
             self._last = None
-        slots, self._ready = self._ready, []
-        return slots
+        return self.take(None)
 
     def count(self, frames: int) -> int:
         return frames * self.factor

@@ -244,8 +244,13 @@ def expand(
     started = time.perf_counter()
     image, info = read_snapshot(snapshot)
     net, digest = load_model(info.model, models, device=device)
-    if digest != info.digest or net.config.frames != info.frames:
+    if digest != info.digest:
         raise ModelMismatchError(f"{snapshot}: made by other {info.model!r} weights (digest {info.digest}, these are {digest})")
+    if net.config.frames != info.frames:
+        raise ModelMismatchError(
+            f"{snapshot}: its metadata says {info.frames} frames, but the {info.model!r} weights it names make "
+            f"{net.config.frames}: the metadata was edited or damaged"
+        )
     if fps is not None and fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
     rate = Fraction(fps) if fps is not None else info.rate * factor

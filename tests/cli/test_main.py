@@ -89,13 +89,20 @@ def test_bad_outputs_and_options(tmp_path, capsys):
         (("convert", src, tmp_path / "o.xyz"), 1, "unknown output format"),
         (("convert", src, tmp_path / "o.webm"), 1, "unknown output format"),
         (("convert", src, tmp_path / "o.mp4", "--codec", "ffv1"), 1, "cannot be written to .mp4"),
-        (("convert", src, tmp_path / "o.mp4", "--crf", "99"), 1, "crf"),
-        (("convert", src, tmp_path / "o.gif", "--colors", "1"), 1, "colours"),
+        (("convert", src, tmp_path / "o.mp4", "--crf", "99"), 2, "crf"),
+        (("convert", src, tmp_path / "o.mp4", "--crf", "70"), 2, "crf"),
+        (("convert", src, tmp_path / "o.mp4", "--preset", "warp9"), 2, "preset"),
+        (("convert", src, tmp_path / "o.gif", "--colors", "1"), 2, "colours"),
+        (("convert", src, tmp_path / "o", "--bit-depth", "12"), 2, "bit depth"),
+        (("convert", src, tmp_path / "o.gif", "--loop", "-5"), 2, "loop"),
+        (("convert", src, tmp_path / "o.mp4", "--fps", "abc"), 2, "frame rate"),
+        (("gif2video", src, tmp_path / "o.mp4", "--fps", "abc"), 2, "frame rate"),
         (("convert", src, tmp_path / "o.mp4", "--crf", "abc"), 2, "--crf"),
         (("convert", src, tmp_path / "o.mp4", "--codec", "xvid"), 2, "--codec"),
         (("convert", src), 2, "Missing argument 'output'"),
         (("frobnicate",), 2, "frobnicate"),
-        (("info", tmp_path, "--fps", "abc"), 1, "frame rate"),
+        (("info", tmp_path, "--fps", "abc"), 2, "frame rate"),
+        (("batch", "convert", tmp_path, tmp_path / "b", "--workers", "0"), 2, "--workers must be ≥ 1"),
     ]
     for args, want, message in cases:
         code, _, err = run(capsys, *args)
@@ -204,6 +211,8 @@ def test_pair_writes_one_file_or_one_per_time(tmp_path, capsys):
     cv2.imwrite(str(tmp_path / "small.png"), pattern(1, 10, 10))
     code, _, err = run(capsys, "pair", str(tmp_path / "a.png"), str(tmp_path / "small.png"), "-o", str(tmp_path / "x.png"))
     assert code == 1 and "same size" in one_error_line(err)
+    code, _, err = run(capsys, "pair", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(tmp_path / "mid.mp4"))
+    assert code == 1 and "one frame is written as an image" in one_error_line(err)
     code, _, err = run(capsys, "pair", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--t", "2", "-o", str(tmp_path / "y.png"))
     assert code == 2
     code, _, err = run(capsys, "pair", str(tmp_path / "missing.png"), str(tmp_path / "b.png"), "-o", str(tmp_path / "z.png"))

@@ -9,9 +9,9 @@ def _run(schedule, frames):
     slots = []
     for pts, duration in frames:
         schedule.feed(pts, duration)
-        slots += schedule.take(pts)
+        slots += list(schedule.take(pts))
     end = frames[-1][0] + frames[-1][1]
-    return slots + schedule.finish(end)
+    return slots + list(schedule.finish(end))
 
 
 @pytest.mark.parametrize("source, target", [(Fraction(24), Fraction(60)), (Fraction(24000, 1001), Fraction(60)), (Fraction(25), Fraction(30000, 1001))])

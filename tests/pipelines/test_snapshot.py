@@ -1,3 +1,4 @@
+import dataclasses
 from fractions import Fraction
 
 import pytest
@@ -5,7 +6,7 @@ import torch
 
 from kinema.engines.base import AverageEngine
 from kinema.io.probe import open_reader, probe
-from kinema.io.snapshot_file import read_snapshot
+from kinema.io.snapshot_file import read_snapshot, write_snapshot
 from kinema.models.snapshot import SnapshotConfig, SnapshotNet
 from kinema.pipelines.snapshot import EmbedConfig, embed, expand, load_model, preview, weights_name
 from kinema.types import BadInputError, ModelMismatchError
@@ -82,4 +83,10 @@ def test_clear_errors(tmp_path, models, clip):
         expand(snap, tmp_path / "x.mp4", engine=AverageEngine(), models=other)
     with pytest.raises(BadInputError, match="no snapshot weights"):
         load_model("snapshot-7", models)
+    # Metadata edited to another frame count: said as such, not as other weights.
+    image, info = read_snapshot(snap)
+    edited = write_snapshot(tmp_path / "edited.png", image, dataclasses.replace(info, frames=9))
+    with pytest.raises(ModelMismatchError, match="says 9 frames") as caught:
+        expand(edited, tmp_path / "x.mp4", engine=AverageEngine(), models=models)
+    assert "other" not in str(caught.value)
     assert not (tmp_path / "x.mp4").exists()

@@ -13,7 +13,6 @@ import csv
 import fnmatch
 import json
 import os
-import re
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,12 +20,11 @@ from pathlib import Path
 
 from PIL import Image
 
+from kinema.io.atomic import TEMPORARY
 from kinema.io.images import IMAGE_SUFFIXES
 from kinema.io.probe import probe
 from kinema.types import BadInputError, KinemaError
 
-#: Temporaries of an unfinished write (see :class:`kinema.io.atomic.AtomicOutput`).
-_PARTIAL = re.compile(r"^\..+\.kinema-[0-9a-f]{8}\.part")
 _STILL_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
@@ -148,9 +146,9 @@ def clean_partials(output_dir: Path) -> int:
     removed = 0
     for root, dirs, files in os.walk(output_dir):
         for name in [*files, *dirs]:
-            if _PARTIAL.match(name):
+            if TEMPORARY.match(name):
                 path = Path(root) / name
                 shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
                 removed += 1
-        dirs[:] = [d for d in dirs if not _PARTIAL.match(d)]
+        dirs[:] = [d for d in dirs if not TEMPORARY.match(d)]
     return removed

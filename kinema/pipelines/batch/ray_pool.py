@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from kinema.pipelines.batch.jobs import Job, Unit
+from kinema.pipelines.batch.lifeline import Driver
 from kinema.pipelines.batch.runner import Done, WorkerDied, perform, start_worker
 from kinema.types import KinemaError
 
@@ -30,9 +31,9 @@ class _Worker:
     """The actor's class (made remote in :class:`RayPool`, so importing this module does
     not need Ray)."""
 
-    def __init__(self, job: Job, threads: int, device: str):
+    def __init__(self, job: Job, threads: int, device: str, driver: Driver):
         self.device = device
-        self.loaded, self.error = start_worker(job, threads, device)
+        self.loaded, self.error = start_worker(job, threads, device, driver)
 
     def run(self, unit: Unit) -> Done:
         return perform(unit, self.loaded, self.device, self.error)
@@ -68,7 +69,7 @@ class RayPool:
 
     def _new_actor(self):
         job, _, threads, device, _ = self._setup
-        return self._actor_class.remote(job, threads, device)
+        return self._actor_class.remote(job, threads, device, Driver())
 
     def submit(self, key: Any, unit: Unit) -> None:
         if self._actor_class is None:

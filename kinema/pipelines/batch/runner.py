@@ -26,9 +26,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
+import cv2
 import torch
 
 from kinema.pipelines.batch.jobs import Job, Row, Split, Unit
+from kinema.pipelines.batch.lifeline import Driver, bind_to
 from kinema.pipelines.batch.plan import Task, clean_partials, duplicates, is_complete
 from kinema.types import KinemaError
 
@@ -81,10 +83,15 @@ def spread_device(device: str, slot: int, gpus: int) -> str:
     return f"cuda:{slot % gpus}" if device == "cuda" and gpus > 1 else device
 
 
-def start_worker(job: Job, threads: int, device: str) -> tuple[Any, str | None]:
+def start_worker(job: Job, threads: int, device: str, driver: Driver) -> tuple[Any, str | None]:
     """What every worker (process or actor) does once: ``(loaded, None)``, or
     ``(None, why)`` when the job cannot load (reported on the first unit)."""
+    bind_to(driver)
+    # Both libraries default to one thread per core; bounding both keeps ``workers ×
+    # threads`` cores busy, not more, and makes a worker's output independent of the pool
+    # (OpenCV's DIS flow gives slightly different fields at different thread counts).
     torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
     torch.set_flush_denormal(True)  # trained networks make denormals, slow on x86
     try:
         return job.load(device), None
@@ -92,12 +99,12 @@ def start_worker(job: Job, threads: int, device: str) -> tuple[Any, str | None]:
         return None, describe_error(exc)
 
 
-def _init_worker(job: Job, threads: int, device: str, counter) -> None:
+def _init_worker(job: Job, threads: int, device: str, counter, driver: Driver) -> None:
     global _loaded, _load_error, _device
     with counter.get_lock():  # which worker this is, to spread workers over GPUs
         slot, counter.value = counter.value, counter.value + 1
     _device = spread_device(device, slot, torch.cuda.device_count() if device == "cuda" else 0)
-    _loaded, _load_error = start_worker(job, threads, _device)
+    _loaded, _load_error = start_worker(job, threads, _device, driver)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -134,7 +141,7 @@ class LocalPool:
             max_workers=workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(job, threads, device, context.Value("i", 0)),
+            initargs=(job, threads, device, context.Value("i", 0), Driver()),
         )
         self._executor: ProcessPoolExecutor | None = None  # started at the first unit
         self._futures: dict = {}

@@ -51,7 +51,7 @@ def test_complete_outputs_and_partials(tmp_path):
     truncated = tmp_path / "t.mp4"
     truncated.write_bytes(video.read_bytes()[:200])
     assert not is_complete(truncated) and not is_complete(tmp_path / "missing.mp4")
-    partial = tmp_path / "sub" / ".v.kinema-0123abcd.part.mp4"
+    partial = tmp_path / "sub" / ".v.kinema-4242-0123abcd.part.mp4"
     partial.parent.mkdir()
     partial.write_bytes(b"half")
     keep = tmp_path / ".v.mp4.kinema-chunks-0123456789ab"

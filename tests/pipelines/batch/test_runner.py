@@ -10,10 +10,12 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+import torch
 
 from kinema.engines.classical import ClassicalConfig
 from kinema.engines.learned import LearnedConfig
 from kinema.engines.spec import ClassicalSpec, LearnedSpec
+from kinema.io import OutputOptions, VideoCodec, VideoOptions
 from kinema.io.probe import probe
 from kinema.io.video import VideoReader
 from kinema.pipelines.batch import ConvertJob, InterpolateJob, LocalPool, read_manifest, run_batch, walk
@@ -28,6 +30,11 @@ FAST = ClassicalSpec(ClassicalConfig.fast())
 
 def _rows(report: Path) -> list[dict]:
     return [json.loads(line) for line in report.read_text().splitlines()]
+
+
+def _decoded(path: Path) -> list[tuple]:
+    """Every frame's timing and exact pixels (8-bit), to compare outputs across pools."""
+    return [(f.pts, f.duration, (f.image * 255).round().to(torch.uint8).numpy().tobytes()) for f in VideoReader(path)]
 
 
 def _leftovers(folder: Path) -> list[Path]:
@@ -144,6 +151,27 @@ def folder(tmp_path):
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds worker processes through /proc")
+def test_workers_die_with_a_killed_driver_and_finish_nothing_after_it(folder, tmp_path):
+    out = tmp_path / "out"
+    process = subprocess.Popen(_batch_command(folder, out), stderr=subprocess.PIPE, text=True)
+    _wait_for_first_output(out, process, 8)
+    workers = _children(process.pid)
+    assert workers
+    process.kill()  # the driver alone, as `kill -9 PID` does
+    process.wait()
+    killed = time.monotonic()
+    outputs = {p.name for p in out.glob("*.mp4")}
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() - killed < 10:
+        time.sleep(0.05)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers), "a worker outlived its driver"
+    time.sleep(1)
+    assert {p.name for p in out.glob("*.mp4")} == outputs  # nothing finished after the driver
+    rerun = subprocess.run(_batch_command(folder, out), capture_output=True, text=True, timeout=180)
+    assert rerun.returncode == 0, rerun.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted([f"clip{i}.mp4" for i in range(8)] + ["kinema-batch.jsonl"])
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds worker processes through /proc")
 def test_sigkill_midway_then_rerun_leaves_every_output_complete_and_none_duplicated(folder, tmp_path):
     # 1. One worker killed: its file is retried on a fresh worker and the batch completes.
     out = tmp_path / "out"
@@ -189,8 +217,11 @@ def test_ray_with_two_workers_makes_the_same_files_as_local_processes(tmp_path):
     for i in range(2):
         make_video(src / f"short{i}.mp4", 6 + i)
     (src / "list.jsonl").write_text("".join(json.dumps({"input": p}) + "\n" for p in ("long.mp4", "short0.mp4", "short1.mp4")))
-    # The long clip is cut into parts, so parts and their join run on Ray too.
-    job = InterpolateJob(InterpolateConfig(factor=2), FAST, suffix=".mp4", chunk_frames=10)
+    # The long clip is cut into parts, so parts and their join run on Ray too. Lossless
+    # FFV1 makes "the same files" exact: libx264 in the PyAV wheel does not give the same
+    # bytes twice for the same frames, even in one process with one thread.
+    config = InterpolateConfig(factor=2, output=OutputOptions(video=VideoOptions(codec=VideoCodec.FFV1)))
+    job = InterpolateJob(config, FAST, suffix=".mkv", chunk_frames=10)
     results, seen = {}, []
     for name, pool in (("local", LocalPool(job, workers=2)), ("ray", RayPool(job, workers=2))):
         out = tmp_path / name
@@ -198,20 +229,22 @@ def test_ray_with_two_workers_makes_the_same_files_as_local_processes(tmp_path):
         progress = (lambda done, total: seen.append((done, total))) if name == "local" else None
         summary = run_batch(tasks, job, pool, report=tmp_path / f"{name}.jsonl", output_dir=out, progress=progress)
         assert (summary.done, summary.failed) == (3, 0)
-        results[name] = {p.name: p.read_bytes() for p in out.glob("*.mp4")}
+        results[name] = {p.name: _decoded(p) for p in out.glob("*.mkv")}
         assert not _leftovers(out)
-    assert results["ray"] == results["local"] and len(results["ray"]) == 3
+    assert results["ray"].keys() == results["local"].keys() and len(results["ray"]) == 3
+    for name, frames in results["ray"].items():
+        assert frames == results["local"][name], name
     # The long clip's parts move the progress by a share of one file each.
     assert seen[-1] == (3, 3) and any(0 < done % 1 for done, _ in seen)
     assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
     parts = [r for r in _rows(tmp_path / "ray.jsonl") if r["input"].endswith("long.mp4")][0]
     assert parts["parts"] == 3
     # The joined long clip times and sounds like the clip made in one piece.
-    whole = interpolate_video(src / "long.mp4", tmp_path / "whole.mp4", job.config, engine=FAST.build())
-    joined = tmp_path / "ray" / "long.mp4"
-    assert [f.pts for f in VideoReader(joined)] == [f.pts for f in VideoReader(tmp_path / "whole.mp4")]
+    whole = interpolate_video(src / "long.mp4", tmp_path / "whole.mkv", job.config, engine=FAST.build())
+    joined = tmp_path / "ray" / "long.mkv"
+    assert [f.pts for f in VideoReader(joined)] == [f.pts for f in VideoReader(tmp_path / "whole.mkv")]
     assert probe(joined).frame_count == whole.frames_out == 60
-    assert audio_packets(joined) == audio_packets(tmp_path / "whole.mp4")
+    assert audio_packets(joined) == audio_packets(tmp_path / "whole.mkv")
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds worker processes through /proc")
