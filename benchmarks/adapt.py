@@ -24,6 +24,7 @@ from kinema.engines.learned import LearnedEngine
 from kinema.io.probe import open_reader
 from kinema.ops.metrics import psnr, ssim
 from kinema.train.clips import HELD_OUT
+from kinema.pipelines.adapt import AdaptConfig, adapt_engine
 
 #: Clips no training run reads: the validation clip and two of the GIFs.
 CLIPS = (HELD_OUT, "gifs/xvfi_x4k_003.gif", "gifs/xvfi_x4k_081.gif")
@@ -60,7 +61,7 @@ def main() -> None:
             torch.manual_seed(0)
             engine = LearnedEngine.from_file()  # fresh shipped weights for every setting
             started = time.perf_counter()
-            engine.adapt(frames[0::2], steps)
+            adapt_engine(engine, frames[0::2], AdaptConfig(steps=steps))
             seconds = time.perf_counter() - started
             p, s = score(engine, frames)
             cells.append(f"{p:.2f} / {s:.4f} ({seconds:.0f})")

@@ -31,9 +31,10 @@ from benchmarks.readme import write_block
 from kinema.models.snapshot import SnapshotNet
 from kinema.ops.codec import jpeg_roundtrip, round_8bit
 from kinema.ops.metrics import mean_finite, psnr, ssim
-from kinema.pipelines.snapshot import WEIGHTS, EmbedConfig, embed_clip, weights_name
+from kinema.pipelines.snapshot import EmbedConfig, embed_clip
 from kinema.train.clips import load_frames
 from kinema.train.snapshot import SNAPSHOT_HELD_OUT
+from kinema.weights import FOLDER, snapshot_name
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -123,7 +124,7 @@ def fmt(pair: tuple[float, float]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--models", type=Path, default=WEIGHTS, help="folder of snapshot weights (default: shipped)")
+    parser.add_argument("--models", type=Path, default=FOLDER, help="folder of snapshot weights (default: shipped)")
     parser.add_argument("--windows", type=int, default=6, help="windows per held-out clip")
     parser.add_argument("--max-side", type=int, default=480)
     parser.add_argument("--readme", action="store_true", help="write the tables into README.md")
@@ -136,21 +137,21 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     clips = [load_frames(args.data / name, args.max_side) for name in SNAPSHOT_HELD_OUT]
     load = lambda name: SnapshotNet.load(args.models / f"{name}.safetensors")[0]  # noqa: E731
-    nets = {name: load(name) for name in (weights_name(5), weights_name(9), weights_name(5, jpeg_robust=True))}
+    nets = {name: load(name) for name in (snapshot_name(5), snapshot_name(9), snapshot_name(5, jpeg_robust=True))}
     count = args.windows
     refine = args.refine
-    main_rows = {name: score(nets[name], clips, 1, count) for name in (weights_name(5), weights_name(9))}
-    refined = {f"{name} + refine {refine}": score(nets[name], clips, 1, count, refine=refine) for name in (weights_name(5), weights_name(9))}
-    strides = {s: main_rows[weights_name(5)] if s == 1 else score(nets[weights_name(5)], clips, s, count) for s in (1, 3, 5)}
+    main_rows = {name: score(nets[name], clips, 1, count) for name in (snapshot_name(5), snapshot_name(9))}
+    refined = {f"{name} + refine {refine}": score(nets[name], clips, 1, count, refine=refine) for name in (snapshot_name(5), snapshot_name(9))}
+    strides = {s: main_rows[snapshot_name(5)] if s == 1 else score(nets[snapshot_name(5)], clips, s, count) for s in (1, 3, 5)}
     jpeg_rows = {
-        ("standard", "PNG"): main_rows[weights_name(5)],
-        ("standard", "JPEG 90"): score(nets[weights_name(5)], clips, 1, count, jpeg=90),
-        ("JPEG-robust", "PNG"): score(nets[weights_name(5, jpeg_robust=True)], clips, 1, count),
-        ("JPEG-robust", "JPEG 90"): score(nets[weights_name(5, jpeg_robust=True)], clips, 1, count, jpeg=90),
-        (f"JPEG-robust + refine {refine}", "JPEG 90"): score(nets[weights_name(5, jpeg_robust=True)], clips, 1, count, jpeg=90, refine=refine),
+        ("standard", "PNG"): main_rows[snapshot_name(5)],
+        ("standard", "JPEG 90"): score(nets[snapshot_name(5)], clips, 1, count, jpeg=90),
+        ("JPEG-robust", "PNG"): score(nets[snapshot_name(5, jpeg_robust=True)], clips, 1, count),
+        ("JPEG-robust", "JPEG 90"): score(nets[snapshot_name(5, jpeg_robust=True)], clips, 1, count, jpeg=90),
+        (f"JPEG-robust + refine {refine}", "JPEG 90"): score(nets[snapshot_name(5, jpeg_robust=True)], clips, 1, count, jpeg=90, refine=refine),
     }
     compared = {path.name: score(SnapshotNet.load(path)[0], clips, 1, count) for path in args.compare}
-    speed = {(name, size): timing(nets[name], size) for name in (weights_name(5), weights_name(9)) for size in ((256, 256), (720, 1280))}
+    speed = {(name, size): timing(nets[name], size) for name in (snapshot_name(5), snapshot_name(9)) for size in ((256, 256), (720, 1280))}
 
     names = ", ".join(Path(n).name for n in SNAPSHOT_HELD_OUT)
     lines = [
@@ -185,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.readme:
         write_block("snapshot", text)
     if args.sheet is not None:
-        sheet(nets[weights_name(5)], load_frames(args.data / SNAPSHOT_HELD_OUT[0], 240), args.sheet)
+        sheet(nets[snapshot_name(5)], load_frames(args.data / SNAPSHOT_HELD_OUT[0], 240), args.sheet)
     if args.json is not None:
         rows = {
             name: {
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
             for name, r in main_rows.items()
         }
         robust = jpeg_rows[("JPEG-robust", "JPEG 90")]
-        rows[weights_name(5, jpeg_robust=True)] = {
+        rows[snapshot_name(5, jpeg_robust=True)] = {
             "restored_psnr_ssim_png": jpeg_rows[("JPEG-robust", "PNG")]["mean"],
             "restored_psnr_ssim_jpeg90": robust["mean"],
             "snapshot_psnr_ssim_jpeg90": robust["snapshot"],

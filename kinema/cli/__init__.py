@@ -27,7 +27,7 @@ from kinema.engines.classical import ClassicalConfig, ClassicalEngine
 from kinema.engines.dequantize import GifRestorer
 from kinema.io import GifOptions, ImageOptions, OddSize, OutputOptions, VideoCodec, VideoOptions, probe
 from kinema.io.atomic import check_output
-from kinema.pipelines.adapt import adapt_to_video
+from kinema.pipelines.adapt import AdaptConfig, adapt_to_video
 from kinema.pipelines.convert import ConvertConfig, convert
 from kinema.pipelines.gif2video import Gif2VideoConfig, gif2video
 from kinema.pipelines.interpolate import MAX_FRAMES, InterpolateConfig, interpolate_video
@@ -189,7 +189,7 @@ def interpolate_cmd(
         # Refuse a bad output before minutes of adaptation, not after.
         check_output(output, overwrite=overwrite, inputs=(source,))
         with progress_bar("adapt", quiet=quiet, unit="steps") as progress:
-            adapt_to_video(chosen, source, adapt, source_fps=config.source_fps, progress=progress)
+            adapt_to_video(chosen, source, AdaptConfig(steps=adapt), source_fps=config.source_fps, progress=progress)
     with progress_bar("interpolate", quiet=quiet) as progress:
         result = interpolate_video(source, output, config, engine=chosen, progress=progress)
     if not quiet:

@@ -10,8 +10,9 @@ import typer
 from kinema.cli.common import DEFAULT_ENGINE, EngineOption, Quality, QualityOption, WeightsOption, make_engine, progress_bar, stderr
 from kinema.engines.base import AverageEngine
 from kinema.io import OutputOptions, VideoCodec, VideoOptions
-from kinema.pipelines.snapshot import EmbedConfig, embed, expand, load_model, preview, weights_name
+from kinema.pipelines.snapshot import EmbedConfig, embed, expand, load_model, preview
 from kinema.types import parse_rate
+from kinema.weights import snapshot_name
 
 app = typer.Typer(help="Embed a clip in one ordinary picture that looks like its middle frame, and expand it back.", no_args_is_help=True)
 
@@ -30,7 +31,7 @@ Overwrite = Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an e
 def _model(frames: int, output: Path, robust: bool | None, models: Path | None):
     if robust is None:
         robust = output.suffix.lower() in (".jpg", ".jpeg")
-    name = weights_name(frames, jpeg_robust=robust)
+    name = snapshot_name(frames, jpeg_robust=robust)
     net, digest = load_model(name, models)
     return name, net, digest
 

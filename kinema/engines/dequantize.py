@@ -19,10 +19,11 @@ from kinema.io.pixels import to_hwc
 from kinema.models.ccdnet import CCDNet, DitherNet
 from kinema.ops.color import palette_of, stack_palettes
 from kinema.types import BadInputError
-from kinema.weights import FOLDER
+from kinema.weights import DITHER, FOLDER
 
-#: Shipped files: ``gif-{flat|dither}-{colors}.safetensors`` and the classifier.
-CLASSIFIER_FILE = "dither.safetensors"
+#: A folder of GIF weights holds ``gif-{flat|dither}-{colors}.safetensors`` (named as
+#: :func:`kinema.weights.gif_name` names them) and, optionally, the classifier.
+CLASSIFIER_FILE = DITHER.path.name
 MODEL_GLOB = "gif-*.safetensors"
 
 

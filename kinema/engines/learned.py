@@ -28,6 +28,36 @@ from kinema.ops.flow import resize_flow
 from kinema.ops.resize import fit_size, resize
 
 
+#: What gives the network its starting flows: ``guide(a, b, t) → (N, 4, h, w)``.
+Guide = Callable[..., torch.Tensor]
+
+
+class ClassicalGuide:
+    """The initial flows the network refines: the classical engine's projected DIS flows,
+    ``(N, 4, h, w)`` at the flow resolution. DIS runs on the CPU and is not differentiated.
+
+    The engine asks :meth:`at` for one pair at several times; training calls the guide
+    with one t per sample. With several configs, sample ``i`` of a batch uses
+    ``configs[i % len(configs)]``: the network then learns to refine flows of more than one
+    quality, and the engine may pick its guide preset at inference (``--quality``)."""
+
+    def __init__(self, *configs: ClassicalConfig):
+        self.engines = [ClassicalEngine(c) for c in configs or (ClassicalConfig.balanced(),)]
+
+    def at(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> list[torch.Tensor]:
+        """One ``(N, 4, h, w)`` per time, from the first config (motion estimated once)."""
+        return self.engines[0].motion(a.detach().cpu(), b.detach().cpu(), times)
+
+    def __call__(self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, *, first: int = 0) -> torch.Tensor:
+        """``first``: the index of ``a[0]`` in the global batch (a torchrun rank's share)."""
+        a, b = a.detach().cpu(), b.detach().cpu()
+        flows = []
+        for i in range(a.shape[0]):
+            engine = self.engines[(first + i) % len(self.engines)]
+            flows.append(engine.motion(a[i : i + 1], b[i : i + 1], [float(t[i])])[0])
+        return torch.cat(flows)
+
+
 @dataclass(frozen=True)
 class LearnedConfig:
     """Settings of :class:`LearnedEngine` (the network's own sizes are in its checkpoint)."""
@@ -67,14 +97,14 @@ class LearnedEngine(Engine):
         self.config = config or LearnedConfig()
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
-        self.guide = ClassicalEngine(self.config.guide)
+        self.guide = ClassicalGuide(self.config.guide)
 
     @classmethod
     def from_file(
         cls, path: Path | None = None, config: LearnedConfig | None = None, *, device: str | torch.device = "cpu"
     ) -> LearnedEngine:
         """The engine with weights from ``path`` (default: the shipped ``interp.safetensors``)."""
-        model, _ = InterpNet.load(Path(path) if path is not None else weights.INTERP, map_location=device)
+        model, _ = InterpNet.load(Path(path) if path is not None else weights.INTERP.path, map_location=device)
         return cls(model, config, device=device)
 
     def predict(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> list:
@@ -82,7 +112,7 @@ class LearnedEngine(Engine):
         height, width = a.shape[-2:]
         wh, ww = fit_size(height, width, self.config.work_max_side)
         small_a, small_b = resize(a, wh, ww), resize(b, wh, ww)
-        guides = self.guide.motion(small_a.cpu(), small_b.cpu(), times)
+        guides = self.guide.at(small_a, small_b, times)
         small_a, small_b = small_a.to(self.device), small_b.to(self.device)
         preds = []
         for t, guide in zip(times, guides):
@@ -90,20 +120,6 @@ class LearnedEngine(Engine):
             pred, _ = self.model.predict(small_a, small_b, ts, resize_flow(guide, wh, ww).to(self.device))
             preds.append(pred)
         return preds
-
-    def adapt(
-        self, frames: torch.Tensor, steps: int, *, seed: int = 0, progress: Callable[[int, float], None] | None = None
-    ) -> None:
-        """Test-time adaptation (:func:`kinema.train.adapt.adapt`): fine-tune this engine's
-        network for ``steps`` steps on consecutive ``frames`` ``(N, 3, H, W)`` of the video it
-        is about to interpolate, at the working size it runs at."""
-        from kinema.train.adapt import adapt  # training code: loaded only when asked for
-        from kinema.train.interp import ClassicalGuide
-
-        wh, ww = fit_size(*frames.shape[-2:], self.config.work_max_side)
-        small = [resize(f[None], wh, ww)[0].mul(255).round().to(torch.uint8) for f in frames]
-        guide = ClassicalGuide(self.config.guide)
-        adapt(self.model, small, steps, guide=guide, seed=seed, device=self.device, progress=progress)
 
     def interpolate(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> torch.Tensor:
         """``(N, 3, H, W)`` pairs → ``(N, T, 3, H, W)``."""

@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar, Self
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -85,6 +86,37 @@ def config_from_dict(cls, data: dict):
     if unknown:
         raise ValueError(f"unknown config fields {sorted(unknown)}")
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+class ConfigDict:
+    """``as_dict`` / ``from_dict`` for a frozen config dataclass, as its checkpoint stores it."""
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Self:
+        return config_from_dict(cls, data)
+
+
+class Checkpointed:
+    """``save`` / ``load`` for a module built as ``Model(config)``: the one pair every
+    shipped model uses. A subclass names its ``arch`` (the file's ``kinema.arch``, bumped
+    when tensors change meaning) and its ``config_class``.
+    """
+
+    arch: ClassVar[str]
+    config_class: ClassVar[type[ConfigDict]]
+    config: ConfigDict
+
+    def save(self, path: Path, **meta) -> Path:
+        """Write a self-describing checkpoint; ``meta`` goes into ``kinema.meta``."""
+        return save_checkpoint(path, self.state_dict(), arch=self.arch, config=self.config.as_dict(), meta=meta)
+
+    @classmethod
+    def load(cls, path: Path, *, map_location: str | torch.device = "cpu") -> tuple[Self, dict]:
+        """``(model, meta)`` from a checkpoint; the model is in eval mode."""
+        return load_module(path, arch=cls.arch, build=lambda config: cls(cls.config_class.from_dict(config)), map_location=map_location)
 
 
 def load_module(path: Path, *, arch: str, build: Callable[[dict], torch.nn.Module], map_location: str | torch.device = "cpu"):

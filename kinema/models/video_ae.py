@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
 
-from kinema.models.checkpoint import config_from_dict, load_module, save_checkpoint
+from kinema.models.checkpoint import Checkpointed, ConfigDict
 
 ARCH = "kinema.video_ae.v1"
 
@@ -34,7 +33,7 @@ SCALE = 64
 
 
 @dataclass(frozen=True)
-class VideoAEConfig:
+class VideoAEConfig(ConfigDict):
     """Sizes of :class:`VideoAE`; a checkpoint stores it.
 
     The paper uses ``k = 64`` filters in the first layer, doubling to ``8k`` and a latent
@@ -83,13 +82,6 @@ class VideoAEConfig:
         small = cls(encoder_widths=(8, 16, 16, 32, 32, 32), decoder_widths=(32, 32, 16, 16, 8))
         return dataclasses.replace(small, **changes)
 
-    def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> VideoAEConfig:
-        return config_from_dict(cls, data)
-
 
 def _block(cin: int, cout: int, *, stride: int, pool: bool) -> nn.Sequential:
     layers = [nn.Conv2d(cin, cout, 5, stride, 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
@@ -102,8 +94,11 @@ def _up(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
-class VideoAE(nn.Module):
+class VideoAE(Checkpointed, nn.Module):
     """``decode(encode(x)) ≈ x`` for the frames of one video."""
+
+    arch = ARCH
+    config_class = VideoAEConfig
 
     def __init__(self, config: VideoAEConfig = VideoAEConfig()):
         super().__init__()
@@ -117,13 +112,6 @@ class VideoAE(nn.Module):
         # loss spike kills ReLUs and the net collapses to a constant image (measured).
         nn.init.normal_(self.decoder[-1].weight, std=1e-3)
         nn.init.zeros_(self.decoder[-1].bias)
-
-    def save(self, path: Path, **meta) -> Path:
-        return save_checkpoint(path, self.state_dict(), arch=ARCH, config=self.config.as_dict(), meta=meta)
-
-    @classmethod
-    def load(cls, path: Path, *, map_location: str | torch.device = "cpu") -> tuple[VideoAE, dict]:
-        return load_module(path, arch=ARCH, build=lambda c: cls(VideoAEConfig.from_dict(c)), map_location=map_location)
 
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         """``(N, 3, H, W)`` → latents ``(N, C, ceil(H/64), ceil(W/64))``."""

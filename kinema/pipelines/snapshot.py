@@ -38,18 +38,12 @@ from kinema.ops.codec import jpeg_approx, round_8bit
 from kinema.ops.metrics import psnr
 from kinema.ops.resize import fit_within
 from kinema.pipelines.convert import Progress
+from kinema import weights
 from kinema.types import BadInputError, Frame, MediaInfo, ModelMismatchError
-
-WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
-
-
-def weights_name(frames: int, *, jpeg_robust: bool = False) -> str:
-    return f"snapshot-{frames}{'-jpeg' if jpeg_robust else ''}"
-
 
 def load_model(name: str, folder: Path | None = None, *, device: torch.device | str = "cpu") -> tuple[SnapshotNet, str]:
     """``(network, digest)`` of the weights ``name`` in ``folder``."""
-    path = Path(folder or WEIGHTS) / f"{name}.safetensors"
+    path = Path(folder or weights.FOLDER) / f"{name}.safetensors"
     if not path.is_file():
         raise BadInputError(f"{path}: no snapshot weights named {name!r}")
     net, _ = SnapshotNet.load(path, map_location=device)

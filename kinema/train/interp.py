@@ -22,16 +22,14 @@ from pathlib import Path
 
 import torch
 
-from kinema.engines.classical import ClassicalConfig, ClassicalEngine
+from kinema.engines.learned import Guide
 from kinema.models.interp.config import InterpConfig
 from kinema.models.interp.model import InterpNet
-from kinema.ops.flow import dis_flow
+from kinema.models.interp.objective import loss_terms, privileged_flows
 from kinema.ops.metrics import psnr
-from kinema.ops.warp import Padding, backward_warp
 from kinema.train.adversarial import PatchDiscriminator, discriminator_loss, generator_loss, worst_patches
 from kinema.train.distributed import Method, Replica
 from kinema.train.loop import Parts, append_csv, cosine_lr, load_state, save_state
-from kinema.train.losses import census_loss, charbonnier, gradient_loss
 
 Sampler = Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]]
 STATE_ARCH = "kinema.interp.train-state.v1"
@@ -71,79 +69,6 @@ def _batch(samplers: list[tuple[Sampler, float]], size: int, g: torch.Generator)
 
 
 #: ``guide(a, b, t, first=0)``: initial flows ``(N, 4, H, W)`` (``first``: see ClassicalGuide).
-Guide = Callable[..., torch.Tensor]
-
-
-class ClassicalGuide:
-    """The initial flows the engine gives the network: the classical engine's projected DIS
-    flows, ``(N, 4, H, W)``, one sample at a time (each has its own t). DIS runs on the
-    CPU and is not differentiated.
-
-    With several configs, sample ``i`` of a batch uses ``configs[i % len(configs)]``: the
-    network then learns to refine flows of more than one quality, and the engine may pick
-    its guide preset at inference (``--quality``)."""
-
-    def __init__(self, *configs: ClassicalConfig):
-        self.engines = [ClassicalEngine(c) for c in configs or (ClassicalConfig.balanced(),)]
-
-    def __call__(self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, *, first: int = 0) -> torch.Tensor:
-        """``first``: the index of ``a[0]`` in the global batch (a torchrun rank's share)."""
-        a, b = a.detach().cpu(), b.detach().cpu()
-        flows = []
-        for i in range(a.shape[0]):
-            engine = self.engines[(first + i) % len(self.engines)]
-            flows.append(engine.motion(a[i : i + 1], b[i : i + 1], [float(t[i])])[0])
-        return torch.cat(flows)
-
-
-#: Error scale (mean absolute RGB, [0, 1] units) at which a teacher flow's weight falls to 1/e.
-TEACHER_SIGMA = 0.02
-
-
-@torch.no_grad()
-def privileged_flows(a: torch.Tensor, mid: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Teacher flows for the distillation term: ``(N, 6, H, W)`` = flow t→a, flow t→b
-    (pixels) and the weight of each, from ``(N, 3, H, W)`` frames.
-
-    DIS from the *true* middle frame to each input sees what the network cannot — the frame
-    it must produce — so its flows are far better than any two-frame estimate (warping by
-    them scores 40.4 dB on the first 50 UCF101 triplets, against 35.1 for the engine): the
-    privileged-teacher idea of RIFE, with a classical teacher that costs milliseconds.
-    Each flow is weighted by ``exp(−err / TEACHER_SIGMA)`` of its own warp, so occluded
-    pixels and teacher failures teach nothing."""
-    a, mid, b = (x.detach().cpu() for x in (a, mid, b))
-    out = []
-    for source in (a, b):
-        flow = dis_flow(mid, source, finest_scale=0)
-        error = (backward_warp(source, flow, padding=Padding.BORDER) - mid).abs().mean(1, keepdim=True)
-        out.append((flow, torch.exp(-error / TEACHER_SIGMA)))
-    (f_ta, w_a), (f_tb, w_b) = out
-    return torch.cat([f_ta, f_tb, w_a, w_b], 1)
-
-
-def distill_loss(flows: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-    """Weighted robust distance (pixels) between the network's flows ``(N, 4, H, W)`` and
-    the teacher's (:func:`privileged_flows`)."""
-    weight = teacher[:, 4:6].repeat_interleave(2, 1)
-    distance = torch.sqrt((flows - teacher[:, :4]) ** 2 + 1e-6)
-    return (weight * distance).sum() / weight.sum().clamp_min(1.0)
-
-
-def loss_terms(
-    predict: Callable, a, mid, b, t, guide: torch.Tensor | None, cfg: TrainConfig, teacher: torch.Tensor | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(total loss, output) for one batch; ``predict`` is the network's ``InterpNet.predict``
-    (bound, or data-parallel through :class:`kinema.train.distributed.Method`); ``teacher``:
-    :func:`privileged_flows` of the batch, used when ``cfg.distill`` > 0."""
-    pred, coarse = predict(a, b, t, guide)
-    out = coarse + pred.residual
-    loss = charbonnier(out - mid) + gradient_loss(out, mid) + cfg.census_weight * census_loss(out, mid)
-    loss = loss + 0.5 * charbonnier(coarse - mid)
-    if teacher is not None and cfg.distill > 0:
-        loss = loss + cfg.distill * distill_loss(pred.flows, teacher.to(pred.flows))
-    return loss, out
-
-
 def _save_state(path: Path, parts: Parts, g: torch.Generator, step: int, cfg: TrainConfig, config: InterpConfig) -> None:
     """``parts``: the network as ``model``/``adam``, the discriminator (when adversarial) as ``disc``/``adam_d``."""
     meta = {"step": step, "train": asdict(cfg), "model": config.as_dict()}
@@ -210,7 +135,7 @@ def train(
         flows = None if guide is None else guide(a, b, t, first=share.start).to(device)
         teacher = privileged_flows(a, mid, b) if cfg.distill > 0 else None
         a, mid, b, t = (x.to(device) for x in (a, mid, b, t))
-        loss, out_frames = loss_terms(predict, a, mid, b, t, flows, cfg, teacher)
+        loss, out_frames = loss_terms(predict, a, mid, b, t, flows, census_weight=cfg.census_weight, distill=cfg.distill, teacher=teacher)
         if disc is not None:
             fake, real = worst_patches(out_frames, mid, size=cfg.adv_patch, count=cfg.adv_count)
             loss = loss + cfg.adversarial * generator_loss(disc, fake)

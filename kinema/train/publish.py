@@ -17,22 +17,16 @@ from pathlib import Path
 
 from safetensors import safe_open
 
-from kinema.models.ccdnet.classifier import ARCH as DITHER_ARCH
-from kinema.models.ccdnet.config import CCDNetConfig, DitherConfig
-from kinema.models.ccdnet.model import ARCH as CCDNET_ARCH
 from kinema.models.checkpoint import load_checkpoint, save_checkpoint
-from kinema.models.interp.config import InterpConfig
-from kinema.models.interp.model import ARCH
-from kinema.models.snapshot.config import SnapshotConfig
-from kinema.models.snapshot.model import ARCH as SNAPSHOT_ARCH
+from kinema.weights import SHIPPED
 
 #: The configs of the models that are published this way, by architecture.
-CONFIGS = {ARCH: InterpConfig, CCDNET_ARCH: CCDNetConfig, DITHER_ARCH: DitherConfig, SNAPSHOT_ARCH: SnapshotConfig}
+CONFIGS = {entry.model.arch: entry.model.config_class for entry in SHIPPED}
 
 
 def publish(source: Path, dest: Path, metrics: dict | None = None) -> Path:
     with safe_open(str(source), framework="pt") as handle:
-        arch = (handle.metadata() or {}).get("kinema.arch", ARCH)
+        arch = (handle.metadata() or {}).get("kinema.arch", "no kinema metadata")
     if arch not in CONFIGS:
         raise ValueError(f"{source}: cannot publish a {arch!r} file")
     tensors, config, meta = load_checkpoint(source, arch=arch)

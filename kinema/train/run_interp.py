@@ -20,7 +20,8 @@ from kinema.engines.classical import ClassicalConfig
 from kinema.models.interp import InterpConfig, InterpNet
 from kinema.train.clips import HELD_OUT, RealTriplets, default_sources
 from kinema.train.distributed import join, leave
-from kinema.train.interp import ClassicalGuide, TrainConfig, train
+from kinema.engines.learned import ClassicalGuide
+from kinema.train.interp import TrainConfig, train
 from kinema.train.loop import fingerprint, plot_log
 from kinema.train.synthetic import SyntheticConfig, SyntheticTriplets, load_photos
 

@@ -8,8 +8,9 @@ from kinema.engines.base import AverageEngine
 from kinema.io.probe import open_reader, probe
 from kinema.io.snapshot_file import read_snapshot, write_snapshot
 from kinema.models.snapshot import SnapshotConfig, SnapshotNet
-from kinema.pipelines.snapshot import EmbedConfig, embed, expand, load_model, preview, weights_name
+from kinema.pipelines.snapshot import EmbedConfig, embed, expand, load_model, preview
 from kinema.types import BadInputError, ModelMismatchError
+from kinema.weights import snapshot_name
 from tests.media import make_video, smooth
 
 
@@ -23,7 +24,7 @@ def models(tmp_path):
             tail.weight.normal_(0, 0.02)
     folder = tmp_path / "weights"
     folder.mkdir()
-    net.save(folder / f"{weights_name(5)}.safetensors")
+    net.save(folder / f"{snapshot_name(5)}.safetensors")
     return folder
 
 
@@ -33,14 +34,14 @@ def clip(tmp_path):
 
 
 def _embed(clip, out, models, **config):
-    net, digest = load_model(weights_name(5), models)
-    return embed(clip, out, EmbedConfig(**config), model=weights_name(5), net=net, digest=digest)
+    net, digest = load_model(snapshot_name(5), models)
+    return embed(clip, out, EmbedConfig(**config), model=snapshot_name(5), net=net, digest=digest)
 
 
 def test_saved_png_re_expands_to_identical_frames(tmp_path, models, clip):
     result = _embed(clip, tmp_path / "s.png", models, start=2, stride=2)
     assert result.info.starts == (2,) and result.info.fps == str(Fraction(25, 2)) and result.info.size == (40, 24)
-    net, _ = load_model(weights_name(5), models)
+    net, _ = load_model(snapshot_name(5), models)
     image, _ = read_snapshot(result.output)
     with torch.no_grad():
         expected = net.expand(image[None])[0]
@@ -65,8 +66,8 @@ def test_expand_interpolates_factor_times_the_frames(tmp_path, models, clip):
 
 
 def test_preview_tiles_snapshots_and_expands_each(tmp_path, models, clip):
-    net, digest = load_model(weights_name(5), models)
-    result = preview(clip, tmp_path / "p.png", EmbedConfig(stride=1), count=3, model=weights_name(5), net=net, digest=digest)
+    net, digest = load_model(snapshot_name(5), models)
+    result = preview(clip, tmp_path / "p.png", EmbedConfig(stride=1), count=3, model=snapshot_name(5), net=net, digest=digest)
     assert result.info.starts == (0, 4, 7) and result.info.grid == (2, 2) and result.info.size == (80, 48)
     out = expand(result.output, tmp_path / "p", factor=2, engine=AverageEngine(), models=models)
     assert out.frames_out == 3 * (4 * 2 + 1)
@@ -78,7 +79,7 @@ def test_clear_errors(tmp_path, models, clip):
     snap = _embed(clip, tmp_path / "s.png", models).output
     other = tmp_path / "other"
     other.mkdir()
-    SnapshotNet(SnapshotConfig.tiny(frames=5)).save(other / f"{weights_name(5)}.safetensors")
+    SnapshotNet(SnapshotConfig.tiny(frames=5)).save(other / f"{snapshot_name(5)}.safetensors")
     with pytest.raises(ModelMismatchError, match="made by other"):
         expand(snap, tmp_path / "x.mp4", engine=AverageEngine(), models=other)
     with pytest.raises(BadInputError, match="no snapshot weights"):

@@ -12,7 +12,8 @@ from kinema.engines.classical import ClassicalConfig
 from kinema.models.interp import InterpConfig, InterpNet
 from kinema.models.snapshot import SnapshotConfig, SnapshotNet
 from kinema.train.distributed import join, leave
-from kinema.train.interp import ClassicalGuide, TrainConfig, train
+from kinema.engines.learned import ClassicalGuide
+from kinema.train.interp import TrainConfig, train
 from kinema.train.snapshot import SnapshotTrainConfig, synthetic_clip, synthetic_scenes, train_snapshot
 from kinema.train.synthetic import SyntheticConfig, SyntheticTriplets
 from tests.media import smooth

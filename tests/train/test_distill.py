@@ -2,7 +2,7 @@
 
 import torch
 
-from kinema.train.interp import distill_loss, privileged_flows
+from kinema.models.interp.objective import distill_loss, privileged_flows
 from tests.ops.test_flow import texture
 
 

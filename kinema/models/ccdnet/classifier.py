@@ -11,14 +11,13 @@ leave far below everything else the network sees. Shapes: ``(N, 3, H, W)`` in [0
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from kinema.models.ccdnet.config import DitherConfig
-from kinema.models.checkpoint import load_module, save_checkpoint
+from kinema.models.checkpoint import Checkpointed
 
 ARCH = "kinema.dither.v1"
 
@@ -31,8 +30,11 @@ def with_gradients(frames: torch.Tensor) -> torch.Tensor:
     return torch.cat([frames, torch.tanh(dx * 255 / 4), torch.tanh(dy * 255 / 4)], 1)
 
 
-class DitherNet(nn.Module):
+class DitherNet(Checkpointed, nn.Module):
     """See the module docstring."""
+
+    arch = ARCH
+    config_class = DitherConfig
 
     def __init__(self, config: DitherConfig = DitherConfig()):
         super().__init__()
@@ -47,10 +49,3 @@ class DitherNet(nn.Module):
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         return self.body(with_gradients(frames)).mean(dim=(1, 2, 3))
-
-    def save(self, path: Path, **meta) -> Path:
-        return save_checkpoint(path, self.state_dict(), arch=ARCH, config=self.config.as_dict(), meta=meta)
-
-    @classmethod
-    def load(cls, path: Path, *, map_location: str | torch.device = "cpu") -> tuple[DitherNet, dict]:
-        return load_module(path, arch=ARCH, build=lambda config: cls(DitherConfig.from_dict(config)), map_location=map_location)

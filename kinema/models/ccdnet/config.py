@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from kinema.models.checkpoint import config_from_dict
+from kinema.models.checkpoint import ConfigDict
 
 
 @dataclass(frozen=True)
-class CCDNetConfig:
+class CCDNetConfig(ConfigDict):
     """Sizes of :class:`kinema.models.ccdnet.model.CCDNet`; a checkpoint stores it.
 
     ``dithered`` and ``colors`` say which GIFs the weights are for: a dithered GIF's pixels
@@ -45,16 +45,9 @@ class CCDNetConfig:
         """A few thousand parameters: for tests."""
         return dataclasses.replace(cls(widths=(8, 16), steps=2), **changes)
 
-    def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> CCDNetConfig:
-        return config_from_dict(cls, data)
-
 
 @dataclass(frozen=True)
-class DitherConfig:
+class DitherConfig(ConfigDict):
     """Sizes of :class:`kinema.models.ccdnet.classifier.DitherNet`."""
 
     widths: tuple[int, ...] = (16, 32, 32)
@@ -66,11 +59,4 @@ class DitherConfig:
     @classmethod
     def tiny(cls) -> DitherConfig:
         return cls(widths=(8, 8))
-
-    def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> DitherConfig:
-        return config_from_dict(cls, data)
 

@@ -18,14 +18,13 @@ Shapes: ``gif`` ``(N, 3, H, W)`` in [0, 1]; ``palettes`` ``(N, K, 3)`` in [0, 1]
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from kinema.models.ccdnet.config import CCDNetConfig
-from kinema.models.checkpoint import load_module, save_checkpoint
+from kinema.models.checkpoint import Checkpointed
 from kinema.ops.color import requantize
 
 ARCH = "kinema.ccdnet.v1"
@@ -65,8 +64,11 @@ class UNet(nn.Module):
         return F.pixel_shuffle(self.tail(y), 2)
 
 
-class CCDNet(nn.Module):
+class CCDNet(Checkpointed, nn.Module):
     """See the module docstring."""
+
+    arch = ARCH
+    config_class = CCDNetConfig
 
     def __init__(self, config: CCDNetConfig = CCDNetConfig()):
         super().__init__()
@@ -74,14 +76,6 @@ class CCDNet(nn.Module):
         self.first = UNet(3, config.widths)
         per_step = 6 if config.dithered else 12  # (I, G) or (I, G, f_C(I), G − f_C(I))
         self.refine = UNet(per_step, config.widths) if config.steps > 1 else None
-
-    def save(self, path: Path, **meta) -> Path:
-        return save_checkpoint(path, self.state_dict(), arch=ARCH, config=self.config.as_dict(), meta=meta)
-
-    @classmethod
-    def load(cls, path: Path, *, map_location: str | torch.device = "cpu") -> tuple[CCDNet, dict]:
-        """``(model, meta)`` from a checkpoint; the model is in eval mode."""
-        return load_module(path, arch=ARCH, build=lambda config: cls(CCDNetConfig.from_dict(config)), map_location=map_location)
 
     def estimates(self, gif: torch.Tensor, palettes: torch.Tensor | None = None) -> list[torch.Tensor]:
         """The estimate after each step, ``steps × (N, 3, H, W)`` (unclamped; for training).

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-from kinema.models.checkpoint import config_from_dict
+from kinema.models.checkpoint import ConfigDict
 
 
 @dataclass(frozen=True)
-class InterpConfig:
+class InterpConfig(ConfigDict):
     """Sizes of the interpolator. Frozen: a checkpoint stores it and must match it."""
 
     #: Downscale factor of each flow level, coarse to fine (each refines the previous);
@@ -50,10 +49,3 @@ class InterpConfig:
     def tiny(cls) -> InterpConfig:
         """A few thousand parameters: for tests."""
         return cls(scales=(2, 1), flow_widths=(16, 12), flow_depth=1, context=4, synth_width=8, synth_kernel=3, synth_layers=2)
-
-    def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> InterpConfig:
-        return config_from_dict(cls, data)

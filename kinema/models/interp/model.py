@@ -32,13 +32,12 @@ resolution (how :class:`kinema.engines.learned.LearnedEngine` handles 720p and 4
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kinema.models.checkpoint import load_module, save_checkpoint
+from kinema.models.checkpoint import Checkpointed
 from kinema.models.interp.config import InterpConfig
 from kinema.ops.flow import resize_flow
 from kinema.ops.warp import Padding, backward_warp
@@ -103,8 +102,11 @@ def compose(a: torch.Tensor, b: torch.Tensor, pred: Prediction) -> torch.Tensor:
     return torch.lerp(warped_b, warped_a, mask) + residual
 
 
-class InterpNet(nn.Module):
+class InterpNet(Checkpointed, nn.Module):
     """See the module docstring."""
+
+    arch = ARCH
+    config_class = InterpConfig
 
     def __init__(self, config: InterpConfig = InterpConfig()):
         super().__init__()
@@ -120,15 +122,6 @@ class InterpNet(nn.Module):
         self.synthesis = nn.Sequential(*layers)
         nn.init.zeros_(self.synthesis[-1].weight)
         nn.init.zeros_(self.synthesis[-1].bias)
-
-    def save(self, path: Path, **meta) -> Path:
-        """Write a self-describing checkpoint (see :mod:`kinema.models.checkpoint`)."""
-        return save_checkpoint(path, self.state_dict(), arch=ARCH, config=self.config.as_dict(), meta=meta)
-
-    @classmethod
-    def load(cls, path: Path, *, map_location: str | torch.device = "cpu") -> tuple[InterpNet, dict]:
-        """``(model, meta)`` from a checkpoint; the model is in eval mode."""
-        return load_module(path, arch=ARCH, build=lambda config: cls(InterpConfig.from_dict(config)), map_location=map_location)
 
     @property
     def multiple(self) -> int:

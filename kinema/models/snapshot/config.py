@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from kinema.models.checkpoint import config_from_dict
+from kinema.models.checkpoint import ConfigDict
 
 
 @dataclass(frozen=True)
-class SnapshotConfig:
+class SnapshotConfig(ConfigDict):
     """Sizes of :class:`kinema.models.snapshot.model.SnapshotNet`; a checkpoint stores it.
 
     Both networks work on the 2×2 space-to-depth image (every pixel kept, a quarter of
@@ -51,10 +51,3 @@ class SnapshotConfig:
         """A few ten thousand parameters: for tests."""
         small = cls(frames=3, attention_width=4, encoder_widths=(8, 16, 16), encoder_blocks=1, decoder_width=16, decoder_blocks=2)
         return dataclasses.replace(small, **changes)
-
-    def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> SnapshotConfig:
-        return config_from_dict(cls, data)

@@ -22,13 +22,12 @@ Shapes: a clip is ``(N, k, 3, H, W)``, a snapshot ``(N, 3, H, W)``, attention ma
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kinema.models.checkpoint import load_module, save_checkpoint
+from kinema.models.checkpoint import Checkpointed
 from kinema.models.snapshot.config import SnapshotConfig
 
 ARCH = "kinema.snapshot.v1"
@@ -123,22 +122,17 @@ class Expander(nn.Module):
         return snapshot[:, None] + residuals
 
 
-class SnapshotNet(nn.Module):
+class SnapshotNet(Checkpointed, nn.Module):
     """Both networks; see the module docstring."""
+
+    arch = ARCH
+    config_class = SnapshotConfig
 
     def __init__(self, config: SnapshotConfig = SnapshotConfig()):
         super().__init__()
         self.config = config
         self.embedder = Embedder(config)
         self.expander = Expander(config)
-
-    def save(self, path: Path, **meta) -> Path:
-        return save_checkpoint(path, self.state_dict(), arch=ARCH, config=self.config.as_dict(), meta=meta)
-
-    @classmethod
-    def load(cls, path: Path, *, map_location: str | torch.device = "cpu") -> tuple[SnapshotNet, dict]:
-        """``(model, meta)`` from a checkpoint; the model is in eval mode."""
-        return load_module(path, arch=ARCH, build=lambda config: cls(SnapshotConfig.from_dict(config)), map_location=map_location)
 
     def embed(self, clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(snapshot, attention)`` for ``clip`` ``(N, k, 3, H, W)`` of any size.

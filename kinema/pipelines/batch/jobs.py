@@ -30,7 +30,8 @@ from kinema.pipelines.chunked import PART_SUFFIX, Chunk, join_chunks, part_optio
 from kinema.pipelines.convert import ConvertConfig, convert
 from kinema.pipelines.gif2video import Gif2VideoConfig, gif2video
 from kinema.pipelines.interpolate import InterpolateConfig, interpolate_video
-from kinema.pipelines.snapshot import EmbedConfig, embed, load_model, preview, weights_name
+from kinema.pipelines.snapshot import EmbedConfig, embed, load_model, preview
+from kinema.weights import snapshot_name
 
 #: A file's entry in the report (JSON-serializable).
 Row = dict[str, Any]
@@ -173,7 +174,7 @@ class SnapshotJob:
     sequences: bool = True
 
     def load(self, device: torch.device | str):
-        name = weights_name(self.frames, jpeg_robust=_robust(self.suffix, self.jpeg_robust))
+        name = snapshot_name(self.frames, jpeg_robust=_robust(self.suffix, self.jpeg_robust))
         net, digest = load_model(name, self.models, device=device)
         return name, net, digest
 

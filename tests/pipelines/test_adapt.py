@@ -3,7 +3,7 @@ import torch
 
 from kinema.models.interp import InterpConfig, InterpNet
 from kinema.ops.metrics import psnr
-from kinema.train.adapt import adapt
+from kinema.pipelines.adapt import AdaptConfig, adapt
 from tests.engines.test_classical import _texture
 
 
@@ -24,11 +24,11 @@ def test_adaptation_fits_the_video_and_is_deterministic():
     torch.manual_seed(0)
     model = InterpNet(InterpConfig.tiny())
     before = _error(model, clip)
-    adapt(model, frames, 40, guide=None, lr=3e-3, batch=2, crop=40, seed=3)
+    adapt(model, frames, AdaptConfig(steps=40, lr=3e-3, batch=2, crop=40, seed=3), guide=None)
     after = _error(model, clip)
     assert after > before + 1, (before, after)  # 24.3 → 26.2 dB when written
     torch.manual_seed(0)
-    again = adapt(InterpNet(InterpConfig.tiny()), frames, 40, guide=None, lr=3e-3, batch=2, crop=40, seed=3)
+    again = adapt(InterpNet(InterpConfig.tiny()), frames, AdaptConfig(steps=40, lr=3e-3, batch=2, crop=40, seed=3), guide=None)
     for p, q in zip(model.state_dict().values(), again.state_dict().values()):
         assert torch.equal(p, q)
 
@@ -36,4 +36,4 @@ def test_adaptation_fits_the_video_and_is_deterministic():
 def test_still_or_too_short_video_is_refused():
     still = [torch.full((3, 32, 32), 100, dtype=torch.uint8)] * 5
     with pytest.raises(ValueError, match="three consecutive moving frames"):
-        adapt(InterpNet(InterpConfig.tiny()), still, 3, guide=None)
+        adapt(InterpNet(InterpConfig.tiny()), still, AdaptConfig(steps=3), guide=None)

@@ -1,4 +1,4 @@
-"""Training losses for frame synthesis (no pretrained networks: none can be downloaded).
+"""Image losses for frame synthesis (no pretrained networks: none can be downloaded).
 
 ``charbonnier`` is the robust L1 of the zoom-in-to-check paper (eq. 6); ``gradient_loss``
 its first-order term (eq. 5); ``census_loss`` compares local ternary census signatures,
@@ -42,8 +42,3 @@ def census_loss(pred: torch.Tensor, target: torch.Tensor, radius: int = 1) -> to
     the network's own forward and backward pass."""
     d = (_census(pred, radius) - _census(target, radius)) ** 2
     return (d / (0.1 + d)).mean()
-
-
-def smoothness(field: torch.Tensor) -> torch.Tensor:
-    """Mean absolute first-order difference of a flow or mask field."""
-    return (field[..., :, 1:] - field[..., :, :-1]).abs().mean() + (field[..., 1:, :] - field[..., :-1, :]).abs().mean()
