@@ -65,7 +65,7 @@ def _learned(weights: Path | None = None, config: Callable[[], LearnedConfig] = 
 
 def entries() -> list[Entry]:
     """The rows of the table, in order. Add an engine here."""
-    balanced, best = ClassicalConfig.balanced(), ClassicalConfig.quality()
+    balanced, best = ClassicalConfig.balanced(), ClassicalConfig.best()
     return [
         Entry("average", AverageEngine, "(a + b) / 2"),
         Entry("minterpolate", MinterpolateEngine, "ffmpeg mci, aobmc, bidir"),

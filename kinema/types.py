@@ -1,6 +1,6 @@
 """The types every kinema module shares: frames, media descriptions and errors.
 
-Conventions (see ``DESIGN.md``):
+Conventions:
 
 * An image is a float32 tensor ``(3, H, W)``, RGB in [0, 1]; a batch of them is
   ``(N, 3, H, W)`` (``torch.stack`` of the ``image`` fields).
@@ -16,8 +16,10 @@ import enum
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # frames hold tensors; importing this module does not load torch
+    import torch
 
 
 class KinemaError(Exception):

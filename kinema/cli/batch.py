@@ -9,19 +9,36 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from kinema.cli.common import DEFAULT_ENGINE, EngineOption, Quality, QualityOption, WeightsOption, engine_spec, progress_bar, stderr
-from kinema.io import OutputOptions, VideoCodec, VideoOptions
+from kinema.cli.common import engine_spec, progress_bar, stderr
+from kinema.cli.options import (
+    DEFAULT_ENGINE,
+    Audio,
+    Codec,
+    Crf,
+    Device,
+    EngineOption,
+    Factor,
+    Overwrite,
+    Quality,
+    QualityOption,
+    Quiet,
+    Slowmo,
+    SourceFps,
+    TargetFps,
+    WeightsOption,
+    usage,
+)
+from kinema.cli.options import device as device_of
 from kinema.io.output import output_kind
-from kinema.pipelines.batch import ConvertJob, Gif2VideoJob, InterpolateJob, Job, LocalPool, SnapshotJob, read_manifest, run_batch, walk
-from kinema.pipelines.convert import ConvertConfig
-from kinema.pipelines.gif2video import Gif2VideoConfig
-from kinema.pipelines.interpolate import InterpolateConfig
-from kinema.pipelines.snapshot import EmbedConfig
-from kinema.types import KinemaError, parse_rate
+from kinema.io.video_out import VideoCodec
+from kinema.types import KinemaError
+
+if TYPE_CHECKING:
+    from kinema.pipelines.batch import Job
 
 app = typer.Typer(
     help="Run a job over every video in a folder tree (or a CSV/JSONL manifest), resumably, on local processes or Ray.",
@@ -36,18 +53,6 @@ Ray = Annotated[bool, typer.Option("--ray", help="Run on Ray (pip install 'kinem
 Address = Annotated[Optional[str], typer.Option(help="With --ray: 'auto' (the cluster this machine is in) or ray://HEAD:10001.")]
 Report = Annotated[Optional[Path], typer.Option(help="JSON-lines report, one line per file (default: OUTPUT_DIR/kinema-batch.jsonl).")]
 Include = Annotated[Optional[str], typer.Option(help="Glob on paths relative to the input folder, e.g. '**/*.mov' (default: every video).")]
-Overwrite = Annotated[bool, typer.Option("--overwrite", "-y", help="Make every output again, even complete ones.")]
-Device = Annotated[str, typer.Option(help="Torch device for the models: cpu, cuda (one GPU per Ray worker).")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
-Codec = Annotated[VideoCodec, typer.Option(help="Video codec: h264, or lossless ffv1 (.mkv) / png (.mov).")]
-SourceFps = Annotated[Optional[str], typer.Option(help="Frame rate of image-sequence folders without kinema.json (default 25).")]
-
-
-def _rate(text: str | None):
-    try:
-        return parse_rate(text) if text else None
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
 
 
 #: Failures listed after the summary line (all of them are in the report).
@@ -71,6 +76,10 @@ def _suffix(to: str) -> str:
 
 
 def _run(job: Job, source: Path, output_dir: Path, *, workers, threads, ray, address, report, include, overwrite, device, quiet) -> None:
+    from kinema.pipelines.batch import LocalPool, read_manifest, run_batch, walk
+
+    if device != "cpu" and not (ray and address):  # a cluster's GPUs are not this machine's
+        device_of(device)
     cores = _cores()
     for name, value in (("--workers", workers), ("--threads", threads)):
         if value is not None and value < 1:
@@ -114,19 +123,23 @@ def _run(job: Job, source: Path, output_dir: Path, *, workers, threads, ray, add
 
 
 def _config(make: Callable, **kwargs):
-    try:
+    with usage():  # a bad combination of options
         return make(**kwargs)
-    except (ValueError, KinemaError) as exc:  # a bad rate, or a bad combination of options
-        raise typer.BadParameter(str(exc)) from None
+
+
+def _output(**video):
+    from kinema.io import OutputOptions, VideoOptions
+
+    return OutputOptions(video=VideoOptions(**video))
 
 
 @app.command("interpolate")
 def interpolate_cmd(
     source: InputArg,
     output_dir: OutputArg,
-    factor: Annotated[Optional[int], typer.Option(help="N× the frame rate, same duration.")] = None,
-    fps: Annotated[Optional[str], typer.Option(help="Target frame rate, e.g. 60 or 59.94.")] = None,
-    slowmo: Annotated[Optional[int], typer.Option(help="N× slower (audio dropped).")] = None,
+    factor: Factor = None,
+    fps: TargetFps = None,
+    slowmo: Slowmo = None,
     engine: EngineOption = DEFAULT_ENGINE,
     quality: QualityOption = Quality.balanced,
     weights: WeightsOption = None,
@@ -134,17 +147,15 @@ def interpolate_cmd(
     source_fps: SourceFps = None,
     to: Annotated[str, typer.Option(help="Output format: mp4, mov, mkv, gif, … ('' for PNG folders).")] = "mp4",
     codec: Codec = VideoCodec.H264,
-    crf: Annotated[int, typer.Option(help="H.264 quality, 0 to 51.")] = 18,
+    crf: Crf = 18,
     workers: Workers = None, threads: Threads = None, ray: Ray = False, address: Address = None, report: Report = None,
     include: Include = None, overwrite: Overwrite = False, device: Device = "cpu", quiet: Quiet = False,
 ) -> None:  # fmt: skip
     """Retime every video: --factor N, --fps F or --slowmo N."""
-    config = _config(
-        InterpolateConfig,
-        factor=factor, fps=_rate(fps), slowmo=slowmo,
-        output=OutputOptions(video=VideoOptions(codec=codec, crf=crf)),
-        source_fps=_rate(source_fps),
-    )  # fmt: skip
+    from kinema.pipelines.batch import InterpolateJob
+    from kinema.pipelines.interpolate import InterpolateConfig
+
+    config = _config(InterpolateConfig, factor=factor, fps=fps, slowmo=slowmo, output=_output(codec=codec, crf=crf), source_fps=source_fps)
     if chunk_frames is not None and chunk_frames < 2:
         raise typer.BadParameter(f"--chunk-frames must be ≥ 2, got {chunk_frames}")
     job = InterpolateJob(config, engine_spec(engine, quality, weights), suffix=_suffix(to), chunk_frames=chunk_frames)
@@ -155,8 +166,8 @@ def interpolate_cmd(
 def gif2video_cmd(
     source: InputArg,
     output_dir: OutputArg,
-    factor: Annotated[Optional[int], typer.Option(help="N× the GIF's frame rate.")] = None,
-    fps: Annotated[Optional[str], typer.Option(help="Constant output frame rate.")] = None,
+    factor: Factor = None,
+    fps: TargetFps = None,
     restore: Annotated[bool, typer.Option("--restore/--no-restore", help="Undo the colour quantization.")] = True,
     models: Annotated[Optional[Path], typer.Option(help="Folder of GIF restoration weights.")] = None,
     engine: EngineOption = DEFAULT_ENGINE,
@@ -168,7 +179,10 @@ def gif2video_cmd(
     include: Include = None, overwrite: Overwrite = False, device: Device = "cpu", quiet: Quiet = False,
 ) -> None:  # fmt: skip
     """Restore every GIF to full-colour video (optionally at a higher frame rate)."""
-    config = _config(Gif2VideoConfig, factor=factor, fps=_rate(fps), restore=restore, output=OutputOptions(video=VideoOptions(codec=codec)))
+    from kinema.pipelines.batch import Gif2VideoJob
+    from kinema.pipelines.gif2video import Gif2VideoConfig
+
+    config = _config(Gif2VideoConfig, factor=factor, fps=fps, restore=restore, output=_output(codec=codec))
     job = Gif2VideoJob(config, engine_spec(engine, quality, weights), models=models, suffix=_suffix(to))
     _run(job, source, output_dir, workers=workers, threads=threads, ray=ray, address=address, report=report, include=include, overwrite=overwrite, device=device, quiet=quiet)
 
@@ -179,14 +193,17 @@ def convert_cmd(
     output_dir: OutputArg,
     to: Annotated[str, typer.Option(help="Output format: mp4, mov, mkv, gif, … ('' for PNG folders).")] = "mp4",
     codec: Codec = VideoCodec.H264,
-    crf: Annotated[int, typer.Option(help="H.264 quality, 0 to 51.")] = 18,
-    audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Copy the audio unchanged.")] = True,
+    crf: Crf = 18,
+    audio: Audio = True,
     source_fps: SourceFps = None,
     workers: Workers = None, threads: Threads = None, ray: Ray = False, address: Address = None, report: Report = None,
     include: Include = None, overwrite: Overwrite = False, quiet: Quiet = False,
 ) -> None:  # fmt: skip
     """Convert every file to another format, keeping timing and audio."""
-    config = _config(ConvertConfig, output=OutputOptions(video=VideoOptions(codec=codec, crf=crf)), audio=audio, fps=_rate(source_fps))
+    from kinema.pipelines.batch import ConvertJob
+    from kinema.pipelines.convert import ConvertConfig
+
+    config = _config(ConvertConfig, output=_output(codec=codec, crf=crf), audio=audio, fps=source_fps)
     job = ConvertJob(config, suffix=_suffix(to))
     _run(job, source, output_dir, workers=workers, threads=threads, ray=ray, address=address, report=report, include=include, overwrite=overwrite, device="cpu", quiet=quiet)
 
@@ -203,6 +220,9 @@ def _snapshot(source, output_dir, *, count, frames, start, stride, max_side, to,
     suffix = _suffix(to)
     if suffix not in (".png", ".jpg", ".jpeg"):
         raise typer.BadParameter(f"--to must be png or jpg for snapshots, got {to!r}")
+    from kinema.pipelines.batch import SnapshotJob
+    from kinema.pipelines.snapshot import EmbedConfig
+
     config = _config(EmbedConfig, start=start, stride=stride, max_side=max_side, refine=refine)
     _run(SnapshotJob(config, frames=frames, count=count, models=models, suffix=suffix), source, output_dir, **batch)
 

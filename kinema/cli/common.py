@@ -1,47 +1,20 @@
-"""Pieces every ``kinema`` sub-command shares: the progress bar and the engine options."""
+"""Pieces every ``kinema`` sub-command shares: the progress bar and building engines.
+
+Nothing here imports torch until an engine is built (see :mod:`kinema.cli.options`)."""
 
 from __future__ import annotations
 
-import enum
 import time
 from contextlib import contextmanager
-from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from kinema.engines.base import Engine
-from kinema.engines.classical import ClassicalConfig
-from kinema.engines.learned import LearnedConfig
-from kinema.engines.spec import ClassicalSpec, EngineSpec, LearnedSpec
-from kinema.types import KinemaError, parse_rate
+from kinema.cli.options import EngineName, Quality
 
 stderr = Console(stderr=True, soft_wrap=True)  # a message stays one line, whatever the terminal width
-
-
-def _rate(text: str) -> Fraction:
-    try:
-        return parse_rate(text)
-    except KinemaError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
-def rate_option(help: str) -> typer.models.OptionInfo:  # noqa: A002 - typer's own word
-    """A frame-rate option (``30``, ``29.97``, ``30000/1001``); a bad one is a usage error."""
-    return typer.Option(parser=_rate, metavar="RATE", help=help)
-
-
-@contextmanager
-def usage():
-    """Option values that a config or option set refuses are usage errors (exit 2), found
-    before any work starts."""
-    try:
-        yield
-    except (ValueError, KinemaError) as exc:
-        raise typer.BadParameter(str(exc)) from None
 
 
 #: Seconds between two progress lines when stderr is not a terminal (a log file).
@@ -113,37 +86,20 @@ def _progress_lines(label: str, unit: str):
             line(*last["state"])
 
 
-class EngineName(str, enum.Enum):
-    learned = "learned"
-    classical = "classical"
+def engine_spec(name: EngineName, quality: Quality, weights: Path | None = None):
+    """The engine the options name (an :class:`kinema.engines.spec.EngineSpec`); ``quality``
+    picks the classical preset, or for the learned engine the preset of its guiding flows."""
+    from kinema.engines.classical import ClassicalConfig
+    from kinema.engines.learned import LearnedConfig
+    from kinema.engines.spec import ClassicalSpec, LearnedSpec
 
-
-#: The engine used when --engine is not given: the best one in the benchmark table (the
-#: learned engine scores above the classical one on all three sets, at 4 frames/s at 720p).
-DEFAULT_ENGINE = EngineName.learned
-
-
-class Quality(str, enum.Enum):
-    fast = "fast"
-    balanced = "balanced"
-    best = "best"
-
-
-def engine_spec(name: EngineName, quality: Quality, weights: Path | None = None) -> EngineSpec:
-    """The engine the options name; ``quality`` picks the classical preset, or for the
-    learned engine the preset of its guiding flows."""
     if weights is not None and name is not EngineName.learned:
         raise typer.BadParameter("--weights applies to --engine learned only")
-    if name is EngineName.classical:
-        return ClassicalSpec({Quality.fast: ClassicalConfig.fast, Quality.balanced: ClassicalConfig.balanced, Quality.best: ClassicalConfig.quality}[quality]())
-    return LearnedSpec(weights, {Quality.fast: LearnedConfig.fast, Quality.balanced: LearnedConfig.balanced, Quality.best: LearnedConfig.best}[quality]())
+    presets = ClassicalConfig if name is EngineName.classical else LearnedConfig
+    config = {Quality.fast: presets.fast, Quality.balanced: presets.balanced, Quality.best: presets.best}[quality]()
+    return ClassicalSpec(config) if name is EngineName.classical else LearnedSpec(weights, config)
 
 
-def make_engine(name: EngineName, quality: Quality, weights: Path | None = None) -> Engine:
-    """:func:`engine_spec`, built on the CPU."""
-    return engine_spec(name, quality, weights).build("cpu")
-
-
-EngineOption = Annotated[EngineName, typer.Option(help="Interpolation engine: learned (kinema's trained network) or classical (optical flow, no weights).")]
-WeightsOption = Annotated[Optional[Path], typer.Option(help="Weight file for --engine learned (default: the shipped one).")]
-QualityOption = Annotated[Quality, typer.Option(help="Engine speed/quality trade-off.")]
+def make_engine(name: EngineName, quality: Quality, weights: Path | None, device):
+    """:func:`engine_spec`, built on ``device`` (the classical engine runs on the CPU)."""
+    return engine_spec(name, quality, weights).build(device)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from kinema.cli.common import DEFAULT_ENGINE, EngineOption, Quality, QualityOption, WeightsOption, make_engine, progress_bar, stderr
-from kinema.engines.base import AverageEngine
-from kinema.io import OutputOptions, VideoCodec, VideoOptions
-from kinema.pipelines.snapshot import EmbedConfig, embed, expand, load_model, preview
-from kinema.types import parse_rate
-from kinema.weights import snapshot_name
+from kinema.cli.common import make_engine, progress_bar, stderr
+from kinema.cli.options import DEFAULT_ENGINE, Codec, Crf, Device, EngineOption, Overwrite, Quality, QualityOption, Quiet, WeightsOption, rate_option, usage
+from kinema.cli.options import device as device_of
+from kinema.io.video_out import VideoCodec
 
 app = typer.Typer(help="Embed a clip in one ordinary picture that looks like its middle frame, and expand it back.", no_args_is_help=True)
 
@@ -25,22 +24,24 @@ RobustOption = Annotated[
 ]
 RefineOption = Annotated[int, typer.Option(help="Steps of per-clip optimization of the snapshot (better frames, slower; 0: off).")]
 ModelsOption = Annotated[Optional[Path], typer.Option(help="Folder of snapshot weights (default: the shipped ones).")]
-Overwrite = Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output.")]
 
 
-def _model(frames: int, output: Path, robust: bool | None, models: Path | None):
+def _model(frames: int, output: Path, robust: bool | None, models: Path | None, device):
+    from kinema.pipelines.snapshot import load_model
+    from kinema.weights import snapshot_name
+
     if robust is None:
         robust = output.suffix.lower() in (".jpg", ".jpeg")
     name = snapshot_name(frames, jpeg_robust=robust)
-    net, digest = load_model(name, models)
+    net, digest = load_model(name, models, device=device)
     return name, net, digest
 
 
-def _config(**kwargs) -> EmbedConfig:
-    try:
+def _config(**kwargs):
+    from kinema.pipelines.snapshot import EmbedConfig
+
+    with usage():
         return EmbedConfig(**kwargs)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
 
 
 @app.command("embed")
@@ -55,12 +56,16 @@ def embed_cmd(
     jpeg_quality: Annotated[int, typer.Option(help="JPEG quality of a .jpg output.")] = 90,
     refine: RefineOption = 20,
     models: ModelsOption = None,
+    device: Device = "cpu",
     overwrite: Overwrite = False,
 ) -> None:
     """Embed FRAMES frames of a clip into one picture."""
+    from kinema.pipelines.snapshot import embed
+
     config = _config(start=start, stride=stride, max_side=max_side, quality=jpeg_quality, refine=refine, overwrite=overwrite)
-    name, net, digest = _model(frames, output, jpeg_robust, models)
-    result = embed(source, output, config, model=name, net=net, digest=digest)
+    where = device_of(device)
+    name, net, digest = _model(frames, output, jpeg_robust, models, where)
+    result = embed(source, output, config, model=name, net=net, digest=digest, device=where)
     w, h = result.info.size
     stderr.print(
         f"wrote {result.output}: {frames} frames from {start} every {stride} in one {w}x{h} picture "
@@ -81,16 +86,20 @@ def preview_cmd(
     jpeg_quality: Annotated[int, typer.Option(help="JPEG quality of a .jpg output.")] = 90,
     refine: RefineOption = 20,
     models: ModelsOption = None,
+    device: Device = "cpu",
     overwrite: Overwrite = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """A sheet of snapshots across a long video; `expand` plays it as an animated preview."""
+    from kinema.pipelines.snapshot import preview
+
     if count < 1:
         raise typer.BadParameter(f"--count must be ≥ 1, got {count}")
     config = _config(stride=stride, max_side=max_side, quality=jpeg_quality, refine=refine, overwrite=overwrite)
-    name, net, digest = _model(frames, output, jpeg_robust, models)
+    where = device_of(device)
+    name, net, digest = _model(frames, output, jpeg_robust, models, where)
     with progress_bar("preview", quiet=quiet, unit="snapshots") as progress:
-        result = preview(source, output, config, count=count, model=name, net=net, digest=digest, progress=progress)
+        result = preview(source, output, config, count=count, model=name, net=net, digest=digest, device=where, progress=progress)
     w, h = result.info.size
     stderr.print(f"wrote {result.output}: {result.info.count} snapshots in a {w}x{h} sheet in {result.seconds:.1f} s", highlight=False)
 
@@ -100,27 +109,31 @@ def expand_cmd(
     snapshot: Annotated[Path, typer.Argument(help="A picture made by `kinema snapshot embed` or `preview`.")],
     output: Annotated[Path, typer.Argument(help="Output: .mp4/.mov/.mkv/.avi/.nut, .gif, or a folder (PNG frames).")],
     factor: Annotated[int, typer.Option(help="N frames per embedded interval (1: the k frames only).")] = 4,
-    fps: Annotated[Optional[str], typer.Option(help="Output frame rate (default: N × the embedded rate, real time; the embedded rate plays N× slower).")] = None,
+    fps: Annotated[Optional[Fraction], rate_option("Output frame rate (default: N × the embedded rate, real time; the embedded rate plays N× slower).")] = None,
     engine: EngineOption = DEFAULT_ENGINE,
     quality: QualityOption = Quality.balanced,
     weights: WeightsOption = None,
     models: ModelsOption = None,
-    codec: Annotated[VideoCodec, typer.Option(help="Video codec: h264, or lossless ffv1 (.mkv) / png (.mov).")] = VideoCodec.H264,
-    crf: Annotated[int, typer.Option(help="H.264 quality, 0 to 51.")] = 18,
+    device: Device = "cpu",
+    codec: Codec = VideoCodec.H264,
+    crf: Crf = 18,
     overwrite: Overwrite = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Expand a snapshot back into its frames, and on to more by interpolation."""
+    from kinema.engines.spec import AverageSpec
+    from kinema.io import OutputOptions, VideoOptions
+    from kinema.pipelines.snapshot import expand
+
     if factor < 1:
         raise typer.BadParameter(f"--factor must be ≥ 1, got {factor}")
-    try:
-        rate = parse_rate(fps) if fps is not None else None
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    options = OutputOptions(video=VideoOptions(codec=codec, crf=crf))
-    chosen = make_engine(engine, quality, weights) if factor > 1 else AverageEngine()  # no in-betweens: load nothing
+    with usage():
+        options = OutputOptions(video=VideoOptions(codec=codec, crf=crf))
+        options.validate()
+    where = device_of(device)
+    chosen = make_engine(engine, quality, weights, where) if factor > 1 else AverageSpec().build(where)  # no in-betweens: load nothing
     with progress_bar("expand", quiet=quiet) as progress:
-        result = expand(snapshot, output, factor=factor, fps=rate, engine=chosen, models=models, output_options=options, overwrite=overwrite, progress=progress)
+        result = expand(snapshot, output, factor=factor, fps=fps, engine=chosen, models=models, output_options=options, overwrite=overwrite, device=where, progress=progress)
     stderr.print(
         f"wrote {result.output}: {result.frames_out} frames at {float(result.rate):.3f} fps "
         f"from {result.info.count} snapshot{'s' * (result.info.count > 1)} of {result.info.frames} frames in {result.seconds:.1f} s",

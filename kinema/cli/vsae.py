@@ -6,45 +6,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
-import torch
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from kinema.cli.common import progress_bar, stderr
-from kinema.io import OutputOptions, VideoCodec, VideoOptions
-from kinema.models.video_ae import VideoAEConfig
-from kinema.pipelines.interpolate import InterpolateConfig
-from kinema.pipelines.vsae import FitVideoConfig, LoopConfig, fit_video, latent_map, retime, summary, video_loop
-from kinema.pipelines.vsae.fit import state_path
-from kinema.train.video_ae import FitConfig
-from kinema.types import KinemaError, parse_rate
+from kinema.cli.options import Audio, Codec, Crf, Device, Factor, Overwrite, Quiet, SceneCuts, Slowmo, SourceFps, TargetFps, usage
+from kinema.cli.options import device as device_of
+from kinema.io.video_out import VideoCodec
 
 app = typer.Typer(help="Fit an autoencoder to one video, then map, summarize, loop and retime it.", no_args_is_help=True)
 
 Model = Annotated[Path, typer.Argument(help="A model written by `kinema vsae fit`.")]
 Source = Annotated[Path, typer.Argument(help="The video the model was fit on (video, GIF, or image-sequence folder).")]
-Overwrite = Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
-Device = Annotated[str, typer.Option(help="Where the network runs: cpu, cuda, cuda:1, mps.")]
 Reproject = Annotated[int, typer.Option(help="Extra passes through the autoencoder that pull a synthesized frame onto the video (the paper's n = 5).")]
-SourceFps = Annotated[Optional[str], typer.Option(help="Frame rate of an image-sequence input without kinema.json.")]
-
-
-def _device(name: str) -> torch.device:
-    try:
-        device = torch.device(name)
-    except RuntimeError as exc:
-        raise typer.BadParameter(f"--device: {exc}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise typer.BadParameter("--device cuda: no CUDA device is available")
-    return device
-
-
-def _rate(text: str | None):
-    try:
-        return parse_rate(text) if text else None
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
 
 
 def _at_least(low: int, **options: int) -> None:
@@ -95,22 +69,25 @@ def fit_cmd(
     quiet: Quiet = False,
 ) -> None:
     """Fit an autoencoder to every frame of a video (resumes an interrupted fit)."""
-    try:
+    from kinema.models.video_ae import VideoAEConfig
+    from kinema.pipelines.vsae import FitVideoConfig, fit_video
+    from kinema.pipelines.vsae.fit import state_path
+    from kinema.train.video_ae import FitConfig
+
+    with usage():
         model = VideoAEConfig.scaled(width)
         config = FitVideoConfig(
             max_side=max_side,
             model=model,
             fit=FitConfig(epochs=epochs, minutes=minutes, batch=batch, lr=lr, seed=seed),
-            source_fps=_rate(source_fps),
+            source_fps=source_fps,
             resume=not restart,
             overwrite=overwrite,
         )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
     if not restart and state_path(output).is_file():
         stderr.print(f"resuming the interrupted fit saved in {state_path(output)}", highlight=False)
     with _fit_bar(quiet) as progress:
-        result = fit_video(source, output, config, device=_device(device), progress=progress)
+        result = fit_video(source, output, config, device=device_of(device), progress=progress)
     r = result.report
     h, w = result.size
     stderr.print(
@@ -133,10 +110,12 @@ def map_cmd(
     overwrite: Overwrite = False,
 ) -> None:
     """The 2-D PCA map of the frames' latent codes, with the time path and thumbnails."""
+    from kinema.pipelines.vsae import latent_map
+
     _at_least(0, thumbnails=thumbnails, reproject=reproject)
     if clusters is not None:
         _at_least(1, clusters=clusters)
-    result = latent_map(model, source, output, clusters=clusters, thumbnails=thumbnails, reproject=reproject, device=_device(device), fps=_rate(source_fps), overwrite=overwrite)
+    result = latent_map(model, source, output, clusters=clusters, thumbnails=thumbnails, reproject=reproject, device=device_of(device), fps=source_fps, overwrite=overwrite)
     share = 100 * float(result.explained.sum())
     extra = f" and {len(result.sheets)} cluster sheets" if result.sheets else ""
     stderr.print(f"wrote {result.output}{extra}: {len(result.coords)} frames, the two axes hold {share:.0f} % of the variance", highlight=False)
@@ -155,18 +134,18 @@ def summary_cmd(
     overwrite: Overwrite = False,
 ) -> None:
     """One picture per segment: the decoded average of its latent codes."""
+    from kinema.pipelines.vsae import summary
+
     _at_least(1, segments=segments)
     _at_least(0, reproject=reproject)
-    result = summary(model, source, output, segments=segments, reproject=reproject, compare=compare, device=_device(device), fps=_rate(source_fps), overwrite=overwrite)
+    result = summary(model, source, output, segments=segments, reproject=reproject, compare=compare, device=device_of(device), fps=source_fps, overwrite=overwrite)
     stderr.print(f"wrote {result.output}: {len(result.segments)} summaries", highlight=False)
 
 
-def _output_options(codec: VideoCodec, crf: int) -> OutputOptions:
+def _output_options(codec: VideoCodec, crf: int):
+    from kinema.io import OutputOptions, VideoOptions
+
     return OutputOptions(video=VideoOptions(codec=codec, crf=crf))
-
-
-Codec = Annotated[VideoCodec, typer.Option(help="Video codec: h264, or lossless ffv1 (.mkv) / png (.mov).")]
-Crf = Annotated[int, typer.Option(help="H.264 quality, 0 to 51.")]
 
 
 @app.command("loop")
@@ -188,12 +167,13 @@ def loop_cmd(
     quiet: Quiet = False,
 ) -> None:
     """An endless video texture: playback that jumps between frames with similar latent codes."""
-    try:
+    from kinema.pipelines.vsae import LoopConfig, video_loop
+
+    with usage():
         config = LoopConfig(seconds=seconds, min_gap=min_gap, jumps=jumps, transition=transition, reproject=reproject, seed=seed, output=_output_options(codec, crf), overwrite=overwrite)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        config.output.validate()
     with progress_bar("loop", quiet=quiet) as progress:
-        result = video_loop(model, source, output, config, device=_device(device), fps=_rate(source_fps), progress=progress)
+        result = video_loop(model, source, output, config, device=device_of(device), fps=source_fps, progress=progress)
     taken = sum(1 for a, b in zip(result.shots, result.shots[1:]) if b.is_frame and b.a != a.a + 1 and b.a != a.a)
     stderr.print(f"wrote {result.output}: {len(result.shots)} frames at {float(result.fps):.3f} fps, {taken} jumps among {len(result.jumps)} loop points", highlight=False)
 
@@ -203,13 +183,13 @@ def retime_cmd(
     model: Model,
     source: Source,
     output: Annotated[Path, typer.Argument(help="Output: .mp4/.mov/.mkv/.avi/.nut, .gif, or a folder (PNG frames).")],
-    factor: Annotated[Optional[int], typer.Option(help="N× the frame rate, same duration.")] = None,
-    fps: Annotated[Optional[str], typer.Option(help="Target frame rate, e.g. 60 or 59.94.")] = None,
-    slowmo: Annotated[Optional[int], typer.Option(help="N× slower: N× the frames at the source rate (audio dropped).")] = None,
+    factor: Factor = None,
+    fps: TargetFps = None,
+    slowmo: Slowmo = None,
     reproject: Annotated[int, typer.Option(help="Extra passes through the autoencoder per in-between (the paper: 5; off by default: it cost 1.1–1.3 dB in the benchmark).")] = 0,
     geodesic: Annotated[int, typer.Option(help="Steps bending each pair's latent path into a shortest path on the video's manifold (0: straight line).")] = 0,
-    scene_cuts: Annotated[bool, typer.Option("--scene-cuts/--no-scene-cuts", help="Hold the frame at scene cuts.")] = True,
-    audio: Annotated[bool, typer.Option("--audio/--no-audio", help="Copy the source's audio unchanged.")] = True,
+    scene_cuts: SceneCuts = True,
+    audio: Audio = True,
     codec: Codec = VideoCodec.H264,
     crf: Crf = 18,
     device: Device = "cpu",
@@ -218,22 +198,23 @@ def retime_cmd(
     quiet: Quiet = False,
 ) -> None:
     """Temporal super-resolution by latent interpolation (at the size the model was fit at)."""
-    try:
+    from kinema.pipelines.interpolate import InterpolateConfig
+    from kinema.pipelines.vsae import retime
+
+    with usage():
         config = InterpolateConfig(
             factor=factor,
-            fps=_rate(fps),
+            fps=fps,
             slowmo=slowmo,
             output=_output_options(codec, crf),
-            source_fps=_rate(source_fps),
+            source_fps=source_fps,
             audio=audio,
             scene_cuts=scene_cuts,
             overwrite=overwrite,
         )
-    except (ValueError, KinemaError) as exc:
-        raise typer.BadParameter(str(exc)) from None
     _at_least(0, reproject=reproject, geodesic=geodesic)
     with progress_bar("retime", quiet=quiet) as progress:
-        result = retime(model, source, output, config, reproject=reproject, geodesic=geodesic, device=_device(device), progress=progress)
+        result = retime(model, source, output, config, reproject=reproject, geodesic=geodesic, device=device_of(device), progress=progress)
     stderr.print(
         f"wrote {result.output}: {result.frames_in} → {result.frames_out} frames ({result.interpolated} from latent interpolation) in {result.seconds:.1f} s",
         highlight=False,

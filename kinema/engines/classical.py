@@ -86,7 +86,7 @@ class ClassicalConfig:
         return cls()
 
     @classmethod
-    def quality(cls) -> ClassicalConfig:
+    def best(cls) -> ClassicalConfig:
         """Full-resolution DIS on frames up to 1280 px, coarse-to-fine: ~4× slower."""
         return cls(finest_scale=0, flow_max_side=1280, multiscale=True)
 

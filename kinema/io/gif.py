@@ -27,7 +27,6 @@ from PIL import Image
 
 from kinema.io.atomic import AtomicOutput, AtomicWriter
 from kinema.io.pixels import from_hwc, to_hwc
-from kinema.ops.color import quantize_gif
 from kinema.types import BadInputError, Frame, KinemaError, MediaInfo, MediaKind, UnsupportedFormatError
 
 MIN_DELAY_MS = 20
@@ -137,6 +136,8 @@ class GifOptions:
 def quantize(rgb: np.ndarray, colors: int, *, dither: bool) -> Image.Image:
     """``(H, W, 3)`` uint8 → a palette ("P") image of at most ``colors`` entries
     (median cut, then nearest colour or Floyd–Steinberg: :func:`kinema.ops.color.quantize_gif`)."""
+    from kinema.ops.color import quantize_gif  # torch: only when a GIF is written
+
     indices, palette = quantize_gif(rgb, colors, dither=dither)
     im = Image.fromarray(indices, "P")
     im.putpalette(palette.reshape(-1).tolist())

@@ -20,16 +20,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import av.error
 import cv2
 import numpy as np
-import torch
 
 from kinema.io.atomic import AtomicOutput, AtomicWriter, check_output
 from kinema.io.audio import AudioCopier
 from kinema.io.pixels import from_hwc, to_hwc
+if TYPE_CHECKING:
+    import torch
+
 from kinema.types import BadInputError, Frame, KinemaError, MediaInfo, MediaKind, UnsupportedFormatError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}

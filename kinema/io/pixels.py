@@ -8,8 +8,12 @@ round-trips bit for bit.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 
 def from_hwc(array: np.ndarray) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -17,6 +21,8 @@ def from_hwc(array: np.ndarray) -> tuple[torch.Tensor, torch.Tensor | None]:
 
     Returns image ``(3, H, W)`` float32 in [0, 1] and alpha ``(1, H, W)`` or None.
     """
+    import torch  # loaded by the first frame, not by importing kinema.io
+
     if array.dtype == np.uint8:
         scale = 255.0
     elif array.dtype == np.uint16:
@@ -39,6 +45,8 @@ def to_hwc(
     image: torch.Tensor, alpha: torch.Tensor | None = None, *, bit_depth: int = 8
 ) -> np.ndarray:
     """image ``(3, H, W)`` [+ alpha ``(1, H, W)``] in [0, 1] → ``(H, W, 3|4)`` uint8/uint16."""
+    import torch  # loaded by the first frame, not by importing kinema.io
+
     if bit_depth not in (8, 16):
         raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
     planes = image if alpha is None else torch.cat([image, alpha], dim=0)
@@ -50,6 +58,7 @@ def to_hwc(
 
 def flatten(image: torch.Tensor, alpha: torch.Tensor | None, background: float = 0.0) -> torch.Tensor:
     """Composite straight alpha over a flat background, for outputs that cannot store alpha."""
+
     if alpha is None:
         return image
     return image * alpha + background * (1.0 - alpha)

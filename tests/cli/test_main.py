@@ -95,13 +95,13 @@ def test_bad_outputs_and_options(tmp_path, capsys):
         (("convert", src, tmp_path / "o.gif", "--colors", "1"), 2, "colours"),
         (("convert", src, tmp_path / "o", "--bit-depth", "12"), 2, "bit depth"),
         (("convert", src, tmp_path / "o.gif", "--loop", "-5"), 2, "loop"),
-        (("convert", src, tmp_path / "o.mp4", "--fps", "abc"), 2, "frame rate"),
+        (("convert", src, tmp_path / "o.mp4", "--source-fps", "abc"), 2, "frame rate"),
         (("gif2video", src, tmp_path / "o.mp4", "--fps", "abc"), 2, "frame rate"),
         (("convert", src, tmp_path / "o.mp4", "--crf", "abc"), 2, "--crf"),
         (("convert", src, tmp_path / "o.mp4", "--codec", "xvid"), 2, "--codec"),
         (("convert", src), 2, "Missing argument 'output'"),
         (("frobnicate",), 2, "frobnicate"),
-        (("info", tmp_path, "--fps", "abc"), 2, "frame rate"),
+        (("info", tmp_path, "--source-fps", "abc"), 2, "frame rate"),
         (("batch", "convert", tmp_path, tmp_path / "b", "--workers", "0"), 2, "--workers must be ≥ 1"),
     ]
     for args, want, message in cases:
@@ -171,7 +171,7 @@ def test_interpolate_learned_with_own_weights_and_adaptation(tmp_path, capsys):
     "options, code, message",
     [
         (["--engine", "classical", "--adapt", "5"], 2, "--adapt needs --engine learned"),
-        (["--engine", "learned", "--adapt", "-1"], 2, "--adapt must be"),
+        (["--engine", "learned", "--adapt", "-1"], 2, "steps must be ≥ 0"),
         (["--engine", "classical", "--weights", "w.safetensors"], 2, "--weights applies"),
         (["--engine", "learned", "--weights", "missing.safetensors"], 1, "no such weight file"),
     ],
@@ -220,12 +220,12 @@ def test_pair_writes_one_file_or_one_per_time(tmp_path, capsys):
 
 
 def test_existing_output_is_refused_before_adaptation_starts(tmp_path, capsys, monkeypatch):
-    import kinema.cli
+    import kinema.pipelines.adapt
 
     clip = make_video(tmp_path / "in.mp4", 4)
     (tmp_path / "out.mp4").write_bytes(b"keep")
     weights = _tiny_weights(tmp_path / "w.safetensors")
-    monkeypatch.setattr(kinema.cli, "adapt_to_video", lambda *a, **k: pytest.fail("adapted before checking the output"))
+    monkeypatch.setattr(kinema.pipelines.adapt, "adapt_to_video", lambda *a, **k: pytest.fail("adapted before checking the output"))
     code, _, err = run(capsys, "interpolate", str(clip), str(tmp_path / "out.mp4"), "--factor", "2", "--weights", str(weights), "--adapt", "5")
     assert code == 1 and "exists" in one_error_line(err)
     assert (tmp_path / "out.mp4").read_bytes() == b"keep"

@@ -17,7 +17,7 @@ def _shifted(big: torch.Tensor, dx: int, dy: int, h: int, w: int) -> torch.Tenso
     return big[:, :, 16 + dy : 16 + dy + h, 16 + dx : 16 + dx + w]
 
 
-@pytest.mark.parametrize("config", [ClassicalConfig.balanced(), ClassicalConfig.fast(), ClassicalConfig.quality()])
+@pytest.mark.parametrize("config", [ClassicalConfig.balanced(), ClassicalConfig.fast(), ClassicalConfig.best()])
 def test_translated_texture_is_reconstructed_at_half_time(config):
     h, w = 96, 128
     big = _texture(h + 32, w + 32)
@@ -60,7 +60,7 @@ def test_foreground_object_keeps_its_own_motion_over_a_moving_background():
 def test_any_frame_size_works(size):
     torch.manual_seed(0)
     a, b = torch.rand(2, 3, *size), torch.rand(2, 3, *size)
-    for config in (ClassicalConfig.balanced(), ClassicalConfig.quality()):
+    for config in (ClassicalConfig.balanced(), ClassicalConfig.best()):
         out = ClassicalEngine(config).interpolate(a, b, [0.25, 0.5])
         assert out.shape == (2, 2, 3, *size)
         assert torch.isfinite(out).all() and out.min() >= 0 and out.max() <= 1

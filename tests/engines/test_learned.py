@@ -56,3 +56,16 @@ def test_from_file_loads_saved_weights(tmp_path):
     loaded = LearnedEngine.from_file(path)
     a, b = _texture(40, 50, 1), _texture(40, 50, 2)
     assert torch.equal(engine.interpolate(a, b, [0.3]), loaded.interpolate(a, b, [0.3]))
+
+
+def test_the_engine_runs_on_its_device_and_matches_the_cpu(device):
+    from kinema.weights import INTERP
+
+    big = _texture(64 + 32, 96 + 32)
+    a, b = _shifted(big, 0, 0, 64, 96), _shifted(big, 4, 2, 64, 96)
+    cpu = LearnedEngine.from_file(INTERP.path).interpolate(a, b, [0.5])
+    engine = LearnedEngine.from_file(INTERP.path, device=device)
+    assert next(engine.model.parameters()).device.type == device.type
+    out = engine.interpolate(a, b, [0.5])
+    assert out.device == a.device  # frames come back where they were given
+    torch.testing.assert_close(out, cpu, rtol=0, atol=1e-3)  # GPU kernels round differently

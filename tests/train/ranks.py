@@ -31,7 +31,7 @@ def interp(out: Path, replica, device) -> None:
     cfg = TrainConfig(steps=4, batch=4, eval_every=1, synthetic=1.0)
     # Three guide presets: sample i of the global batch uses preset i % 3 on every rank
     # (rank 1's first sample is sample 2).
-    guide = ClassicalGuide(ClassicalConfig.fast(), ClassicalConfig.balanced(), ClassicalConfig.quality())
+    guide = ClassicalGuide(ClassicalConfig.fast(), ClassicalConfig.balanced(), ClassicalConfig.best())
     train(net, [(data.sample, 1.0)], validation, cfg, out, guide=guide, replica=replica, device=device)
 
 
