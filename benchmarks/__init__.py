@@ -1,1 +1,1 @@
-"""Benchmarks: plain scripts (``python -m benchmarks.NAME``) that write the README tables."""
+"""Benchmarks: plain scripts (``python -m benchmarks.NAME``) that write benchmarks/results/ and the tables the docs quote."""

@@ -5,7 +5,7 @@ alone (triplets of consecutive even frames), then synthesizes the midpoint of ea
 of even frames, which is scored against the odd frame it never saw. The same engine
 without adaptation is the baseline; adaptation time is reported beside the gain.
 
-    python -m benchmarks.adapt [--steps 0 50 200] [--readme]
+    python -m benchmarks.adapt [--steps 0 50 200] [--write]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.readme import write_block
+from benchmarks.report import write_block
 from benchmarks.triplets import DEFAULT_DATA
 from kinema.engines.learned import LearnedEngine
 from kinema.io.probe import open_reader
@@ -50,7 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--steps", type=int, nargs="+", default=[0, 100])
-    parser.add_argument("--readme", action="store_true")
+    parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     lines = ["| clip | frames | " + " | ".join(f"adapt {n}: PSNR / SSIM (s)" for n in args.steps) + " |"]
     lines.append("|" + " --- |" * (2 + len(args.steps)))
@@ -68,9 +68,9 @@ def main() -> None:
             print(f"{clip:36s} adapt {steps:4d}: {p:.2f} dB  {s:.4f}  ({seconds:.0f} s)", flush=True)
         h, w = frames.shape[-2:]
         lines.append(f"| {Path(clip).name} ({w}×{h}) | {len(frames)} | " + " | ".join(cells) + " |")
-    text = "\n".join(lines) + "\n\nMeasured by `python -m benchmarks.adapt --readme` (even frames adapt, odd frames score)."
+    text = "\n".join(lines) + "\n\nMeasured by `python -m benchmarks.adapt --write` (even frames adapt, odd frames score)."
     print(text)
-    if args.readme:
+    if args.write:
         write_block("adapt", text)
 
 

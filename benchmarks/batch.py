@@ -1,6 +1,6 @@
 """Batch throughput: the same folder of clips on 1 and on 2 local workers.
 
-    python -m benchmarks.batch [--readme] [--data ../shared/data] [--clips 12] [--frames 24]
+    python -m benchmarks.batch [--write] [--data ../shared/data] [--clips 12] [--frames 24]
 
 The folder: ``--clips`` clips of ``--frames`` frames cut from the videos under
 ``videos/`` (longer side ≤ 360, H.264), with their frame rates. Each job runs through the
@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.readme import write_block
+from benchmarks.report import write_block
 from kinema.io.output import OutputOptions, open_writer
 from kinema.io.probe import open_reader
 from kinema.io.video_out import VideoOptions
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--clips", type=int, default=12)
     parser.add_argument("--frames", type=int, default=24)
-    parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--write", action="store_true", help="write benchmarks/results/ and the doc that quotes it")
     args = parser.parse_args(argv)
     cores = len(os.sched_getaffinity(0))
     work = Path(tempfile.mkdtemp(prefix="kinema-bench-batch-"))
@@ -134,11 +134,11 @@ def main(argv: list[str] | None = None) -> None:
                 if ray_seconds
                 else []
             ),
-            f"Measured by `python -m benchmarks.batch --readme` on {cores} cores.",
+            f"Measured by `python -m benchmarks.batch --write` on {cores} cores.",
         ]
     )
     print(table)
-    if args.readme:
+    if args.write:
         write_block("batch", table)
 
 

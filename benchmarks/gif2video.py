@@ -14,7 +14,7 @@ paper's temporal table (Table 2): keep every k-th frame (sampling 1/k), then sco
 source frame against the GIF held on screen vs kinema (restore, then interpolate with the
 default learned engine).
 
-    python -m benchmarks.gif2video [--frames 24] [--readme]
+    python -m benchmarks.gif2video [--frames 24] [--write]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmarks.readme import write_block
+from benchmarks.report import write_block
 from benchmarks.triplets import DEFAULT_DATA
 from kinema.engines.dequantize import GifRestorer
 from kinema.engines.learned import LearnedEngine
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--frames", type=int, default=17, help="first N frames of each held-out clip")
     parser.add_argument("--models", type=Path, default=None, help="folder of GIF weights (default: shipped)")
-    parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--write", action="store_true", help="write benchmarks/results/ and the doc that quotes it")
     parser.add_argument("--sheet", type=Path, default=None, help="also write a before/after picture (PNG)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON (for kinema.train.publish)")
     parser.add_argument("--compare", type=Path, nargs="*", default=[], help="extra CCDNet weight files to score (ablations)")
@@ -285,10 +285,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.compare:
         lines += compare(clips, args.compare)
     lines.append("")
-    lines.append(f"Measured in {time.perf_counter() - started:.0f} s by `python -m benchmarks.gif2video --readme`.")
+    lines.append(f"Measured in {time.perf_counter() - started:.0f} s by `python -m benchmarks.gif2video --write`.")
     text = "\n".join(lines)
     print(text)
-    if args.readme:
+    if args.write:
         write_block("gif2video", text)
     if args.sheet is not None:
         sheet(clips[0], restorer, args.sheet)

@@ -19,7 +19,7 @@ Besides the benchmark sets it scores a tuning set that no benchmark shares: 80 c
 (256², frames at ≤ 320 px, strides 1–2) of the held-out clip and five training clips, so
 a choice made here can be checked away from the benchmark.
 
-    python -m benchmarks.interp_headroom [--weights runs/X/state.safetensors ...] [--readme]
+    python -m benchmarks.interp_headroom [--weights runs/X/state.safetensors ...] [--write]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from benchmarks.readme import write_block
+from benchmarks.report import write_block
 from benchmarks.triplets import DEFAULT_DATA, load_triplets
 from kinema import weights as shipped
 from kinema.engines.learned import LearnedConfig, LearnedEngine
@@ -131,7 +131,7 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, nargs="*", default=[], help="more weight files or training states to score")
     parser.add_argument("--soup", action="store_true", help="also score the mean of the shipped and --weights parameters")
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--readme", action="store_true")
+    parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -164,7 +164,7 @@ def main() -> None:
         lines.append(f"| {label} | " + " | ".join(f"{s:.2f}" for s in scores) + " |")
         print(lines[-1], flush=True)
     text = "\n".join(lines) + "\n\nMeasured by `python -m benchmarks.interp_headroom` (mean PSNR in dB, 8-bit RGB)."
-    if args.readme:
+    if args.write:
         write_block("interp-headroom", text)
 
 

@@ -4,7 +4,7 @@ Reading must not hold the video: peak RSS should be flat in the number of frames
 Each measurement runs in a fresh process (``ru_maxrss`` is a high-water mark).
 
     python -m benchmarks.io_memory                 # print the table
-    python -m benchmarks.io_memory --readme        # and write it into README.md
+    python -m benchmarks.io_memory --write        # and write benchmarks/results/ and the doc
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, nargs="+", default=[250, 500, 1000])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"), help="shared data folder (adds a real clip)")
-    parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--write", action="store_true", help="write benchmarks/results/ and the doc that quotes it")
     args = parser.parse_args()
     rows = [f"| imports only (`import kinema.io`) | – | – | {baseline_rss():.0f} |"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,10 +82,10 @@ def main() -> None:
         ]
     )
     print(table)
-    if args.readme:
-        from benchmarks.readme import write_block
+    if args.write:
+        from benchmarks.report import write_block
 
-        write_block("io_memory", table + f"\n\nMeasured {time.strftime('%Y-%m-%d')} on this 2-core CPU machine by `python -m benchmarks.io_memory --readme`.")
+        write_block("io_memory", table + f"\n\nMeasured {time.strftime('%Y-%m-%d')} on this 2-core CPU machine by `python -m benchmarks.io_memory --write`.")
 
 
 if __name__ == "__main__":

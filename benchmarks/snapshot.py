@@ -1,6 +1,6 @@
 """Video-snapshot benchmark: restored frames, snapshot fidelity, frame intervals, JPEG, speed.
 
-    python -m benchmarks.snapshot [--readme] [--json bench_out/snapshot.json] [--compare W.safetensors ...]
+    python -m benchmarks.snapshot [--write] [--json bench_out/snapshot.json] [--compare W.safetensors ...]
 
 On the held-out clips (never trained on), ``--windows`` windows per clip spread evenly
 over it, frames scaled to a longer side of ``--max-side``:
@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from benchmarks.readme import write_block
+from benchmarks.report import write_block
 from kinema.models.snapshot import SnapshotNet
 from kinema.ops.codec import jpeg_roundtrip, round_8bit
 from kinema.ops.metrics import mean_finite, psnr, ssim
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", type=Path, default=FOLDER, help="folder of snapshot weights (default: shipped)")
     parser.add_argument("--windows", type=int, default=6, help="windows per held-out clip")
     parser.add_argument("--max-side", type=int, default=480)
-    parser.add_argument("--readme", action="store_true", help="write the tables into README.md")
+    parser.add_argument("--write", action="store_true", help="write benchmarks/results/ and the doc that quotes them")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON (for kinema.train.publish)")
     parser.add_argument("--refine", type=int, default=EmbedConfig.refine, help="refinement steps of the refined rows")
     parser.add_argument("--sheet", type=Path, default=None, help="also write a picture: source frames, snapshot, expanded frames")
@@ -180,10 +180,10 @@ def main(argv: list[str] | None = None) -> None:
     machine = f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
     lines += ["", f"Time per snapshot ({machine}; expansion without interpolation):", "", "| model | size | embed | expand |", "| --- | --- | --- | --- |"]
     lines += [f"| {n} | {w}×{h} | {e:.2f} s | {x:.2f} s |" for (n, (h, w)), (e, x) in speed.items()]
-    lines += ["", f"Measured in {time.perf_counter() - started:.0f} s by `python -m benchmarks.snapshot --readme`."]
+    lines += ["", f"Measured in {time.perf_counter() - started:.0f} s by `python -m benchmarks.snapshot --write`."]
     text = "\n".join(lines)
     print(text)
-    if args.readme:
+    if args.write:
         write_block("snapshot", text)
     if args.sheet is not None:
         sheet(nets[snapshot_name(5)], load_frames(args.data / SNAPSHOT_HELD_OUT[0], 240), args.sheet)

@@ -3,7 +3,7 @@
 Every engine runs in the same process on the same data, so the rows compare fairly:
 
     python -m benchmarks.vfi                       # full run, print the table
-    python -m benchmarks.vfi --readme              # and write it into README.md
+    python -m benchmarks.vfi --write              # and write benchmarks/results/ and the doc
     python -m benchmarks.vfi --limit 20 --skip minterpolate   # quick look
     python -m benchmarks.vfi --sheets out/         # contact sheets of the 3 worst triplets
 
@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from benchmarks.minterpolate import MinterpolateEngine, ffmpeg_path, run_minterpolate
-from benchmarks.readme import write_block
+from benchmarks.report import write_block
 from benchmarks.triplets import DEFAULT_DATA, SETS, Triplet, load_triplets
 from kinema.engines.base import AverageEngine, Engine
 from kinema.engines.classical import ClassicalConfig, ClassicalEngine
@@ -177,7 +177,7 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], help="labels of rows to leave out (e.g. minterpolate)")
     parser.add_argument("--no-ablations", action="store_true", help="leave out the ablation rows")
     parser.add_argument("--sheets", type=Path, default=None, help="write contact sheets of the 3 worst triplets here")
-    parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--write", action="store_true", help="write benchmarks/results/ and the doc that quotes it")
     parser.add_argument("--json", type=Path, default=None, help="also write every row's scores here (for kinema.train.publish)")
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -209,9 +209,9 @@ def main() -> None:
                 contact_sheet(engine, triplets[s], sc, args.sheets, e.label.strip("*").replace(" ", "_"))
     text = table(results, speeds, rows, args.sets, counts, "minterpolate")
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, OpenCV {cv2.__version__}"
-    text += f"\n\nMeasured by `python -m benchmarks.vfi --readme` on {machine}" + (f", at most {args.limit} triplets per set" if args.limit else "") + "."
+    text += f"\n\nMeasured by `python -m benchmarks.vfi --write` on {machine}" + (f", at most {args.limit} triplets per set" if args.limit else "") + "."
     print(text)
-    if args.readme:
+    if args.write:
         write_block("vfi", text)
     if args.json is not None:
         rows_out = {}

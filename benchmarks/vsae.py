@@ -1,6 +1,6 @@
 """Video-specific autoencoder benchmark: fit time and reconstruction, summaries, retiming.
 
-    python -m benchmarks.vsae [--readme] [--skip fit|retime] [--fit-minutes 10] [--retime-minutes 3]
+    python -m benchmarks.vsae [--write] [--skip fit|retime] [--fit-minutes 10] [--retime-minutes 3]
 
 * **fit** — the first ``--fit-frames`` (100) frames of each ``--fit-clip``, longer side
   256, fit for ``--fit-minutes`` on this machine's threads (``--threads``, default 2):
@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.minterpolate import MinterpolateEngine
-from benchmarks.readme import write_block
+from benchmarks.report import write_block
 from kinema.engines.base import AverageEngine, Engine
 from kinema.engines.classical import ClassicalEngine
 from kinema.engines.latent import LatentEngine
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip", choices=["fit", "retime"], action="append", default=[])
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--readme", action="store_true")
+    parser.add_argument("--write", action="store_true")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
@@ -223,15 +223,15 @@ def main(argv: list[str] | None = None) -> None:
     results = {}
     if "fit" not in args.skip:
         text, results["fit"] = bench_fit(args, args.out)
-        text += f"\n\nMeasured by `python -m benchmarks.vsae --skip retime --readme` with {args.threads} threads."
+        text += f"\n\nMeasured by `python -m benchmarks.vsae --skip retime --write` with {args.threads} threads."
         print(text)
-        if args.readme:
+        if args.write:
             write_block("vsae-fit", text)
     if "retime" not in args.skip:
         text, results["retime"] = bench_retime(args, args.out)
-        text += f"\n\nMeasured by `python -m benchmarks.vsae --skip fit --readme` with {args.threads} threads."
+        text += f"\n\nMeasured by `python -m benchmarks.vsae --skip fit --write` with {args.threads} threads."
         print(text)
-        if args.readme:
+        if args.write:
             write_block("vsae-retime", text)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

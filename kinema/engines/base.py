@@ -28,9 +28,6 @@ def check_times(times: Sequence[float]) -> list[float]:
 class Engine(abc.ABC):
     """Frame synthesis between two frames. Subclasses implement :meth:`interpolate`."""
 
-    #: Short name used by the CLI (``--engine``) and the benchmark table.
-    name: str = "engine"
-
     @abc.abstractmethod
     def interpolate(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> torch.Tensor:
         """Frames between ``a`` and ``b`` (each ``(N, 3, H, W)``, [0, 1]) at each time.
@@ -46,8 +43,6 @@ class Engine(abc.ABC):
 
 class AverageEngine(Engine):
     """The cross-fade ``(1 − t)·a + t·b``: the baseline every engine must beat."""
-
-    name = "average"
 
     def interpolate(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> torch.Tensor:
         ts = torch.tensor(check_times(times), dtype=a.dtype, device=a.device).view(1, -1, 1, 1, 1)

@@ -119,8 +119,6 @@ def _project(flow: torch.Tensor, t: list[float], z: torch.Tensor | None) -> tupl
 class ClassicalEngine(Engine):
     """Flow-based interpolation with no learned weights. See the module docstring."""
 
-    name = "classical"
-
     def __init__(self, config: ClassicalConfig | None = None):
         self.config = config or ClassicalConfig()
 

@@ -91,8 +91,6 @@ class LearnedConfig:
 class LearnedEngine(Engine):
     """Interpolation with kinema's trained network. See the module docstring."""
 
-    name = "learned"
-
     def __init__(self, model: InterpNet, config: LearnedConfig | None = None, *, device: str | torch.device = "cpu"):
         self.config = config or LearnedConfig()
         self.device = torch.device(device)

@@ -28,10 +28,6 @@ from kinema.models.checkpoint import Checkpointed, ConfigDict
 
 ARCH = "kinema.video_ae.v1"
 
-#: Total down-sampling of the encoder (four strided convolutions and two max-pools).
-SCALE = 64
-
-
 @dataclass(frozen=True)
 class VideoAEConfig(ConfigDict):
     """Sizes of :class:`VideoAE`; a checkpoint stores it.

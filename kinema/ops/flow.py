@@ -14,7 +14,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from kinema.ops.warp import Padding, backward_warp
 
 #: DIS needs a few patches per side; smaller frames are padded (edge-replicated) to this.
 _MIN_SIDE = 32
@@ -89,13 +88,6 @@ def dis_flow(
     return torch.stack(flows).to(device=a.device, dtype=a.dtype)
 
 
-def bidirectional_flow(
-    a: torch.Tensor, b: torch.Tensor, *, preset: DISPreset = DISPreset.MEDIUM
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(flow a→b, flow b→a), each ``(N, 2, H, W)``."""
-    return dis_flow(a, b, preset=preset), dis_flow(b, a, preset=preset)
-
-
 def resize_flow(flow: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Resample a flow field ``(N, 2k, h, w)`` (k flows stacked) to ``(N, 2k, height, width)``.
 
@@ -106,21 +98,3 @@ def resize_flow(flow: torch.Tensor, height: int, width: int) -> torch.Tensor:
     scale = torch.tensor([width / flow.shape[-1], height / flow.shape[-2]], dtype=flow.dtype, device=flow.device)
     resized = F.interpolate(flow, size=(height, width), mode="bilinear", align_corners=False)
     return resized * scale.repeat(flow.shape[1] // 2).view(1, -1, 1, 1)
-
-
-def consistency_mask(
-    flow_ab: torch.Tensor, flow_ba: torch.Tensor, *, alpha1: float = 0.01, alpha2: float = 0.5
-) -> torch.Tensor:
-    """Where ``flow_ab`` is confirmed by ``flow_ba``: ``(N, 1, H, W)``, 1 = consistent.
-
-    A pixel that is visible in both frames maps a→b→a back onto itself, so
-    ``flow_ab(p) + flow_ba(p + flow_ab(p)) ≈ 0``. Where the round trip misses by more
-    than ``alpha1 · (|f_ab|² + |f_ba|²) + alpha2`` (the test of Sundaram et al., 2010,
-    looser for fast motion), the pixel is occluded in ``b`` or the flow is wrong.
-    Samples that leave the frame count as inconsistent.
-    """
-    back = backward_warp(flow_ba, flow_ab, padding=Padding.BORDER)
-    inside = backward_warp(torch.ones_like(flow_ab[:, :1]), flow_ab, padding=Padding.ZEROS) > 0.999
-    miss = (flow_ab + back).pow(2).sum(1, keepdim=True)
-    bound = alpha1 * (flow_ab.pow(2).sum(1, keepdim=True) + back.pow(2).sum(1, keepdim=True)) + alpha2
-    return ((miss <= bound) & inside).to(flow_ab.dtype)

@@ -22,7 +22,6 @@ import functools
 import cv2
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 
 class Padding(enum.Enum):
@@ -103,14 +102,3 @@ def _remap(image: torch.Tensor, coords: torch.Tensor, padding: Padding) -> torch
                 borderValue=0,
             )
     return out
-
-
-class BackwardWarp(nn.Module):
-    """Module form of :func:`backward_warp`, for use inside networks."""
-
-    def __init__(self, *, padding: Padding = Padding.BORDER):
-        super().__init__()
-        self.padding = padding
-
-    def forward(self, image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-        return backward_warp(image, flow, padding=self.padding)

@@ -204,7 +204,8 @@ def test_pair_writes_one_file_or_one_per_time(tmp_path, capsys):
     for name, shift in (("a.png", 0), ("b.png", 4)):
         cv2.imwrite(str(tmp_path / name), np.roll(pattern(0, 30, 40), shift, axis=1))
     code, out, err = run(capsys, "pair", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(tmp_path / "mid.png"))
-    assert code == 0, err and (tmp_path / "mid.png").is_file()
+    assert code == 0, err
+    assert (tmp_path / "mid.png").is_file()
     code, out, err = run(capsys, "pair", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--t", "0.25", "--t", "0.75", "-o", str(tmp_path / "many"))
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "many").iterdir()) == ["a_t0.2500.png", "a_t0.7500.png"]

@@ -1,0 +1,35 @@
+"""Publish a freshly measured table: ``benchmarks/results/NAME.md`` and the doc that quotes it.
+
+Every benchmark's ``--write`` calls :func:`write_block`. The whole output goes to
+``benchmarks/results/NAME.md``; the page under ``docs/`` (or the README) that shows the
+table has it between ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->``, and that block
+is replaced too, so a model card always quotes the last measured run.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def pages(root: Path = ROOT) -> list[Path]:
+    return [root / "README.md", *sorted((root / "docs").rglob("*.md"))]
+
+
+def write_block(name: str, text: str, root: Path = ROOT) -> Path:
+    """Write ``text`` to ``benchmarks/results/NAME.md`` and into the block of that name."""
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    holders = [p for p in pages(root) if p.is_file() and start in p.read_text() and end in p.read_text()]
+    if not holders:
+        raise SystemExit(f"no page under {root} has a {start} … {end} block")
+    results = root / "benchmarks" / "results" / f"{name}.md"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(f"# Benchmark: {name}\n\nWritten {time.strftime('%Y-%m-%d')} by `python -m benchmarks` (see the page that quotes it: {', '.join(str(p.relative_to(root)) for p in holders)}).\n\n{text.strip()}\n")
+    for page in holders:
+        head, rest = page.read_text().split(start, 1)
+        _, tail = rest.split(end, 1)
+        page.write_text(f"{head}{start}\n{text.strip()}\n{end}{tail}")
+    return results
