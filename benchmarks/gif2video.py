@@ -1,4 +1,4 @@
-"""GIF restoration on clips no GIF model trained on (``GIF_HELD_OUT``), one run.
+"""GIF restoration on clips no GIF model trained on (``HELD_OUT_CLIPS``), one run.
 
 GIFs are made from the held-out clips at a GIF-like size (longer side 320 px) the way
 encoders make them: a median-cut palette per frame, nearest colour or Floyd–Steinberg
@@ -31,14 +31,14 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.report import write_block
-from benchmarks.triplets import DEFAULT_DATA
 from kinema.engines.dequantize import GifRestorer
 from kinema.engines.learned import LearnedEngine
 from kinema.models.ccdnet import CCDNet, CCDNetConfig
 from kinema.models.checkpoint import tensor_digest
 from kinema.ops.color import quantize_gif
 from kinema.ops.metrics import psnr, ssim
-from kinema.train.gifs import GIF_HELD_OUT, load_sources
+from kinema.train.gifs import load_sources
+from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
 
 LEVELS = (32, 64, 128, 256)
 
@@ -237,7 +237,7 @@ def sheet(frames: list[np.ndarray], restorer: GifRestorer, path: Path, size: int
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=DATA_ROOT)
     parser.add_argument("--frames", type=int, default=17, help="first N frames of each held-out clip")
     parser.add_argument("--models", type=Path, default=None, help="folder of GIF weights (default: shipped)")
     parser.add_argument("--write", action="store_true", help="write benchmarks/results/ and the doc that quotes it")
@@ -248,14 +248,14 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(0)
     torch.set_flush_denormal(True)  # as the CLI does (see kinema.cli.main)
     restorer = GifRestorer.from_folder(args.models)
-    clips = [load_sources(args.data, (name,))[: args.frames] for name in GIF_HELD_OUT]
+    clips = [load_sources(args.data, (name,))[: args.frames] for name in HELD_OUT_CLIPS]
     started = time.perf_counter()
     rows, accuracy = spatial(clips, restorer)
     still = still_accuracy(args.data, restorer)
     speed = throughput(restorer)
     table2 = temporal(clips, restorer, LearnedEngine.from_file())
     lines = [
-        f"Held-out clips: {', '.join(Path(n).name for n in GIF_HELD_OUT)} — first {args.frames} frames each, longer side 320 px "
+        f"Held-out clips: {', '.join(Path(n).name for n in HELD_OUT_CLIPS)} — first {args.frames} frames each, longer side 320 px "
         f"({sum(len(c) for c in clips)} frames). PSNR (dB) / SSIM against the source frames.",
         "",
         "| GIF | GIF itself | Gaussian σ=0.5 | Gaussian σ=1.0 | **kinema** (classifier-routed) | kinema, true kind | gain over GIF |",
@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.json is not None:
         machine = f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
         table = {
-            f"{'dither' if d else 'flat'}-{c}": {"gif_psnr_ssim": r["gif"], "restored_psnr_ssim": r["ours"], "clips": list(GIF_HELD_OUT)}
+            f"{'dither' if d else 'flat'}-{c}": {"gif_psnr_ssim": r["gif"], "restored_psnr_ssim": r["ours"], "clips": list(HELD_OUT_CLIPS)}
             for (d, c), r in rows.items()
         }
         args.json.write_text(json.dumps({"benchmark": "benchmarks.gif2video", "machine": machine, "rows": table}, indent=2))

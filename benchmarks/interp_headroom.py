@@ -34,7 +34,7 @@ import torch
 from safetensors.torch import load_file
 
 from benchmarks.report import write_block
-from benchmarks.triplets import DEFAULT_DATA, load_triplets
+from benchmarks.triplets import load_triplets
 from kinema import weights as shipped
 from kinema.engines.learned import LearnedConfig, LearnedEngine
 from kinema.models.interp import InterpNet
@@ -44,6 +44,7 @@ from kinema.ops.metrics import psnr
 from kinema.ops.resize import fit_size, resize
 from kinema.ops.warp import Padding, backward_warp
 from kinema.train.clips import HELD_OUT, RealTriplets, default_sources
+from kinema.train.data import DATA_ROOT
 
 Triplets = list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]  # (a, truth, b), each (1, 3, H, W)
 Method = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -127,7 +128,7 @@ def blind(method: Method) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=DATA_ROOT)
     parser.add_argument("--weights", type=Path, nargs="*", default=[], help="more weight files or training states to score")
     parser.add_argument("--soup", action="store_true", help="also score the mean of the shipped and --weights parameters")
     parser.add_argument("--threads", type=int, default=None)

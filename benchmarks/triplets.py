@@ -12,7 +12,6 @@ import torch
 from kinema.io.images import read_image
 from kinema.io.pixels import from_hwc
 
-DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 #: set name → (first input, ground truth, second input) file names.
 SETS: dict[str, tuple[str, str, str]] = {

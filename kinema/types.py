@@ -22,6 +22,22 @@ if TYPE_CHECKING:  # frames hold tensors; importing this module does not load to
     import torch
 
 
+#: The largest frame kinema decodes: 8192 × 8192 pixels (a float32 RGB frame of this size
+#: is 805 MB). Files whose header claims more are refused before any pixel is decoded.
+MAX_FRAME_PIXELS = 8192 * 8192
+
+
+def check_frame_size(path, width: int, height: int) -> None:
+    """Refuse a frame size no one can mean (a damaged header, a decompression bomb)."""
+    if width <= 0 or height <= 0:
+        raise BadInputError(f"{path}: claims a {width}x{height} frame")
+    if width * height > MAX_FRAME_PIXELS:
+        raise BadInputError(
+            f"{path}: claims a {width}x{height} frame ({width * height / 1e6:.0f} megapixels), "
+            f"over kinema's limit of {MAX_FRAME_PIXELS / 1e6:.0f} megapixels (8192x8192)"
+        )
+
+
 class KinemaError(Exception):
     """Base of every error kinema expects and explains; the CLI prints the message alone."""
 

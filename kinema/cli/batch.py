@@ -16,10 +16,12 @@ import typer
 from kinema.cli.common import engine_spec, progress_bar, stderr
 from kinema.cli.options import (
     DEFAULT_ENGINE,
+    Adapt,
     Audio,
     Codec,
     Crf,
     Device,
+    EngineName,
     EngineOption,
     Factor,
     Overwrite,
@@ -144,6 +146,7 @@ def interpolate_cmd(
     quality: QualityOption = Quality.balanced,
     weights: WeightsOption = None,
     chunk_frames: Annotated[Optional[int], typer.Option(help="Cut videos into parts of about N frames that run on different workers (long videos).")] = None,
+    adapt: Adapt = 0,
     source_fps: SourceFps = None,
     to: Annotated[str, typer.Option(help="Output format: mp4, mov, mkv, gif, … ('' for PNG folders).")] = "mp4",
     codec: Codec = VideoCodec.H264,
@@ -152,13 +155,16 @@ def interpolate_cmd(
     include: Include = None, overwrite: Overwrite = False, device: Device = "cpu", quiet: Quiet = False,
 ) -> None:  # fmt: skip
     """Retime every video: --factor N, --fps F or --slowmo N."""
+    from kinema.pipelines.adapt import AdaptConfig
     from kinema.pipelines.batch import InterpolateJob
     from kinema.pipelines.interpolate import InterpolateConfig
 
     config = _config(InterpolateConfig, factor=factor, fps=fps, slowmo=slowmo, output=_output(codec=codec, crf=crf), source_fps=source_fps)
+    if adapt and engine is not EngineName.learned:
+        raise typer.BadParameter("--adapt needs --engine learned")
     if chunk_frames is not None and chunk_frames < 2:
         raise typer.BadParameter(f"--chunk-frames must be ≥ 2, got {chunk_frames}")
-    job = InterpolateJob(config, engine_spec(engine, quality, weights), suffix=_suffix(to), chunk_frames=chunk_frames)
+    job = _config(InterpolateJob, config=config, engine=engine_spec(engine, quality, weights), suffix=_suffix(to), chunk_frames=chunk_frames, adapt=_config(AdaptConfig, steps=adapt))
     _run(job, source, output_dir, workers=workers, threads=threads, ray=ray, address=address, report=report, include=include, overwrite=overwrite, device=device, quiet=quiet)
 
 

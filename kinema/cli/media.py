@@ -18,6 +18,7 @@ from kinema.cli.app import app
 from kinema.cli.common import make_engine, progress_bar, stderr
 from kinema.cli.options import (
     DEFAULT_ENGINE,
+    Adapt,
     Audio,
     Codec,
     Crf,
@@ -141,7 +142,7 @@ def interpolate_cmd(
     quality: QualityOption = Quality.balanced,
     weights: WeightsOption = None,
     device: Device = "cpu",
-    adapt: Annotated[int, typer.Option(help="Fine-tune the learned engine on this video for N steps first (test-time adaptation; ~0.3 s a step).")] = 0,
+    adapt: Adapt = 0,
     scene_cuts: SceneCuts = True,
     max_repeats: Annotated[int, typer.Option(help="Repeated frames up to this run length are interpolated across (anime on twos/threes); 0 = off.")] = 2,
     overwrite: Overwrite = False,

@@ -92,6 +92,7 @@ SourceFps = Annotated[Optional[Fraction], rate_option("Frame rate of an image-se
 Factor = Annotated[Optional[int], typer.Option(help="N× the frame rate, same duration.")]
 TargetFps = Annotated[Optional[Fraction], rate_option("Constant output frame rate, e.g. 60, 59.94 or 60000/1001.")]
 Slowmo = Annotated[Optional[int], typer.Option(help="N× slower: N× the frames at the source rate (audio dropped).")]
+Adapt = Annotated[int, typer.Option(help="Fine-tune the learned engine on each video for N steps first (test-time adaptation; ~0.3 s a step).")]
 EngineOption = Annotated[EngineName, typer.Option("--engine", help="Interpolation engine: learned (kinema's trained network) or classical (optical flow, no weights).")]
 QualityOption = Annotated[Quality, typer.Option("--quality", help="Engine speed/quality trade-off.")]
 WeightsOption = Annotated[Optional[Path], typer.Option("--weights", help="Weight file for --engine learned (default: the shipped one).")]

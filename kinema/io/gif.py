@@ -17,6 +17,7 @@ Pillow's encoder needs all frames before it writes, so a GIF is held in memory a
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -27,7 +28,7 @@ from PIL import Image
 
 from kinema.io.atomic import AtomicOutput, AtomicWriter
 from kinema.io.pixels import from_hwc, to_hwc
-from kinema.types import BadInputError, Frame, KinemaError, MediaInfo, MediaKind, UnsupportedFormatError
+from kinema.types import BadInputError, Frame, KinemaError, MediaInfo, MediaKind, UnsupportedFormatError, check_frame_size
 
 MIN_DELAY_MS = 20
 DEFAULT_DELAY_MS = 100
@@ -40,11 +41,16 @@ def _open(path: Path) -> Image.Image:
         raise BadInputError(f"{path}: file is empty")
     try:
         im = Image.open(path)
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, struct.error, Image.DecompressionBombError) as exc:
         raise BadInputError(f"{path}: not a readable GIF ({exc})") from None
     if im.format != "GIF":
         im.close()
         raise BadInputError(f"{path}: is {im.format}, not a GIF")
+    try:
+        check_frame_size(path, *im.size)
+    except BadInputError:
+        im.close()
+        raise
     return im
 
 
@@ -67,7 +73,7 @@ def probe_gif(path: Path) -> MediaInfo:
                 alpha = alpha or "transparency" in im.info
             im.seek(0)
             im.load()
-        except (OSError, EOFError, ValueError, SyntaxError) as exc:
+        except (OSError, EOFError, ValueError, SyntaxError, IndexError, struct.error, Image.DecompressionBombError) as exc:
             raise BadInputError(f"{path}: truncated or corrupt GIF after {len(delays)} frames ({exc})") from None
         loop = int(im.info.get("loop", -1))  # no NETSCAPE extension: plays once
         palette = im.getpalette() or []
@@ -113,7 +119,7 @@ class GifReader:
                 try:
                     im.seek(i)
                     array = np.asarray(im.convert(mode))
-                except (OSError, EOFError, ValueError) as exc:
+                except (OSError, EOFError, ValueError, SyntaxError, IndexError, struct.error, Image.DecompressionBombError) as exc:
                     raise BadInputError(f"{self.path}: corrupt GIF frame {i} ({exc})") from None
                 duration = Fraction(_delay_ms(im), 1000)
                 image, alpha = from_hwc(array)

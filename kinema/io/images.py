@@ -26,6 +26,7 @@ import av
 import av.error
 import cv2
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from kinema.io.atomic import AtomicOutput, AtomicWriter, check_output
 from kinema.io.audio import AudioCopier
@@ -33,7 +34,7 @@ from kinema.io.pixels import from_hwc, to_hwc
 if TYPE_CHECKING:
     import torch
 
-from kinema.types import BadInputError, Frame, KinemaError, MediaInfo, MediaKind, UnsupportedFormatError
+from kinema.types import BadInputError, Frame, KinemaError, MediaInfo, MediaKind, UnsupportedFormatError, MAX_FRAME_PIXELS, check_frame_size
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 SIDECAR = "kinema.json"
@@ -78,6 +79,13 @@ def read_image(path: Path) -> np.ndarray:
     """One image file → ``(H, W, C)`` uint8/uint16 RGB(A) (or ``(H, W)`` gray)."""
     if not Path(path).is_file():
         raise BadInputError(f"{path}: no such image file")
+    try:  # the header's size first: OpenCV would allocate whatever a damaged header claims
+        with Image.open(path) as header:
+            check_frame_size(path, *header.size)
+    except Image.DecompressionBombError as exc:  # Pillow's own, higher limit
+        raise BadInputError(f"{path}: claims a frame over kinema's limit of {MAX_FRAME_PIXELS / 1e6:.0f} megapixels ({exc})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        pass  # not a format Pillow knows, or damaged: OpenCV decides below
     data = np.fromfile(path, dtype=np.uint8)
     array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if array is None:
@@ -91,15 +99,44 @@ def read_image(path: Path) -> np.ndarray:
 
 
 def _sidecar(folder: Path) -> dict | None:
+    """``kinema.json`` checked field by field: a damaged or hand-edited sidecar is refused
+    with its first problem, never half-used."""
     path = folder / SIDECAR
     if not path.is_file():
         return None
+
+    def bad(why: str):
+        raise BadInputError(f"{path}: unreadable timing sidecar ({why})")
+
     try:
         data = json.loads(path.read_text())
-        Fraction(data["time_base"])
-        return data
-    except (ValueError, KeyError, TypeError) as exc:
-        raise BadInputError(f"{path}: unreadable timing sidecar ({exc})") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        bad(str(exc))
+    if not isinstance(data, dict):
+        bad("not a JSON object")
+    try:
+        tb = Fraction(data["time_base"]) if isinstance(data.get("time_base"), str) else None
+    except (ValueError, ZeroDivisionError):
+        tb = None
+    if tb is None or tb <= 0:
+        bad(f"time_base {data.get('time_base')!r} is not a positive fraction")
+    frames = data.get("frames")
+    if not isinstance(frames, list) or not frames:
+        bad("no frames listed")
+    for i, entry in enumerate(frames):
+        ok = isinstance(entry, dict) and isinstance(entry.get("file"), str)
+        ok = ok and all(isinstance(entry.get(k), int) and not isinstance(entry.get(k), bool) for k in ("pts", "duration"))
+        if not ok or entry["duration"] <= 0 or abs(entry["pts"]) > 1 << 62 or entry["duration"] > 1 << 62:
+            bad(f"frame {i} needs a file name, an integer pts and a positive integer duration")
+        if i and entry["pts"] <= frames[i - 1]["pts"]:
+            bad(f"frame {i}'s pts does not follow frame {i - 1}'s")
+    audio = data.get("audio")
+    if audio is not None and (not isinstance(audio, str) or Path(audio).name != audio or audio not in AUDIO_SIDECARS):
+        bad(f"audio {audio!r} is not one of {', '.join(AUDIO_SIDECARS)}")
+    loop = data.get("loop")
+    if loop is not None and (not isinstance(loop, int) or isinstance(loop, bool) or loop < -1 or loop > 65535):
+        bad(f"loop {loop!r} is not -1, 0 or a repeat count")
+    return data
 
 
 def probe_images(source: Path, *, fps: Fraction | None = None) -> MediaInfo:

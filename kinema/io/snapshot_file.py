@@ -120,7 +120,7 @@ def read_snapshot(path: Path) -> tuple[torch.Tensor, SnapshotInfo]:
                 text = comment[len(KEY) + 1 :].decode("utf-8", "replace")
             mode, size = picture.mode, picture.size
             array = np.asarray(picture.convert("RGB")) if mode == "RGB" else None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise BadInputError(f"{path}: not a readable image ({exc})") from None
     if text is None:
         raise BadInputError(f"{path}: no kinema snapshot metadata (make one with `kinema snapshot embed`)")

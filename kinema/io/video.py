@@ -19,7 +19,7 @@ import av.error
 import numpy as np
 
 from kinema.io.pixels import from_hwc
-from kinema.types import AudioInfo, BadInputError, Frame, MediaInfo, MediaKind
+from kinema.types import AudioInfo, BadInputError, Frame, MediaInfo, MediaKind, check_frame_size
 
 #: Container metadata key under which kinema keeps a GIF's loop count in a video.
 LOOP_TAG = "kinema_loop"
@@ -44,7 +44,35 @@ def _video_stream(container: av.container.InputContainer, path: Path) -> av.Vide
     if not container.streams.video:
         # FFmpeg hides an MP4 track with zero samples, so this is also "zero frames".
         raise BadInputError(f"{path}: has no video stream (or an empty one)")
-    return container.streams.video[0]
+    stream = container.streams.video[0]
+    if stream.codec_context is None:
+        raise BadInputError(f"{path}: its video stream names no codec FFmpeg knows (damaged header?)")
+    return stream
+
+
+def _alpha_decoder(stream: av.VideoStream) -> av.codec.CodecContext | None:
+    """VP8/VP9 alpha in WebM/Matroska (``alpha_mode`` 1) travels as block side data, which
+    FFmpeg's own VP8/VP9 decoders drop; the libvpx decoders read it (``yuva420p`` frames)."""
+    name = {"vp8": "libvpx", "vp9": "libvpx-vp9"}.get(stream.codec_context.name)
+    if name is None or str(stream.metadata.get("alpha_mode", "")) != "1":
+        return None
+    try:
+        return av.codec.CodecContext.create(name, "r")
+    except (av.error.FFmpegError, ValueError):  # a build without libvpx: colour only
+        return None
+
+
+def decode_video(container: av.container.InputContainer, stream: av.VideoStream) -> Iterator[av.VideoFrame]:
+    """The stream's frames, alpha included where the default decoder would drop it."""
+    decoder = _alpha_decoder(stream)
+    if decoder is None:
+        yield from container.decode(stream)
+        return
+    for packet in container.demux(stream):  # the last, empty packet flushes the decoder
+        for frame in decoder.decode(packet):
+            if frame.pts is None:
+                frame.pts = packet.pts
+            yield frame
 
 
 def pixel_traits(pix_fmt: str) -> tuple[int, bool]:
@@ -126,21 +154,22 @@ def probe_video(path: Path) -> MediaInfo:
         if fps is None and len(pts) == 1:
             fps = 1 / (Fraction(tail) * tb)
         audio = None
-        if container.streams.audio:
+        if container.streams.audio and container.streams.audio[0].codec_context is not None:  # a damaged one: ignored
             a = container.streams.audio[0]
             a_dur = a.duration * Fraction(a.time_base) if a.duration and a.time_base else None
             ctx = a.codec_context
             audio = AudioInfo(
-                codec=ctx.codec.canonical_name,
+                codec=ctx.codec.canonical_name if ctx.codec is not None else "unknown",
                 sample_rate=int(ctx.sample_rate or 0),
                 channels=int(ctx.channels or 0),
                 duration=a_dur,
             )
-        codec = stream.codec_context.codec.canonical_name
+        codec = stream.codec_context.codec.canonical_name if stream.codec_context.codec is not None else "unknown"
         pix_fmt = stream.codec_context.pix_fmt or "unknown"
         width, height = stream.codec_context.width, stream.codec_context.height
         container_name = container.format.name
         metadata = {k.lower(): v for k, v in container.metadata.items()}  # Matroska upper-cases keys
+    check_frame_size(path, width, height)  # before decoding: a damaged header may claim anything
     rotation, pix_fmt, width, height = _first_frame_traits(path, pix_fmt, width, height)
     bits, alpha = pixel_traits(pix_fmt) if pix_fmt != "unknown" else (8, False)
     if rotation % 180:
@@ -173,7 +202,7 @@ def _first_frame_traits(path: Path, pix_fmt: str, width: int, height: int) -> tu
     with _open(path) as container:
         stream = _video_stream(container, path)
         try:
-            for frame in container.decode(stream):
+            for frame in decode_video(container, stream):
                 rot = int(round((frame.rotation or 0) / 90.0)) * 90 % 360
                 return rot, frame.format.name, frame.width, frame.height
         except av.error.FFmpegError as exc:
@@ -226,7 +255,7 @@ class VideoReader:
                 container.seek(int(start / tb), stream=stream, backward=True)
             last_pts: Fraction | None = None
             try:
-                for av_frame in container.decode(stream):
+                for av_frame in decode_video(container, stream):
                     if av_frame.pts is None:
                         t = info.start if last_pts is None else last_pts + nominal
                     else:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import torch
 
+from kinema.ops.warp import base_grid
+
 
 def forward_splat(values: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """Sum of ``values`` ``(N, C, H, W)`` pushed along ``flow`` ``(N, 2, H, W)`` (pixels).
@@ -23,13 +25,8 @@ def forward_splat(values: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     n, c, height, width = values.shape
     if flow.shape != (n, 2, height, width):
         raise ValueError(f"values {tuple(values.shape)} and flow {tuple(flow.shape)} do not match")
-    ys, xs = torch.meshgrid(
-        torch.arange(height, device=flow.device, dtype=flow.dtype),
-        torch.arange(width, device=flow.device, dtype=flow.dtype),
-        indexing="ij",
-    )
-    tx = xs + flow[:, 0]
-    ty = ys + flow[:, 1]
+    target = base_grid(height, width, device=flow.device, dtype=flow.dtype) + flow
+    tx, ty = target[:, 0], target[:, 1]
     x0, y0 = tx.floor(), ty.floor()
     fx, fy = tx - x0, ty - y0
     payload = values.flatten(2)  # (N, C, H*W)

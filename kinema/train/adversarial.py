@@ -69,3 +69,15 @@ def discriminator_loss(disc: PatchDiscriminator, fake: torch.Tensor, real: torch
 def generator_loss(disc: PatchDiscriminator, fake: torch.Tensor) -> torch.Tensor:
     """``−E[D(fake)]``: pushes the synthesized patches towards what D calls real."""
     return -disc(fake).mean()
+
+
+def discriminator_update(disc: nn.Module, opt: torch.optim.Optimizer, fake: torch.Tensor, real: torch.Tensor):
+    """The discriminator's step, to run once the generator's optimizer has stepped (the
+    ``after`` of a :func:`kinema.train.loop.run_loop` step)."""
+
+    def update() -> None:
+        opt.zero_grad(set_to_none=True)  # drop what the generator loss left on D
+        discriminator_loss(disc, fake, real).backward()
+        opt.step()
+
+    return update

@@ -21,6 +21,7 @@ import torch
 from kinema.io.probe import open_reader
 from kinema.ops.resize import fit_within
 from kinema.ops.scenes import difference, is_cut
+from kinema.train.data import HELD_OUT_CLIPS
 
 #: (source name, frame index) pairs that are benchmark frames: never in a training window.
 BENCHMARK_FRAMES = {
@@ -30,7 +31,7 @@ BENCHMARK_FRAMES = {
 
 #: Clips used for training. carphone_distorted is a compressed copy of carphone_pristine;
 #: HELD_OUT is kept for validation and for measuring test-time adaptation.
-HELD_OUT = "videos/imageio_realshort.mp4"
+HELD_OUT = HELD_OUT_CLIPS[0]
 DEFAULT_SOURCES = (
     "videos/imageio_cockatoo.mp4",
     "videos/imageio_test.webm",

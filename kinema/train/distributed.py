@@ -100,3 +100,16 @@ def leave() -> None:
         if sys.exc_info()[0] is None:
             dist.barrier()
         dist.destroy_process_group()
+
+
+def end_rank() -> None:
+    """End a torchrun rank at once, skipping interpreter finalization. Call it last, once
+    every file is written. Gloo's worker threads can still hold finished work objects at
+    exit; destroying those while the interpreter shuts down aborted a rank now and then
+    ("terminate called without an active exception", about one run in fifty on 2 cores),
+    after all its work was done. Outside torchrun it does nothing."""
+    if "LOCAL_RANK" not in os.environ or "TORCHELASTIC_RUN_ID" not in os.environ:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

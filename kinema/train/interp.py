@@ -14,8 +14,6 @@ generator's RNG state and the step: resuming gives the same weights as not stopp
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,13 +21,12 @@ from pathlib import Path
 import torch
 
 from kinema.engines.learned import Guide
-from kinema.models.interp.config import InterpConfig
 from kinema.models.interp.model import InterpNet
 from kinema.models.interp.objective import loss_terms, privileged_flows
 from kinema.ops.metrics import psnr
-from kinema.train.adversarial import PatchDiscriminator, discriminator_loss, generator_loss, worst_patches
+from kinema.train.adversarial import PatchDiscriminator, discriminator_update, generator_loss, worst_patches
 from kinema.train.distributed import Method, Replica
-from kinema.train.loop import Parts, append_csv, cosine_lr, load_state, save_state
+from kinema.train.loop import Schedule, run_loop
 
 Sampler = Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]]
 STATE_ARCH = "kinema.interp.train-state.v1"
@@ -69,17 +66,6 @@ def _batch(samplers: list[tuple[Sampler, float]], size: int, g: torch.Generator)
 
 
 #: ``guide(a, b, t, first=0)``: initial flows ``(N, 4, H, W)`` (``first``: see ClassicalGuide).
-def _save_state(path: Path, parts: Parts, g: torch.Generator, step: int, cfg: TrainConfig, config: InterpConfig) -> None:
-    """``parts``: the network as ``model``/``adam``, the discriminator (when adversarial) as ``disc``/``adam_d``."""
-    meta = {"step": step, "train": asdict(cfg), "model": config.as_dict()}
-    save_state(path, parts, g, arch=STATE_ARCH, config=config.as_dict(), meta=meta)
-
-
-def _load_state(path: Path, parts: Parts, g: torch.Generator, config: InterpConfig) -> int:
-    _, meta = load_state(path, parts, g, arch=STATE_ARCH, config=config.as_dict())
-    return int(meta["step"])
-
-
 def train(
     net: InterpNet,
     samplers: list[tuple[Sampler, float]],
@@ -121,14 +107,8 @@ def train(
         disc = PatchDiscriminator().to(device).train()
         opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
         parts[("disc", "adam_d")] = (disc, opt_d)
-    state_path, log_path = out / "state.safetensors", out / "log.csv"
-    step = _load_state(state_path, parts, g, net.config) if state_path.exists() else 0
-    if replica.main:
-        (out / "config.json").write_text(json.dumps({"train": asdict(cfg), "model": net.config.as_dict()}, indent=2))
-    started, running = time.perf_counter(), []
-    end = cfg.steps if stop_at is None else min(cfg.steps, stop_at)
-    while step < end:
-        cosine_lr(opt, cfg.lr, step, cfg.steps)
+
+    def step(_: int):
         # Every rank draws the whole batch (one random stream at any world size) and
         # trains on its share.
         a, mid, b, t = (x[share] for x in _batch(cumulative, cfg.batch, g))
@@ -136,28 +116,26 @@ def train(
         teacher = privileged_flows(a, mid, b) if cfg.distill > 0 else None
         a, mid, b, t = (x.to(device) for x in (a, mid, b, t))
         loss, out_frames = loss_terms(predict, a, mid, b, t, flows, census_weight=cfg.census_weight, distill=cfg.distill, teacher=teacher)
-        if disc is not None:
-            fake, real = worst_patches(out_frames, mid, size=cfg.adv_patch, count=cfg.adv_count)
-            loss = loss + cfg.adversarial * generator_loss(disc, fake)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if disc is not None:
-            opt_d.zero_grad(set_to_none=True)  # drop what the generator loss left on D
-            discriminator_loss(disc, fake, real).backward()
-            opt_d.step()
-        step += 1
-        running.append(replica.mean(loss))
-        if (step % cfg.eval_every == 0 or step == end) and replica.main:
-            row = {"step": step, "loss": sum(running) / len(running), "val_psnr": evaluate(net, validation, device, guide), "seconds": time.perf_counter() - started}
-            append_csv(log_path, row)
-            _save_state(state_path, parts, g, step, cfg, net.config)
-            if progress is not None:
-                progress(step, row)
-        if step % cfg.eval_every == 0:
-            running = []
-    replica.barrier()  # the state on disk is complete before any rank returns
-    return step
+        if disc is None:
+            return loss, {}
+        fake, real = worst_patches(out_frames, mid, size=cfg.adv_patch, count=cfg.adv_count)
+        return loss + cfg.adversarial * generator_loss(disc, fake), {}, discriminator_update(disc, opt_d, fake, real)
+
+    return run_loop(
+        out,
+        parts=parts,
+        optimizer=opt,
+        generator=g,
+        schedule=Schedule(cfg.steps, cfg.lr, cfg.eval_every),
+        step=step,
+        evaluate=lambda: {"val_psnr": evaluate(net, validation, device, guide)},
+        state_arch=STATE_ARCH,
+        model_config=net.config.as_dict(),
+        train_config=asdict(cfg),
+        replica=replica,
+        stop_at=stop_at,
+        progress=progress,
+    )
 
 
 @torch.no_grad()

@@ -1,12 +1,25 @@
-"""Pieces every training script shares: optimizer state in checkpoints, the learning-rate
-schedule, the CSV log and its plot."""
+"""The one training loop, and what every trainer shares: resumable states, the
+learning-rate schedule, the CSV log and its plot, and the metadata of a finished run.
+
+A trainer (``train/interp.py``, ``train/gifs.py``, ``train/snapshot.py``) builds its
+model, optimizer and data, and hands :func:`run_loop` three things: a ``step`` that draws
+one batch and returns its loss, an ``evaluate`` that scores the held-out samples, and the
+parts to checkpoint. The loop owns seeding order, the schedule, the optimizer step,
+logging, evaluation, checkpoints, resuming and the torchrun barrier.
+"""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import math
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -67,6 +80,122 @@ def load_state(path: Path, parts: Parts, g: torch.Generator, *, arch: str, confi
         restore_optimizer(opt_name, module, opt, tensors)
     g.set_state(tensors["rng"])
     return saved, meta
+
+
+#: One training step: ``step(number)`` draws a batch and returns ``(loss, values)`` —
+#: named floats logged beside the loss — or ``(loss, values, after)``, where ``after()``
+#: runs once the model's optimizer has stepped (a discriminator's update).
+Step = Callable[[int], tuple]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How long and how fast: ``steps`` of cosine decay from ``lr`` to ``floor × lr``, an
+    evaluation, log row and checkpoint every ``eval_every`` steps (and at the end)."""
+
+    steps: int
+    lr: float
+    eval_every: int
+    floor: float = 0.05
+
+
+def run_loop(
+    out: Path,
+    *,
+    parts: Parts,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    schedule: Schedule,
+    step: Step,
+    evaluate: Callable[[], dict[str, float]],
+    state_arch: str,
+    model_config: dict,
+    train_config: dict,
+    replica=None,
+    stop_at: int | None = None,
+    progress: Callable[[int, dict], None] | None = None,
+) -> int:
+    """Train from ``out/state.safetensors`` (if there) to ``schedule.steps`` (or
+    ``stop_at``); returns the step reached. Resuming gives the same weights as not stopping:
+    the state holds every part's tensors and Adam moments and the data generator's state.
+
+    ``replica`` (:class:`kinema.train.distributed.Replica`): under torchrun, losses are
+    averaged over ranks and only rank 0 evaluates and writes."""
+    from kinema.train.distributed import Replica
+
+    replica = replica or Replica()
+    out = Path(out)
+    state_path = out / "state.safetensors"
+    number = 0
+    if state_path.exists():
+        _, meta = load_state(state_path, parts, generator, arch=state_arch, config=model_config)
+        number = int(meta["step"])
+    if replica.main:
+        (out / "config.json").write_text(json.dumps({"train": train_config, "model": model_config}, indent=2))
+    started, running = time.perf_counter(), []
+    end = schedule.steps if stop_at is None else min(schedule.steps, stop_at)
+    while number < end:
+        cosine_lr(optimizer, schedule.lr, number, schedule.steps, floor=schedule.floor)
+        loss, values, *after = step(number)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        for update in after:
+            update()
+        number += 1
+        running.append({"loss": replica.mean(loss), **{name: replica.mean(torch.tensor(v)) for name, v in values.items()}})
+        if (number % schedule.eval_every == 0 or number == end) and replica.main:
+            row = {"step": number, **{k: sum(r[k] for r in running) / len(running) for k in running[0]}}
+            row.update(evaluate())
+            row["seconds"] = time.perf_counter() - started
+            append_csv(out / "log.csv", row)
+            save_state(state_path, parts, generator, arch=state_arch, config=model_config, meta={"step": number, "train": train_config, "model": model_config})
+            if progress is not None:
+                progress(number, row)
+        if number % schedule.eval_every == 0:
+            running = []
+    replica.barrier()  # the state on disk is complete before any rank returns
+    return number
+
+
+def finish_run(
+    model,
+    path: Path,
+    *,
+    script: str,
+    argv: list[str] | None,
+    steps: int,
+    data: list[Path],
+    train: object,
+    processes: int = 1,
+    init: Path | None = None,
+    **extra,
+) -> Path:
+    """Write a finished run's weights with the one metadata schema every shipped file has:
+    the command, steps, processes, the training data's fingerprint, the training config,
+    the starting weights (path and tensor digest) and anything ``extra``; plots the log."""
+    from kinema.models.checkpoint import load_checkpoint, tensor_digest
+
+    log = path.parent / "log.csv"
+    if log.is_file():
+        plot_log(log, path.parent / "log.png")
+    init_digest = None
+    if init is not None:
+        tensors, _, _ = load_checkpoint(init, arch=model.arch)
+        init_digest = tensor_digest(tensors)
+    meta = {
+        "command": shlex.join(["python", "-m", script, *(sys.argv[1:] if argv is None else argv)]),
+        "steps": steps,
+        "processes": processes,
+        "data_fingerprint": fingerprint(data),
+        "train": dataclasses.asdict(train) if dataclasses.is_dataclass(train) else train,
+        "init": None if init is None else str(init),
+        # The init path may be overwritten later (shipped weights are): the digest names
+        # the starting weights for good.
+        "init_sha256": init_digest,
+        **extra,
+    }
+    return model.cpu().save(path, **meta)
 
 
 def append_csv(path: Path, row: dict) -> None:

@@ -17,24 +17,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import shlex
-import sys
 from pathlib import Path
 
 import torch
 
-from kinema.models.checkpoint import tensor_digest
 from kinema.models.ccdnet import CCDNet, CCDNetConfig, DitherConfig, DitherNet
-from kinema.train.gifs import GIF_HELD_OUT, GIF_SOURCES, GifFrames, GifTrainConfig, dither_batch, grow, load_sources, train_ccdnet, train_dither
-from kinema.train.distributed import join, leave
-from kinema.train.loop import fingerprint, plot_log
+from kinema.train.gifs import GIF_SOURCES, GifFrames, GifTrainConfig, dither_batch, grow, load_sources, train_ccdnet, train_dither
+from kinema.train.distributed import end_rank, join, leave
+from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
+from kinema.train.loop import finish_run
 
-DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 LEVELS = (32, 64, 128, 256)
-
-
-def _command(argv: list[str] | None) -> str:
-    return shlex.join(["python", "-m", "kinema.train.run_gif", *(sys.argv[1:] if argv is None else argv)])
 
 
 def _ccdnet(args, argv) -> None:
@@ -53,11 +46,9 @@ def _ccdnet(args, argv) -> None:
     # Seeded here, not by whatever ran before: every torchrun rank (and a single-process
     # run) must build the same initial weights.
     torch.manual_seed(args.seed)
-    init_digest = None
     if args.init is not None:
         init, _ = CCDNet.load(args.init)
         weights = init.state_dict()
-        init_digest = tensor_digest(weights)
         net = CCDNet(dataclasses.replace(init.config, dithered=args.dithered, colors=args.colors))
         net.load_state_dict(weights)
         if args.widths is not None and tuple(args.widths) != net.config.widths:
@@ -77,28 +68,17 @@ def _ccdnet(args, argv) -> None:
         leave()
     if not replica.main:
         return
-    plot_log(args.out / "log.csv", args.out / "log.png")
     if step == cfg.steps:
-        meta = {
-            "command": _command(argv),
-            "steps": step,
-            "processes": replica.world,
-            "data_fingerprint": fingerprint([args.data / s for s in read]),
-            "photo_sides": list(args.photo_sides),
-            "train": dataclasses.asdict(cfg),
-            "init": None if args.init is None else str(args.init),
-            # The init path may be overwritten later (shipped weights are): the digest
-            # names the starting weights for good.
-            "init_sha256": init_digest,
-        }
-        path = net.cpu().save(args.out / "ccdnet.safetensors", **meta)
+        path = finish_run(
+            net, args.out / "ccdnet.safetensors", script="kinema.train.run_gif", argv=argv, steps=step, processes=replica.world,
+            data=[args.data / s for s in read], train=cfg, init=args.init, photo_sides=list(args.photo_sides),
+        )  # fmt: skip
         print(f"wrote {path}")
-
 
 def _dither(args, argv) -> None:
     torch.manual_seed(args.seed)
     data = GifFrames(load_sources(args.data, GIF_SOURCES, every=args.every), LEVELS, crop=args.crop)
-    held = GifFrames(load_sources(args.data, GIF_HELD_OUT, every=4), LEVELS, crop=args.crop)
+    held = GifFrames(load_sources(args.data, HELD_OUT_CLIPS, every=4), LEVELS, crop=args.crop)
     net = DitherNet(DitherConfig.tiny() if args.tiny else DitherConfig())
 
     def report(step: int, loss: float) -> None:
@@ -110,22 +90,20 @@ def _dither(args, argv) -> None:
         frames, labels = dither_batch(held, torch.Generator().manual_seed(99), 512)
         accuracy = float(((net(frames) > 0).float() == labels).float().mean())
     print(f"held-out crop accuracy {accuracy:.4f}")
-    meta = {
-        "command": _command(argv),
-        "steps": args.steps,
-        "data_fingerprint": fingerprint([args.data / s for s in GIF_SOURCES]),
-        "held_out_crop_accuracy": accuracy,
-    }
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    print(f"wrote {net.save(Path(args.out) / 'dither.safetensors', **meta)}")
-
+    path = finish_run(
+        net, Path(args.out) / "dither.safetensors", script="kinema.train.run_gif", argv=argv, steps=args.steps,
+        data=[args.data / s for s in GIF_SOURCES], train={"batch": args.batch, "lr": args.lr, "seed": args.seed, "crop": args.crop},
+        held_out_crop_accuracy=accuracy,
+    )  # fmt: skip
+    print(f"wrote {path}")
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="model", required=True)
     for name in ("ccdnet", "dither"):
         p = sub.add_parser(name)
-        p.add_argument("--data", type=Path, default=DEFAULT_DATA)
+        p.add_argument("--data", type=Path, default=DATA_ROOT)
         p.add_argument("--out", type=Path, required=True)
         p.add_argument("--tiny", action="store_true", help="the tiny model (smoke runs)")
         p.add_argument("--seed", type=int, default=0)
@@ -147,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     ccd.add_argument("--device", default="cpu", help="cpu or cuda (under torchrun: each rank's own GPU)")
     ccd.add_argument("--sources", nargs="+", default=list(GIF_SOURCES), help="clips, sequences or 'photos' under --data")
     ccd.add_argument("--photo-sides", type=int, nargs="*", default=[], help="also the photos at these longer sides (besides 320 px)")
-    ccd.add_argument("--held-out", nargs="+", default=list(GIF_HELD_OUT), help="validation clip (the first one is used)")
+    ccd.add_argument("--held-out", nargs="+", default=list(HELD_OUT_CLIPS), help="validation clip (the first one is used)")
     dither.add_argument("--steps", type=int, default=600)
     dither.add_argument("--batch", type=int, default=32)
     dither.add_argument("--lr", type=float, default=1e-3)
@@ -161,3 +139,4 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+    end_rank()  # under torchrun: exit without finalization (see end_rank)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import shlex
-import sys
 from pathlib import Path
 
 import torch
@@ -19,22 +17,20 @@ import torch
 from kinema.engines.classical import ClassicalConfig
 from kinema.models.interp import InterpConfig, InterpNet
 from kinema.train.clips import HELD_OUT, RealTriplets, default_sources
-from kinema.train.distributed import join, leave
+from kinema.train.distributed import end_rank, join, leave
 from kinema.engines.learned import ClassicalGuide
 from kinema.train.interp import TrainConfig, train
-from kinema.train.loop import fingerprint, plot_log
+from kinema.train.data import DATA_ROOT
+from kinema.train.loop import finish_run
 from kinema.train.synthetic import SyntheticConfig, SyntheticTriplets, load_photos
 
 #: The guiding flows of training alternate between the engine's default preset and its
 #: sharper full-resolution variant, so either can guide the network at inference.
 GUIDES = (ClassicalConfig.balanced(), ClassicalConfig.balanced().replace(finest_scale=0))
 
-DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=DATA_ROOT)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--tiny", action="store_true", help="the tiny model (smoke runs)")
     parser.add_argument("--steps", type=int, default=TrainConfig.steps)
@@ -89,20 +85,14 @@ def main(argv: list[str] | None = None) -> None:
         leave()
     if not replica.main:
         return
-    plot_log(args.out / "log.csv", args.out / "log.png")
     if step == cfg.steps:
-        meta = {
-            "command": shlex.join(["python", "-m", "kinema.train.run_interp", *(sys.argv[1:] if argv is None else argv)]),
-            "steps": step,
-            "processes": replica.world,
-            "data_fingerprint": fingerprint(sources + [args.data / "photos"]),
-            "train": dataclasses.asdict(cfg),
-            "init": None if args.init is None else InterpNet.load(args.init)[1],
-            "guide": "none" if args.no_guide else [repr(c) for c in GUIDES],
-        }
-        net.cpu().save(args.out / "interp.safetensors", **meta)
-        print(f"wrote {args.out / 'interp.safetensors'}")
-
+        path = finish_run(
+            net, args.out / "interp.safetensors", script="kinema.train.run_interp", argv=argv, steps=step, processes=replica.world,
+            data=sources + [args.data / "photos"], train=cfg, init=args.init,
+            guide="none" if args.no_guide else [repr(c) for c in GUIDES],
+        )  # fmt: skip
+        print(f"wrote {path}")
 
 if __name__ == "__main__":
     main()
+    end_rank()  # under torchrun: exit without finalization (see end_rank)

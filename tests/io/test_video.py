@@ -183,3 +183,27 @@ def test_frames_from_a_later_frame_match_a_full_decode(tmp_path, codec):
         later = list(VideoReader(path).frames_from(full[k].pts, index=k))
         assert [(f.index, f.pts, f.duration) for f in later] == [(f.index, f.pts, f.duration) for f in full[k:]]
         assert all(torch.equal(a.image, b.image) for a, b in zip(later, full[k:]))
+
+
+def test_vp9_alpha_in_webm_is_read(tmp_path):
+    """WebM keeps VP9 alpha as block side data, which FFmpeg's own decoder drops."""
+    try:
+        av.codec.Codec("libvpx-vp9", "w")
+    except Exception:  # noqa: BLE001 - an FFmpeg build without libvpx
+        pytest.skip("no libvpx-vp9 encoder in this PyAV build")
+    path = tmp_path / "a.webm"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libvpx-vp9", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuva420p"
+        for i in range(4):
+            rgba = np.zeros((48, 64, 4), np.uint8)
+            rgba[..., 0] = 200
+            rgba[10:30, 10 + i : 40 + i, 3] = 255
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(rgba, format="rgba")))
+        out.mux(stream.encode(None))
+    info = probe_video(path)
+    assert info.has_alpha and info.pixel_format == "yuva420p"
+    frames = list(VideoReader(path))
+    assert len(frames) == 4 and all(f.alpha is not None for f in frames)
+    alpha = frames[2].alpha[0]
+    assert alpha[20, 25] > 0.9 and alpha[5, 5] < 0.1 and alpha[20, 5] < 0.1

@@ -11,7 +11,7 @@ import torch
 from kinema.engines.classical import ClassicalConfig
 from kinema.models.interp import InterpConfig, InterpNet
 from kinema.models.snapshot import SnapshotConfig, SnapshotNet
-from kinema.train.distributed import join, leave
+from kinema.train.distributed import end_rank, join, leave
 from kinema.engines.learned import ClassicalGuide
 from kinema.train.interp import TrainConfig, train
 from kinema.train.snapshot import SnapshotTrainConfig, synthetic_clip, synthetic_scenes, train_snapshot
@@ -60,3 +60,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    end_rank()  # under torchrun: exit without finalization (see end_rank)

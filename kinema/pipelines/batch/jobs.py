@@ -10,6 +10,7 @@ spreads over its workers, then a unit that joins their results.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import shutil
@@ -24,13 +25,16 @@ import torch
 from kinema.engines.base import Engine
 from kinema.engines.classical import ClassicalConfig
 from kinema.engines.dequantize import GifRestorer
+from kinema.engines.learned import LearnedEngine
 from kinema.engines.spec import AverageSpec, ClassicalSpec, EngineSpec
 from kinema.io.output import OutputOptions
+from kinema.pipelines.adapt import AdaptConfig, adapt_to_video
 from kinema.pipelines.chunked import PART_SUFFIX, Chunk, join_chunks, part_options, plan_chunks, render_chunk
 from kinema.pipelines.convert import ConvertConfig, convert
 from kinema.pipelines.gif2video import Gif2VideoConfig, gif2video
 from kinema.pipelines.interpolate import InterpolateConfig, interpolate_video
 from kinema.pipelines.snapshot import EmbedConfig, embed, load_model, preview
+from kinema.types import KinemaError
 from kinema.weights import snapshot_name
 
 #: A file's entry in the report (JSON-serializable).
@@ -76,9 +80,19 @@ class InterpolateJob:
     inputs: frozenset[str] = VIDEO_SUFFIXES | GIF_SUFFIXES
     #: Folders of images are inputs too (image sequences).
     sequences: bool = True
+    #: Test-time adaptation to each file (``--adapt N``; the learned engine only): every
+    #: file gets a fresh copy of the loaded network, fitted to that file.
+    adapt: AdaptConfig = field(default_factory=AdaptConfig)
+
+    def __post_init__(self):
+        if self.adapt.steps and self.chunk_frames:
+            raise ValueError("--adapt fits the network to a whole video: it cannot be combined with --chunk-frames")
 
     def load(self, device: torch.device | str) -> Engine:
-        return self.engine.build(device)
+        engine = self.engine.build(device)
+        if self.adapt.steps and not isinstance(engine, LearnedEngine):
+            raise KinemaError("--adapt needs --engine learned")
+        return engine
 
     def run(self, source: Path, output: Path, engine: Engine, device: torch.device | str) -> Row | Split:
         # The runner decided this output must be made: an old invalid one is replaced.
@@ -97,6 +111,9 @@ class InterpolateJob:
                     parts=[partial(_render_part, self, source, c, p, options) for c, p in zip(chunks, parts)],
                     join=partial(_join_parts, self, source, parts, output),
                 )
+        if self.adapt.steps:
+            engine = copy.deepcopy(engine)  # the next file starts from the loaded weights again
+            adapt_to_video(engine, source, self.adapt, source_fps=config.source_fps)
         r = interpolate_video(source, output, config, engine=engine, device=device)
         return {"frames_in": r.frames_in, "frames_out": r.frames_out, "interpolated": r.interpolated, "cuts": r.cuts, "audio": r.audio_copied}
 

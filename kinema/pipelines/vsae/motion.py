@@ -26,10 +26,10 @@ from kinema.engines.latent import LatentEngine
 from kinema.io.atomic import check_output
 from kinema.io.output import OutputOptions, Timeline, open_writer, output_kind
 from kinema.ops.latent import best_earlier_match
-from kinema.pipelines.convert import Progress, audio_source
-from kinema.pipelines.interpolate import InterpolateConfig, InterpolateResult, interpolate_frames
+from kinema.pipelines.convert import Progress
+from kinema.pipelines.interpolate import InterpolateConfig, InterpolateResult, audio_to_copy, interpolate_frames
 from kinema.pipelines.vsae.fit import encode_all, open_model_and_video
-from kinema.types import BadInputError, Frame, MediaKind
+from kinema.types import BadInputError, Frame
 
 
 @dataclass(frozen=True)
@@ -170,6 +170,6 @@ def retime(
     vm, footage = open_model_and_video(model, source, device=device, fps=config.source_fps)
     engine = LatentEngine(vm.net, reproject=reproject, geodesic=geodesic, size=vm.size)
     info = footage.info
-    audio = audio_source(info) if config.audio and kind is not MediaKind.GIF and not config.slowmo else None
+    audio = audio_to_copy(config, info, kind)
     frames = (footage.frame(i) for i in range(len(footage.frames)))
     return interpolate_frames(frames, info, output, config, engine=engine, device=device, progress=progress, audio=audio)

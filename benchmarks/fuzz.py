@@ -1,0 +1,119 @@
+"""Fuzz every reader kinema owns or wraps: many mutants per kind of file, in-process, and a
+share of them through ``kinema info`` in a subprocess under a memory ceiling.
+
+    python -m benchmarks.fuzz [--mutants 300] [--subprocess-every 10] [--write]
+
+A mutant passes when it ends in a valid result or a one-line ``kinema: error:``; a
+traceback, another exception, a hang past the time limit, a crash of the interpreter or
+memory past the ceiling is a finding. Prints a table of mutants and findings per reader.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.report import write_block
+from tests.fuzzing import TIME_LIMIT, json_mutants, make_seeds, mutate, rng_ops, run_mutant, time_limit
+
+#: Address-space ceiling of a subprocess run (bytes).
+MEMORY_CEILING = 2 << 30
+
+
+def _place(seed, root: Path, data: bytes) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / seed.path.name
+    if target.exists():
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    if seed.path.is_dir():
+        shutil.copytree(seed.path, target)
+    seed.target(target).write_bytes(data)
+    return target
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CEILING, MEMORY_CEILING))
+
+
+def _subprocess(path: Path) -> str | None:
+    """``kinema info`` on the mutant: exit 0, or exit 1 with one ``kinema: error:`` line."""
+    command = [sys.executable, "-c", "import sys; from kinema.cli import main; sys.exit(main())", "info", str(path)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=TIME_LIMIT + 10, preexec_fn=_limit_memory)
+    except subprocess.TimeoutExpired:
+        return "subprocess hang"
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    if done.returncode == 0 or (done.returncode == 1 and len(lines) == 1 and lines[0].startswith("kinema: error: ")):
+        return None
+    return f"subprocess exit {done.returncode}: {(lines or ['(no output)'])[-1][:160]}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mutants", type=int, default=300, help="mutants per reader")
+    parser.add_argument("--subprocess-every", type=int, default=10, help="every N-th mutant also through `kinema info` in a subprocess")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--traceback", action="store_true", help="print the traceback of each finding")
+    parser.add_argument("--write", action="store_true", help="write benchmarks/results/ and the doc that quotes it")
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(args.seed)
+    started = time.perf_counter()
+    rows, findings = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for seed in make_seeds(tmp / "seeds"):
+            original = seed.target(seed.path).read_bytes()
+            cases = [mutate(original, rng_ops(rng, int(rng.integers(1, 5)))) for _ in range(args.mutants)]
+            if seed.name == "frames-json":
+                cases += [t.encode() for t in json_mutants(original.decode())]
+            kinds: Counter = Counter()
+            sub_runs = 0
+            for i, data in enumerate(cases):
+                root = _place(seed, tmp / "mutant", data)
+                finding = run_mutant(seed, root)
+                if finding is None and args.subprocess_every and i % args.subprocess_every == 0 and seed.name not in ("weights", "vsae"):
+                    sub_runs += 1
+                    finding = _subprocess(root)
+                if finding is not None:
+                    kinds[finding.split(":")[0]] += 1
+                    findings.append((seed.name, finding))
+                    keep = Path("fuzz-findings") / f"{seed.name}-{i}{seed.target(seed.path).suffix}"
+                    keep.parent.mkdir(exist_ok=True)
+                    keep.write_bytes(data)
+                    print(f"{seed.name} #{i}: {finding} (kept as {keep})", flush=True)
+                    if args.traceback:
+                        try:
+                            with time_limit(TIME_LIMIT):
+                                seed.consume(root)
+                        except Exception:  # noqa: BLE001
+                            traceback.print_exc()
+            rows.append((seed.name, len(cases), sub_runs, sum(kinds.values())))
+            print(f"{seed.name}: {len(cases)} mutants ({sub_runs} also in a subprocess), {sum(kinds.values())} findings", flush=True)
+    lines = ["| reader | mutants | also via `kinema info` in a subprocess | findings |", "| --- | --- | --- | --- |"]
+    lines += [f"| {name} | {n} | {s} | {f} |" for name, n, s, f in rows]
+    total = sum(r[1] for r in rows)
+    lines.append(f"| **all** | {total} | {sum(r[2] for r in rows)} | {sum(r[3] for r in rows)} |")
+    text = "\n".join(lines) + (
+        f"\n\n`python -m benchmarks.fuzz --mutants {args.mutants} --seed {args.seed}` in {time.perf_counter() - started:.0f} s: "
+        f"each mutant is 1–4 random truncations, bit flips, length fields set huge, zeroed runs, swapped chunks or inserted bytes "
+        f"(plus field edits of the image-sequence sidecar); time limit {TIME_LIMIT} s, subprocess memory ceiling {MEMORY_CEILING >> 30} GiB."
+    )
+    print(text)
+    if args.write:
+        write_block("fuzz", text)
+    if findings:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

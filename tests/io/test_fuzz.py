@@ -1,0 +1,62 @@
+"""A short, seeded fuzzing pass over every reader (the long one: ``python -m benchmarks.fuzz``)."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.fuzzing import json_mutants, make_seeds, mutate, run_mutant
+
+
+@pytest.fixture(scope="module")
+def seeds(tmp_path_factory):
+    return {seed.name: seed for seed in make_seeds(tmp_path_factory.mktemp("seeds"))}
+
+
+fraction = st.floats(0, 1, allow_nan=False, allow_subnormal=False)  # other tests flush denormals
+OPS = st.one_of(
+    st.tuples(st.just("truncate"), fraction),
+    st.tuples(st.just("flip"), fraction, st.integers(0, 7)),
+    st.tuples(st.just("huge"), fraction),
+    st.tuples(st.just("zero"), fraction, st.integers(1, 64)),
+    st.tuples(st.just("swap"), fraction, fraction, st.integers(1, 64)),
+    st.tuples(st.just("insert"), fraction, st.binary(min_size=1, max_size=16)),
+)
+NAMES = ["mp4", "gif", "mkv", "frames-json", "frames-png", "snapshot-png", "snapshot-jpg", "weights", "vsae"]
+
+
+def _place(seed, tmp: Path, data: bytes) -> Path:
+    """A copy of the seed with its file replaced by ``data``."""
+    root = tmp / seed.path.name
+    if root.exists():
+        shutil.rmtree(root) if root.is_dir() else root.unlink()
+    if seed.path.is_dir():
+        shutil.copytree(seed.path, root)
+    seed.target(root).write_bytes(data)
+    return root
+
+
+def test_every_seed_is_valid(seeds):
+    assert sorted(seeds) == sorted(NAMES)
+    for seed in seeds.values():
+        seed.consume(seed.path)  # raises nothing: the mutants start from valid files
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=12, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+@given(ops=st.lists(OPS, min_size=1, max_size=4))
+def test_mutants_end_in_an_output_or_a_kinema_error(seeds, tmp_path_factory, name, ops):
+    seed = seeds[name]
+    original = seed.target(seed.path).read_bytes()
+    root = _place(seed, tmp_path_factory.mktemp("mutant"), mutate(original, ops))
+    assert run_mutant(seed, root) is None, ops
+
+
+def test_sidecar_field_edits_end_in_an_output_or_a_kinema_error(seeds, tmp_path):
+    seed = seeds["frames-json"]
+    for i, text in enumerate(json_mutants(seed.target(seed.path).read_text())):
+        (tmp_path / str(i)).mkdir()
+        root = _place(seed, tmp_path / str(i), text.encode())
+        assert run_mutant(seed, root) is None, text[:200]
