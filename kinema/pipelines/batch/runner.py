@@ -186,6 +186,44 @@ class LocalPool:
 # -- the driver --------------------------------------------------------------------------
 
 
+class Report:
+    """The JSON-lines report, one line per finished file. A line the disk refuses (full)
+    is kept and written with the next one; a line is never left half-written."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.pending: list[bytes] = []
+
+    def write(self, entry: dict) -> None:
+        self.pending.append((json.dumps(entry) + "\n").encode())
+        self.flush()
+
+    def flush(self) -> None:
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError:
+            return
+        try:
+            while self.pending:
+                size = os.fstat(fd).st_size
+                try:
+                    written = os.write(fd, self.pending[0])
+                except OSError:
+                    written = -1
+                if written != len(self.pending[0]):
+                    os.ftruncate(fd, size)  # no half line: the whole one comes later
+                    return
+                self.pending.pop(0)
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        self.flush()
+        if self.pending:
+            raise KinemaError(f"{self.path}: {len(self.pending)} report lines could not be written (disk full?); the outputs on disk are complete")
+
+
+
 @dataclass
 class Summary:
     done: int = 0
@@ -241,93 +279,98 @@ def run_batch(
     # start (a broken install, a main module they cannot import), not a file's fault.
     deaths_in_a_row = 0
 
-    with open(report, "a") as log:
+    log = Report(report)
 
-        def close_file(i: int, status: str) -> None:
-            nonlocal finished
-            f = files[i]
-            entry = {"input": str(f.task.source), "output": str(f.task.output), "status": status}
-            if status == "failed":
-                entry["reason"] = f.error
-                summary.failures.append((f.task.source, f.error))
-            if status == "done":
-                entry["seconds"] = round(f.seconds, 3)
-                entry.update(f.rows[-1])
-            log.write(json.dumps(entry) + "\n")
-            log.flush()
-            setattr(summary, status, getattr(summary, status) + 1)
-            finished += 1
-            f.parts_total = 0  # its share now counts whole, in ``finished``
-            report_progress()
+    def close_file(i: int, status: str) -> None:
+        nonlocal finished
+        f = files[i]
+        entry = {"input": str(f.task.source), "output": str(f.task.output), "status": status}
+        if status == "failed":
+            entry["reason"] = f.error
+            summary.failures.append((f.task.source, f.error))
+        if status == "done":
+            entry["seconds"] = round(f.seconds, 3)
+            entry.update(f.rows[-1])
+        log.write(entry)
+        setattr(summary, status, getattr(summary, status) + 1)
+        finished += 1
+        f.parts_total = 0  # its share now counts whole, in ``finished``
+        report_progress()
 
-        def report_progress() -> None:
-            if progress is not None:
-                shares = sum((f.parts_total - f.parts_left) / (f.parts_total + 1) for f in files if f.parts_total)
-                progress(finished + shares, len(files))
+    def report_progress() -> None:
+        if progress is not None:
+            shares = sum((f.parts_total - f.parts_left) / (f.parts_total + 1) for f in files if f.parts_total)
+            progress(finished + shares, len(files))
 
-        for i, f in enumerate(files):
-            if f.task.output.resolve() in clashing:
-                f.error = "another input writes the same output: " + ", ".join(map(str, clashing[f.task.output.resolve()]))
-                close_file(i, "failed")
-            elif not overwrite and is_complete(f.task.output):
-                close_file(i, "skipped")
-            else:
+    for i, f in enumerate(files):
+        if f.task.output.resolve() in clashing:
+            f.error = "another input writes the same output: " + ", ".join(map(str, clashing[f.task.output.resolve()]))
+            close_file(i, "failed")
+        elif not overwrite and is_complete(f.task.output):
+            close_file(i, "skipped")
+        else:
+            try:
                 f.task.output.parent.mkdir(parents=True, exist_ok=True)
-                queue.append((("file", i), partial(job.run, f.task.source, f.task.output)))
+            except OSError as exc:  # a full or read-only output disk: this file fails
+                f.error = f"{f.task.output.parent}: {exc.strerror or exc}"
+                close_file(i, "failed")
+                continue
+            queue.append((("file", i), partial(job.run, f.task.source, f.task.output)))
 
-        inflight: dict[tuple, Unit] = {}
-        completed = False
-        try:
-            while queue or inflight:
-                while queue and len(inflight) < pool.slots:
-                    key, unit = queue.popleft()
-                    inflight[key] = unit
-                    pool.submit(key, unit)
-                answers = pool.wait()
-                if all(isinstance(a, WorkerDied) for _, a in answers):
-                    deaths_in_a_row += 1
-                    if deaths_in_a_row >= 3:
-                        raise LoadError("the worker processes keep dying before finishing anything (see their messages above)")
-                else:
-                    deaths_in_a_row = 0
-                for key, answer in answers:
-                    unit = inflight.pop(key)
-                    kind, i = key[0], key[1]
-                    f = files[i]
-                    if isinstance(answer, LoadError):
-                        raise answer
-                    if isinstance(answer, WorkerDied) and attempts.get(key, 0) == 0:
-                        attempts[key] = 1
-                        queue.appendleft((key, unit))  # retried once, first in line
-                        continue
-                    if isinstance(answer, BaseException):
-                        f.error = f.error or _reason(answer)
-                        f.parts_left -= kind == "part"
-                        if kind != "part" or f.parts_left == 0:
+    inflight: dict[tuple, Unit] = {}
+    completed = False
+    try:
+        while queue or inflight:
+            while queue and len(inflight) < pool.slots:
+                key, unit = queue.popleft()
+                inflight[key] = unit
+                pool.submit(key, unit)
+            answers = pool.wait()
+            if all(isinstance(a, WorkerDied) for _, a in answers):
+                deaths_in_a_row += 1
+                if deaths_in_a_row >= 3:
+                    raise LoadError("the worker processes keep dying before finishing anything (see their messages above)")
+            else:
+                deaths_in_a_row = 0
+            for key, answer in answers:
+                unit = inflight.pop(key)
+                kind, i = key[0], key[1]
+                f = files[i]
+                if isinstance(answer, LoadError):
+                    raise answer
+                if isinstance(answer, WorkerDied) and attempts.get(key, 0) == 0:
+                    attempts[key] = 1
+                    queue.appendleft((key, unit))  # retried once, first in line
+                    continue
+                if isinstance(answer, BaseException):
+                    f.error = f.error or _reason(answer)
+                    f.parts_left -= kind == "part"
+                    if kind != "part" or f.parts_left == 0:
+                        close_file(i, "failed")
+                    continue
+                f.seconds += answer.seconds
+                if isinstance(answer.result, Split):
+                    # A long video's parts go first in line: its file is finished
+                    # (and its parts' disk space freed) before new files start.
+                    f.parts_left = f.parts_total = len(answer.result.parts)
+                    f.join = answer.result.join
+                    queue.extendleft(reversed([(("part", i, k), u) for k, u in enumerate(answer.result.parts)]))
+                    continue
+                f.rows.append(answer.result)
+                if kind == "part":
+                    f.parts_left -= 1
+                    report_progress()
+                    if f.parts_left == 0:
+                        if f.error is None:
+                            queue.appendleft((("join", i), f.join))
+                        else:
                             close_file(i, "failed")
-                        continue
-                    f.seconds += answer.seconds
-                    if isinstance(answer.result, Split):
-                        # A long video's parts go first in line: its file is finished
-                        # (and its parts' disk space freed) before new files start.
-                        f.parts_left = f.parts_total = len(answer.result.parts)
-                        f.join = answer.result.join
-                        queue.extendleft(reversed([(("part", i, k), u) for k, u in enumerate(answer.result.parts)]))
-                        continue
-                    f.rows.append(answer.result)
-                    if kind == "part":
-                        f.parts_left -= 1
-                        report_progress()
-                        if f.parts_left == 0:
-                            if f.error is None:
-                                queue.appendleft((("join", i), f.join))
-                            else:
-                                close_file(i, "failed")
-                        continue
-                    close_file(i, "done")
-            completed = True
-        finally:
-            pool.close(abort=not completed)  # Ctrl-C or a load error: stop at once
-            clean_partials(output_dir)
+                    continue
+                close_file(i, "done")
+        completed = True
+    finally:
+        pool.close(abort=not completed)  # Ctrl-C or a load error: stop at once
+        clean_partials(output_dir)
+    log.close()
     summary.seconds = time.perf_counter() - started
     return summary

@@ -270,3 +270,18 @@ def test_bare_cuda_goes_round_the_gpus():
 
     assert [spread_device("cuda", slot, 2) for slot in range(3)] == ["cuda:0", "cuda:1", "cuda:0"]
     assert spread_device("cuda", 3, 1) == "cuda" and spread_device("cuda:1", 0, 4) == "cuda:1" and spread_device("cpu", 1, 4) == "cpu"
+
+
+def test_the_report_keeps_a_line_the_disk_refused_and_never_writes_half_of_one(tmp_path, monkeypatch):
+    from kinema.pipelines.batch.runner import Report
+
+    report = Report(tmp_path / "r.jsonl")
+    report.write({"input": "a", "status": "done"})
+    real = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real(fd, data[:5]))  # a disk that fills mid-line
+    report.write({"input": "b", "status": "done"})
+    assert [json.loads(line)["input"] for line in (tmp_path / "r.jsonl").read_text().splitlines()] == ["a"]
+    monkeypatch.setattr(os, "write", real)  # space again
+    report.write({"input": "c", "status": "failed"})
+    report.close()
+    assert [json.loads(line)["input"] for line in (tmp_path / "r.jsonl").read_text().splitlines()] == ["a", "b", "c"]
