@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from benchmarks.report import write_block
-from tests.media import make_gif
+from tests.media import make_gif, make_video
 
 KINEMA = [sys.executable, "-c", "import sys; from kinema.cli import main; sys.exit(main())"]
 #: The ceiling each case must stay under.
@@ -35,6 +35,20 @@ def _png(path: Path, width: int, height: int, *, claim: tuple[int, int] | None =
         data[16:24] = struct.pack(">II", *claim)
         data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])) & 0xFFFFFFFF)
         path.write_bytes(bytes(data))
+    return path
+
+
+def _mp4_claiming(path: Path, frames: int, *, sizes_too: bool) -> Path:
+    """A 3-frame MP4 whose sample tables claim ``frames``: the time table alone, or the
+    size table too."""
+    make_video(path, 3, size=(16, 16), options={"movflags": "faststart"})
+    data = bytearray(path.read_bytes())
+    stts = data.find(b"stts")
+    data[stts + 12 : stts + 16] = struct.pack(">I", frames)
+    if sizes_too:
+        stsz = data.find(b"stsz")
+        data[stsz + 12 : stsz + 16] = struct.pack(">I", frames)
+    path.write_bytes(bytes(data))
     return path
 
 
@@ -67,6 +81,10 @@ def main(argv: list[str] | None = None) -> None:
         gif.write_bytes(bytes(data))
         cases = [("PNG header claiming 65535×65535 (`info`)", ["info", str(bomb)]),
                  ("GIF screen claiming 65535×65535 (`info`)", ["info", str(gif)])]  # fmt: skip
+        for sizes_too in (False, True):
+            claim = _mp4_claiming(tmp / f"claim{int(sizes_too)}.mp4", 100_000, sizes_too=sizes_too)
+            what = "time and size tables" if sizes_too else "time table"
+            cases.append((f"a {claim.stat().st_size:,}-byte MP4 whose {what} {'claim' if sizes_too else 'claims'} 100,000 frames (`convert`)", ["convert", str(claim), str(tmp / f"claim{int(sizes_too)}.mkv"), "--codec", "ffv1", "-q"]))
         for name, (w, h) in (("8K 4:1", (7680, 1920)), ("8K 1:4", (1920, 7680))):
             folder = tmp / name.replace(" ", "").replace(":", "x")
             folder.mkdir()

@@ -114,6 +114,8 @@ def expand_cmd(
     quality: QualityOption = Quality.balanced,
     weights: WeightsOption = None,
     models: ModelsOption = None,
+    frames: Annotated[Optional[int], typer.Option(help="Only for a picture whose metadata is gone (re-saved by another program): frames it holds, 5 or 9.")] = None,
+    jpeg_robust: Annotated[bool, typer.Option("--jpeg-robust", help="With --frames: it was embedded by the JPEG-robust weights.")] = False,
     device: Device = "cpu",
     codec: Codec = VideoCodec.H264,
     crf: Crf = 18,
@@ -124,6 +126,12 @@ def expand_cmd(
     from kinema.engines.spec import AverageSpec
     from kinema.io import OutputOptions, VideoOptions
     from kinema.pipelines.snapshot import expand
+    from kinema.weights import SNAPSHOT_FRAMES, snapshot_name
+
+    if frames is not None and frames not in SNAPSHOT_FRAMES:
+        raise typer.BadParameter(f"--frames must be one of {', '.join(map(str, SNAPSHOT_FRAMES))}, got {frames}")
+    if jpeg_robust and frames is None:
+        raise typer.BadParameter("--jpeg-robust applies with --frames (a picture whose metadata is gone)")
 
     if factor < 1:
         raise typer.BadParameter(f"--factor must be ≥ 1, got {factor}")
@@ -133,7 +141,10 @@ def expand_cmd(
     where = device_of(device)
     chosen = make_engine(engine, quality, weights, where) if factor > 1 else AverageSpec().build(where)  # no in-betweens: load nothing
     with progress_bar("expand", quiet=quiet) as progress:
-        result = expand(snapshot, output, factor=factor, fps=fps, engine=chosen, models=models, output_options=options, overwrite=overwrite, device=where, progress=progress)
+        result = expand(
+            snapshot, output, factor=factor, fps=fps, engine=chosen, models=models, output_options=options, overwrite=overwrite,
+            device=where, progress=progress, without_metadata=None if frames is None else snapshot_name(frames, jpeg_robust=jpeg_robust),
+        )  # fmt: skip
     stderr.print(
         f"wrote {result.output}: {result.frames_out} frames at {float(result.rate):.3f} fps "
         f"from {result.info.count} snapshot{'s' * (result.info.count > 1)} of {result.info.frames} frames in {result.seconds:.1f} s",

@@ -26,7 +26,7 @@ class AudioCopier:
     def __init__(self, source: Path, output: av.container.OutputContainer):
         self.source = Path(source)
         try:
-            self._input = av.open(str(self.source))
+            self._input = av.open(str(self.source), metadata_errors="ignore")  # like the video reader
         except av.error.FFmpegError as exc:
             raise BadInputError(f"{source}: cannot read audio ({exc})") from None
         if not self._input.streams.audio:

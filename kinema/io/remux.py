@@ -32,7 +32,7 @@ def can_join(parts: Sequence[Path]) -> bool:
     """Whether :func:`join_packets` can copy ``parts`` into one stream (see the module doc)."""
     signature, last_dts = None, None
     for part in parts:
-        with av.open(str(part)) as container:
+        with av.open(str(part), metadata_errors="ignore") as container:
             if len(container.streams.video) != 1:
                 return False
             stream = container.streams.video[0]
@@ -73,12 +73,12 @@ def join_packets(
         with av.open(str(target.path), "w", options=muxer_options(output, metadata or {})) as out:
             for key, value in (metadata or {}).items():
                 out.metadata[key] = value
-            with av.open(str(parts[0])) as first:
+            with av.open(str(parts[0]), metadata_errors="ignore") as first:
                 stream = out.add_stream_from_template(first.streams.video[0])
             stream.time_base = time_base
             audio = AudioCopier(audio_from, out) if audio_from is not None else None
             for part in parts:
-                with av.open(str(part)) as container:
+                with av.open(str(part), metadata_errors="ignore") as container:
                     source = container.streams.video[0]
                     tb = Fraction(source.time_base)
                     for packet in container.demux(source):

@@ -105,6 +105,23 @@ def write_snapshot(path: Path, image: torch.Tensor, info: SnapshotInfo, *, quali
         out.discard()
 
 
+class NoSnapshotMetadata(BadInputError):
+    """A readable picture without kinema's metadata (re-saved by another program?)."""
+
+
+def read_picture(path: Path) -> torch.Tensor:
+    """Any 8-bit picture as ``(3, H, W)`` float in [0, 1] (a snapshot whose metadata is gone)."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError(f"{path}: no such file")
+    try:
+        with Image.open(path) as picture:
+            array = np.asarray(picture.convert("RGB"))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise BadInputError(f"{path}: not a readable image ({exc})") from None
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).float() / 255
+
+
 def read_snapshot(path: Path) -> tuple[torch.Tensor, SnapshotInfo]:
     """``(image (3, H, W) float in [0, 1], info)``; raises :class:`BadInputError` for a file
     that is not a readable snapshot as written (no metadata, resized, not 8-bit RGB)."""
@@ -123,7 +140,10 @@ def read_snapshot(path: Path) -> tuple[torch.Tensor, SnapshotInfo]:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise BadInputError(f"{path}: not a readable image ({exc})") from None
     if text is None:
-        raise BadInputError(f"{path}: no kinema snapshot metadata (make one with `kinema snapshot embed`)")
+        raise NoSnapshotMetadata(
+            f"{path}: no kinema snapshot metadata (made by `kinema snapshot embed`, then re-saved by another program?); "
+            "if it is a snapshot, pass --frames K (5 or 9; and --jpeg-robust if it was embedded for JPEG) to expand it anyway"
+        )
     info = SnapshotInfo.from_json(text, name=path)
     if tuple(size) != tuple(info.size):
         raise BadInputError(
@@ -133,4 +153,3 @@ def read_snapshot(path: Path) -> tuple[torch.Tensor, SnapshotInfo]:
     if array is None:
         raise BadInputError(f"{path}: a snapshot is 8-bit RGB, this image is mode {mode} (re-encoded?)")
     return torch.from_numpy(array.copy()).permute(2, 0, 1).float() / 255, info
-

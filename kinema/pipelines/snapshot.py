@@ -30,7 +30,7 @@ from kinema.io.atomic import check_output
 from kinema.io.output import OutputOptions, Timeline, open_writer, output_kind
 from kinema.io.pixels import flatten
 from kinema.io.probe import open_reader, probe
-from kinema.io.snapshot_file import SUFFIXES, SnapshotInfo, read_snapshot, write_snapshot
+from kinema.io.snapshot_file import SUFFIXES, NoSnapshotMetadata, SnapshotInfo, read_picture, read_snapshot, write_snapshot
 from kinema.models.checkpoint import tensor_digest
 from kinema.models.snapshot import SnapshotNet
 from kinema.models.snapshot.objective import refine
@@ -225,19 +225,35 @@ def expand(
     overwrite: bool = False,
     device: torch.device | str = "cpu",
     progress: Progress | None = None,
+    without_metadata: str | None = None,
 ) -> ExpandResult:
     """Expand ``snapshot`` (a picture written by :func:`embed` or :func:`preview`) into
     ``output``: every tile's k frames with ``factor − 1`` interpolated frames between each
     pair, at ``factor`` × the embedded frames' rate (real time), or at ``fps`` (e.g. the
-    embedded rate: ``factor`` × slower, a longer preview)."""
+    embedded rate: ``factor`` × slower, a longer preview).
+
+    ``without_metadata``: the weights to expand a picture with when its metadata is gone
+    (re-saved by another program): it is taken as one whole snapshot of those weights'
+    frame count, embedded at 25 frames/s unless ``fps`` says otherwise."""
     snapshot, output = Path(snapshot), Path(output)
     if not isinstance(factor, int) or factor < 1:
         raise ValueError(f"factor must be a whole number ≥ 1, got {factor}")
     output_kind(output)
     check_output(output, overwrite=overwrite, inputs=(snapshot,))
     started = time.perf_counter()
-    image, info = read_snapshot(snapshot)
-    net, digest = load_model(info.model, models, device=device)
+    net = None
+    try:
+        image, info = read_snapshot(snapshot)
+    except NoSnapshotMetadata:
+        if without_metadata is None:
+            raise
+        image = read_picture(snapshot)
+        net, digest = load_model(without_metadata, models, device=device)
+        size = (image.shape[2], image.shape[1])
+        info = SnapshotInfo(frames=net.config.frames, model=without_metadata, digest=digest, fps="25/1", stride=1, starts=(0,),
+                            source=snapshot.name, source_size=size, size=size, tile=size)  # fmt: skip
+    if net is None:
+        net, digest = load_model(info.model, models, device=device)
     if digest != info.digest:
         raise ModelMismatchError(f"{snapshot}: made by other {info.model!r} weights (digest {info.digest}, these are {digest})")
     if net.config.frames != info.frames:

@@ -164,3 +164,22 @@ def test_progress_goes_to_a_log_as_plain_lines(tmp_path, monkeypatch):
         for i in range(1, 4):
             update(i, 3)
     assert lines[0].startswith("convert: 1/3 frames (33 %)") and lines[-1].startswith("convert: 3/3 frames (100 %)")
+
+
+def test_metadata_that_is_not_utf8_does_not_stop_the_audio_copy(tmp_path, capsys):
+    """A fuzzing finding: PyAV refused to open the audio of a file whose tags are not UTF-8."""
+    import av
+
+    clip = make_video(tmp_path / "a.mp4", 4, audio=True, options={"movflags": "use_metadata_tags"})
+    with av.open(str(clip)) as source, av.open(str(tmp_path / "t.mp4"), "w") as out:
+        out.metadata["title"] = "kinemaTAGkinema"
+        streams = {s.index: out.add_stream_from_template(s) for s in source.streams}
+        for packet in source.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+    data = (tmp_path / "t.mp4").read_bytes()
+    assert b"kinemaTAGkinema" in data
+    (tmp_path / "t.mp4").write_bytes(data.replace(b"kinemaTAGkinema", b"kinema\xff\xfeAGkinema"))
+    code, _, err = run(capsys, "convert", tmp_path / "t.mp4", tmp_path / "o.mkv", "--codec", "ffv1", "-q")
+    assert code == 0, err

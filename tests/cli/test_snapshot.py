@@ -45,3 +45,19 @@ def test_errors_are_one_line(tmp_path, capsys):
     code, _, err = run(capsys, "snapshot", "embed", src, tmp_path / "s.png", "--stride", 0, "--models", models)
     assert code == 2 and "stride" in one_error_line(err)
     assert not list(tmp_path.glob("s.*"))
+
+
+def test_a_snapshot_resaved_without_its_metadata_can_still_be_expanded(tmp_path, capsys):
+    models = _models(tmp_path / "w")
+    src = make_video(tmp_path / "a.mp4", 12, size=(24, 32), images=[smooth(i, 24, 32) for i in range(12)])
+    assert run(capsys, "snapshot", "embed", src, tmp_path / "s.jpg", "--models", models, "--refine", 0)[0] == 0
+    with Image.open(tmp_path / "s.jpg") as picture:  # another program keeps the pixels, not the comment
+        Image.frombytes("RGB", picture.size, picture.convert("RGB").tobytes()).save(tmp_path / "resaved.jpg", quality=95)
+    args = ["snapshot", "expand", tmp_path / "resaved.jpg", tmp_path / "o.mp4", "--models", models, "--factor", 1, "-q"]
+    code, _, err = run(capsys, *args)
+    assert code == 1 and "pass --frames K" in one_error_line(err)
+    code, _, err = run(capsys, *args, "--frames", 5, "--jpeg-robust")
+    assert code == 0, err
+    assert probe(tmp_path / "o.mp4").frame_count == 5
+    code, _, err = run(capsys, *args, "--frames", 7)
+    assert code == 2 and "--frames must be one of 5, 9" in one_error_line(err)
