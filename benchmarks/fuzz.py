@@ -62,8 +62,7 @@ def _subprocess(seed_name: str, path: Path, out: Path) -> str | None:
             done = subprocess.run(command, capture_output=True, text=True, timeout=TIME_LIMIT + 10, preexec_fn=_limit_memory)
         except subprocess.TimeoutExpired:
             return f"{args[0]}: subprocess hang"
-        # libpng prints its own complaint about a damaged PNG before kinema's line (known, see docs/reliability.md)
-        lines = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith(("libpng", "[ WARN"))]
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
         ok = done.returncode == 0 or (done.returncode == 1 and len(lines) == 1 and lines[0].startswith("kinema: error: "))
         if not ok:
             return f"{args[0]}: subprocess exit {done.returncode}: {(lines or ['(no output)'])[-1][:160]}"

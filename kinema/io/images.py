@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -75,6 +77,24 @@ def list_frames(source: Path) -> list[Path]:
     return sorted(files, key=natural_key)
 
 
+@contextmanager
+def _libpng_quiet():
+    """libpng prints its complaint about a damaged file straight to stderr (file
+    descriptor 2) before OpenCV returns; kinema says it in its own one line instead."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def read_image(path: Path) -> np.ndarray:
     """One image file → ``(H, W, C)`` uint8/uint16 RGB(A) (or ``(H, W)`` gray)."""
     if not Path(path).is_file():
@@ -87,7 +107,8 @@ def read_image(path: Path) -> np.ndarray:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         pass  # not a format Pillow knows, or damaged: OpenCV decides below
     data = np.fromfile(path, dtype=np.uint8)
-    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    with _libpng_quiet():
+        array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if array is None:
         raise BadInputError(f"{path}: not a readable image (empty, truncated or corrupt)")
     if array.dtype not in (np.uint8, np.uint16):

@@ -183,3 +183,16 @@ def test_metadata_that_is_not_utf8_does_not_stop_the_audio_copy(tmp_path, capsys
     (tmp_path / "t.mp4").write_bytes(data.replace(b"kinemaTAGkinema", b"kinema\xff\xfeAGkinema"))
     code, _, err = run(capsys, "convert", tmp_path / "t.mp4", tmp_path / "o.mkv", "--codec", "ffv1", "-q")
     assert code == 0, err
+
+
+def test_a_damaged_png_frame_is_one_line_on_the_real_stderr(tmp_path):
+    """libpng writes to file descriptor 2 itself; only kinema's line may reach the user."""
+    from tests.media import make_png_sequence
+
+    folder = make_png_sequence(tmp_path / "seq", 3, size=(40, 60))
+    data = bytearray((folder / "img_2.png").read_bytes())
+    data[60:80] = bytes(20)
+    (folder / "img_2.png").write_bytes(bytes(data))
+    done = subprocess.run([*KINEMA, "convert", str(folder), str(tmp_path / "o.mkv")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert [line for line in done.stderr.splitlines() if line.strip()] == [f"kinema: error: {folder / 'img_2.png'}: not a readable image (empty, truncated or corrupt)"]
