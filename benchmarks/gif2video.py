@@ -31,13 +31,13 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.report import write_block
-from kinema.engines.dequantize import GifRestorer
+from kinema.engines.gif2video import GifRestorer
 from kinema.engines.learned import LearnedEngine
-from kinema.models.ccdnet import CCDNet, CCDNetConfig
+from kinema.models.gif2video import CCDNet, CCDNetConfig
 from kinema.models.checkpoint import tensor_digest
 from kinema.ops.color import quantize_gif
 from kinema.ops.metrics import psnr, ssim
-from kinema.train.gifs import load_sources
+from kinema.train.gif2video import load_sources
 from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
 
 LEVELS = (32, 64, 128, 256)

@@ -31,7 +31,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 
 from benchmarks.report import write_block
 from benchmarks.triplets import load_triplets
@@ -45,6 +44,8 @@ from kinema.ops.resize import fit_size, resize
 from kinema.ops.warp import Padding, backward_warp
 from kinema.train.clips import HELD_OUT, RealTriplets, default_sources
 from kinema.train.data import DATA_ROOT
+from kinema.models.checkpoint import load_checkpoint
+from kinema.train.interp import STATE_ARCH
 
 Triplets = list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]  # (a, truth, b), each (1, 3, H, W)
 Method = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -112,7 +113,8 @@ def load_net(path: Path) -> InterpNet:
     if path.name != "state.safetensors":
         return InterpNet.load(path)[0]
     net, _ = InterpNet.load(shipped.INTERP)  # same config as the runs fine-tuned from it
-    net.load_state_dict({k.removeprefix("model."): v for k, v in load_file(path).items() if k.startswith("model.")})
+    tensors, _, _ = load_checkpoint(path, arch=STATE_ARCH)  # the trainer's own state format, digest checked
+    net.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
     return net.eval()
 
 

@@ -55,7 +55,7 @@ def _read_snapshot(path: Path) -> object:
 
 
 def _read_weights(path: Path) -> object:
-    from kinema.models.ccdnet import DitherNet
+    from kinema.models.gif2video import DitherNet
 
     model, _ = DitherNet.load(path)
     with torch.inference_mode():
@@ -74,7 +74,7 @@ def _read_vsae(path: Path) -> object:
 def make_seeds(folder: Path) -> list[Seed]:
     """One small valid file of every kind kinema reads, under ``folder``."""
     from kinema.io.snapshot_file import SnapshotInfo, write_snapshot
-    from kinema.models.ccdnet import DitherConfig, DitherNet
+    from kinema.models.gif2video import DitherConfig, DitherNet
     from kinema.models.video_ae import VideoAE, VideoAEConfig
     from kinema.pipelines.convert import ConvertConfig, convert
 

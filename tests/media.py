@@ -8,6 +8,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+import torch
 from PIL import Image
 
 
@@ -17,6 +18,15 @@ def pattern(index: int, height: int, width: int, channels: int = 3, *, dtype=np.
     peak = 255 if dtype == np.uint8 else 65535
     noise = rng.integers(0, peak + 1, size=(height, width, channels), dtype=np.int64)
     return noise.astype(dtype)
+
+
+def texture(height: int, width: int, *, seed: int = 0, cell: int = 6) -> torch.Tensor:
+    """A smooth random texture ``(1, 3, height, width)`` in [0, 1]: band-limited (features
+    about ``cell`` pixels wide), so optical flow can track it and sub-pixel shifts are well
+    defined, unlike white noise."""
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(1, 3, height // cell + 2, width // cell + 2, generator=g)
+    return torch.nn.functional.interpolate(coarse, size=(height, width), mode="bicubic", align_corners=False).clamp(0, 1)
 
 
 def smooth(index: int, height: int, width: int) -> np.ndarray:

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from kinema.models.ccdnet import CCDNet, DitherNet
+from kinema.models.gif2video import CCDNet, DitherNet
 from kinema.models.interp import InterpNet
 from kinema.models.snapshot import SnapshotNet
 from kinema.models.video_ae import VideoAE

@@ -250,7 +250,7 @@ def gif2video_cmd(
     quiet: Quiet = False,
 ) -> None:
     """Restore a colour-quantized GIF to smooth full-colour video (optionally at a higher frame rate)."""
-    from kinema.engines.dequantize import GifRestorer
+    from kinema.engines.gif2video import GifRestorer
     from kinema.engines.spec import AverageSpec
     from kinema.io import OutputOptions, VideoOptions
     from kinema.pipelines.gif2video import Gif2VideoConfig, gif2video

@@ -186,7 +186,7 @@ def retime_cmd(
     factor: Factor = None,
     fps: TargetFps = None,
     slowmo: Slowmo = None,
-    reproject: Annotated[int, typer.Option(help="Extra passes through the autoencoder per in-between (the paper: 5; off by default: it cost 1.1–1.3 dB in the benchmark).")] = 0,
+    reproject: Annotated[int, typer.Option(help="Extra passes through the autoencoder per in-between (the paper: 5; off by default: it lowered the benchmark's scores).")] = 0,
     geodesic: Annotated[int, typer.Option(help="Steps bending each pair's latent path into a shortest path on the video's manifold (0: straight line).")] = 0,
     scene_cuts: SceneCuts = True,
     audio: Audio = True,

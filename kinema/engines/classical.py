@@ -21,9 +21,10 @@ No weights, CPU only. For one pair of frames ``a``, ``b`` and a time ``t``:
 5. **Warp and blend**: both inputs are backward-warped at full resolution with
    :func:`kinema.ops.warp.backward_warp` and mixed ``(1−t)·a + t·b``.
 
-Measured and left out: per-pixel visibility weights in step 5 (from splat coverage, from
-forward–backward consistency splatted to t, or from hole masks) cost 0.05–0.2 dB on
-UCF101 and DAVIS with DIS flows, whose motion boundaries are too soft for them.
+Left out after measuring them (``docs/models/interp.md``): per-pixel visibility weights in
+step 5 (from splat coverage, from forward–backward consistency splatted to t, or from hole
+masks) lost PSNR on UCF101 and DAVIS with DIS flows, whose motion boundaries are too soft
+for them.
 
 ``ClassicalConfig.plain()`` turns steps 2–4 off: each input warped along its own flow
 scaled by t, then averaged — the usual DIS baseline, kept so the benchmark can show what

@@ -2,8 +2,8 @@
 
 For a pair ``a``, ``b`` and each time t the frame is ``g((1 − t)·f(a) + t·f(b))`` (the
 paper's latent interpolation), then pulled back onto the video's manifold by
-``reproject`` more passes through ``g ∘ f`` (the paper's iterative reprojection; its
-DAVIS table gains 4.7 dB from it). No motion is estimated: what the in-between looks
+``reproject`` more passes through ``g ∘ f`` (the paper's iterative reprojection; what
+it does here is measured in ``docs/models/video_ae.md``). No motion is estimated: what the in-between looks
 like is whatever the autoencoder learned the video looks like near those two codes.
 
 With ``geodesic`` > 0 the straight line between the two codes is first bent into a

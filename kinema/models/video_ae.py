@@ -36,7 +36,7 @@ class VideoAEConfig(ConfigDict):
     of ``12k`` channels (:meth:`paper`), 34 million parameters. The default is
     far narrower — 8 to 48 encoder channels, a 192-channel latent, 0.8 million
     parameters — because under a time budget on a CPU a small network that takes many
-    more steps fits one video better (measured: README, "Per-video autoencoders").
+    more steps fits one video better (``docs/models/video_ae.md``).
     """
 
     #: Encoder channels of the six layers; the last is the latent's channel count.

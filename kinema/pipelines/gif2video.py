@@ -4,7 +4,7 @@
    most distinct colours any of them shows) and whether it is dithered (the classifier,
    unless the caller says).
 2. Restore every frame with the CCDNet for that kind and the nearest palette size
-   (:class:`kinema.engines.dequantize.GifRestorer`).
+   (:class:`kinema.engines.gif2video.GifRestorer`).
 3. Retime the *restored* frames with an interpolation engine (``factor`` / ``fps``), with
    the GIF's own per-frame delays as the source timing. A looping GIF loops seamlessly:
    the interval after its last frame is interpolated towards its first, and ``loop`` > 1
@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from kinema.engines.base import Engine
-from kinema.engines.dequantize import GifRestorer, count_colors
+from kinema.engines.gif2video import GifRestorer, count_colors
 from kinema.io.atomic import check_output
 from kinema.io.gif import GifReader
 from kinema.io.output import OutputOptions, output_kind

@@ -7,7 +7,7 @@ gradients of equal shares, which is the gradient of the global batch's mean loss
 update, and the logged (all-reduced) loss, equal the single-process run's up to the
 order of float sums. Only rank 0 writes logs, states and weights.
 
-    torchrun --nproc_per_node 2 -m kinema.train.run_gif ccdnet --out runs/x ...
+    torchrun --nproc_per_node 2 -m kinema.train.run_gif2video ccdnet --out runs/x ...
 """
 
 from __future__ import annotations

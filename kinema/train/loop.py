@@ -1,7 +1,7 @@
 """The one training loop, and what every trainer shares: resumable states, the
 learning-rate schedule, the CSV log and its plot, and the metadata of a finished run.
 
-A trainer (``train/interp.py``, ``train/gifs.py``, ``train/snapshot.py``) builds its
+A trainer (``train/interp.py``, ``train/gif2video.py``, ``train/snapshot.py``) builds its
 model, optimizer and data, and hands :func:`run_loop` three things: a ``step`` that draws
 one batch and returns its loss, an ``evaluate`` that scores the held-out samples, and the
 parts to checkpoint. The loop owns seeding order, the schedule, the optimizer step,

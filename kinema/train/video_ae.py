@@ -10,8 +10,8 @@ each for fitting in minutes on a CPU:
   safe by the decoder's near-zero last layer (:class:`kinema.models.video_ae.VideoAE`);
 * batch-norm statistics recomputed over the whole video at the end, so the eval-mode
   network reconstructs what the training-mode one learned. (Freezing them for the end of
-  the fit, ``freeze_norm``, raises reconstruction but costs latent interpolation 2–4 dB,
-  measured: off by default.)
+  the fit, ``freeze_norm``, raises reconstruction but lowers latent interpolation: off by
+  default; see ``docs/models/video_ae.md``.)
 
 The loop is resumable: the state (weights, Adam moments, data order, step, elapsed time)
 is saved every ``save_every`` seconds and on Ctrl-C (taken between two steps, never

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from kinema.models.ccdnet import CCDNet, DitherNet
+from kinema.models.gif2video import CCDNet, DitherNet
 from kinema.models.interp import InterpNet
 from kinema.models.snapshot import SnapshotNet
 

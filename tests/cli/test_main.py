@@ -233,7 +233,7 @@ def test_existing_output_is_refused_before_adaptation_starts(tmp_path, capsys, m
 
 
 def _gif_models(folder):
-    from kinema.models.ccdnet import CCDNet, CCDNetConfig, DitherConfig, DitherNet
+    from kinema.models.gif2video import CCDNet, CCDNetConfig, DitherConfig, DitherNet
 
     folder.mkdir()
     CCDNet(CCDNetConfig.tiny(colors=32)).save(folder / "gif-flat-32.safetensors")

@@ -4,13 +4,7 @@ import torch
 from kinema.engines.base import AverageEngine
 from kinema.engines.classical import ClassicalConfig, ClassicalEngine
 from kinema.ops.metrics import psnr
-
-
-def _texture(h: int, w: int, seed: int = 0) -> torch.Tensor:
-    """Smooth random texture ``(1, 3, h, w)`` (band-limited, so sub-pixel shifts are well defined)."""
-    g = torch.Generator().manual_seed(seed)
-    coarse = torch.rand(1, 3, h // 6 + 2, w // 6 + 2, generator=g)
-    return torch.nn.functional.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1)
+from tests.media import texture
 
 
 def _shifted(big: torch.Tensor, dx: int, dy: int, h: int, w: int) -> torch.Tensor:
@@ -20,7 +14,7 @@ def _shifted(big: torch.Tensor, dx: int, dy: int, h: int, w: int) -> torch.Tenso
 @pytest.mark.parametrize("config", [ClassicalConfig.balanced(), ClassicalConfig.fast(), ClassicalConfig.best()])
 def test_translated_texture_is_reconstructed_at_half_time(config):
     h, w = 96, 128
-    big = _texture(h + 32, w + 32)
+    big = texture(h + 32, w + 32)
     a, mid, b = _shifted(big, 0, 0, h, w), _shifted(big, 3, 2, h, w), _shifted(big, 6, 4, h, w)
     out = ClassicalEngine(config).midpoint(a, b)
     inner = (slice(None), slice(None), slice(8, -8), slice(8, -8))  # the borders have no source
@@ -31,7 +25,7 @@ def test_translated_texture_is_reconstructed_at_half_time(config):
 
 
 def test_times_zero_and_one_return_the_inputs_exactly():
-    a, b = _texture(40, 50, 1), _texture(40, 50, 2)
+    a, b = texture(40, 50, seed=1), texture(40, 50, seed=2)
     out = ClassicalEngine().interpolate(a, b, [0.0, 0.3, 1.0])
     assert out.shape == (1, 3, 3, 40, 50)
     assert torch.equal(out[:, 0], a) and torch.equal(out[:, 2], b)
@@ -41,12 +35,12 @@ def test_foreground_object_keeps_its_own_motion_over_a_moving_background():
     # A bright square moves right by 8 px over a background that moves left by 4 px:
     # around the square, projecting the flows to t must beat scaling them in place.
     h, w = 80, 112
-    bg = _texture(h + 32, w + 32, seed=3) * 0.5
+    bg = texture(h + 32, w + 32, seed=3) * 0.5
 
     def frame(k: int) -> torch.Tensor:
         image = _shifted(bg, 2 * k, 0, h, w).clone()
         x = 30 + 4 * k
-        image[:, :, 30:54, x : x + 24] = _texture(24, 24, seed=4) * 0.4 + 0.6
+        image[:, :, 30:54, x : x + 24] = texture(24, 24, seed=4) * 0.4 + 0.6
         return image
 
     a, mid, b = frame(0), frame(1), frame(2)
@@ -67,7 +61,7 @@ def test_any_frame_size_works(size):
 
 
 def test_large_frames_estimate_flow_at_reduced_size():
-    a = _texture(300, 1100, 5)
+    a = texture(300, 1100, seed=5)
     b = torch.roll(a, 10, -1)
     engine = ClassicalEngine(ClassicalConfig(flow_max_side=256))
     out = engine.midpoint(a, b)

@@ -6,7 +6,8 @@ from kinema.engines.learned import LearnedConfig, LearnedEngine
 from kinema.models.interp import InterpConfig, InterpNet
 from kinema.ops.metrics import psnr
 from kinema.types import BadInputError
-from tests.engines.test_classical import _shifted, _texture
+from tests.engines.test_classical import _shifted
+from tests.media import texture
 
 
 def _engine(**config) -> LearnedEngine:
@@ -17,7 +18,7 @@ def _engine(**config) -> LearnedEngine:
 def test_untrained_network_reproduces_the_classical_engine():
     # Zero-initialized corrections: before training the learned engine is its guide.
     h, w = 64, 96
-    big = _texture(h + 32, w + 32)
+    big = texture(h + 32, w + 32)
     a, b = _shifted(big, 0, 0, h, w), _shifted(big, 4, 2, h, w)
     ours = _engine().interpolate(a, b, [0.25, 0.5])
     classical = ClassicalEngine().interpolate(a, b, [0.25, 0.5])
@@ -26,7 +27,7 @@ def test_untrained_network_reproduces_the_classical_engine():
 
 def test_large_frames_run_at_the_working_size_and_keep_full_resolution_detail():
     h, w = 96, 160
-    big = _texture(h + 32, w + 32, seed=3)
+    big = texture(h + 32, w + 32, seed=3)
     a, mid, b = _shifted(big, 0, 0, h, w), _shifted(big, 2, 0, h, w), _shifted(big, 4, 0, h, w)
     out = _engine(work_max_side=64).interpolate(a, b, [0.5])
     assert out.shape == (1, 1, 3, h, w)
@@ -35,7 +36,7 @@ def test_large_frames_run_at_the_working_size_and_keep_full_resolution_detail():
 
 
 def test_times_zero_and_one_are_the_inputs_and_bad_shapes_are_refused():
-    a, b = _texture(40, 50, 1), _texture(40, 50, 2)
+    a, b = texture(40, 50, seed=1), texture(40, 50, seed=2)
     engine = _engine()
     out = engine.interpolate(a, b, [0.0, 0.5, 1.0])
     assert torch.equal(out[:, 0], a) and torch.equal(out[:, 2], b)
@@ -54,14 +55,14 @@ def test_from_file_loads_saved_weights(tmp_path):
         p.data.normal_(0, 0.01)
     path = engine.model.save(tmp_path / "w.safetensors")
     loaded = LearnedEngine.from_file(path)
-    a, b = _texture(40, 50, 1), _texture(40, 50, 2)
+    a, b = texture(40, 50, seed=1), texture(40, 50, seed=2)
     assert torch.equal(engine.interpolate(a, b, [0.3]), loaded.interpolate(a, b, [0.3]))
 
 
 def test_the_engine_runs_on_its_device_and_matches_the_cpu(device):
     from kinema.weights import INTERP
 
-    big = _texture(64 + 32, 96 + 32)
+    big = texture(64 + 32, 96 + 32)
     a, b = _shifted(big, 0, 0, 64, 96), _shifted(big, 4, 2, 64, 96)
     cpu = LearnedEngine.from_file(INTERP.path).interpolate(a, b, [0.5])
     engine = LearnedEngine.from_file(INTERP.path, device=device)

@@ -60,3 +60,21 @@ def test_sidecar_field_edits_end_in_an_output_or_a_kinema_error(seeds, tmp_path)
         (tmp_path / str(i)).mkdir()
         root = _place(seed, tmp_path / str(i), text.encode())
         assert run_mutant(seed, root) is None, text[:200]
+
+
+#: Mutants the fuzzer found before their fix (the op lists `benchmarks.fuzz` drew for them).
+FOUND = [
+    ("mp4", [("truncate", 0.90625)]),  # the audio track's codec context gone: AttributeError
+    ("mp4", [("swap", 0.909958961662297, 0.043066888568204176, 26)]),
+    ("gif", [("swap", 0.9129741060068781, 0.8228071330945887, 44), ("truncate", 0.7482242750812449), ("flip", 0.0866813231145428, 6), ("flip", 0.39675188715342524, 7)]),  # IndexError
+    ("gif", [("huge", 0.7087022614323838), ("flip", 0.8898652636367038, 2), ("huge", 0.0061768287842781655), ("flip", 0.721165786116842, 7)]),  # DecompressionBombError
+    ("gif", [("flip", 0.29458141066814314, 0), ("insert", 0.3620160579603561, b"\x89V\xfaI\xf3\x11"), ("swap", 0.13290601045995287, 0.4831693166218948, 51), ("flip", 0.5439863429623552, 1)]),
+    ("gif", [("truncate", 0.361727919903577)]),  # struct.error
+]
+
+
+@pytest.mark.parametrize("name, ops", FOUND)
+def test_the_mutants_found_so_far_end_in_a_kinema_error(seeds, tmp_path, name, ops):
+    seed = seeds[name]
+    root = _place(seed, tmp_path, mutate(seed.target(seed.path).read_bytes(), ops))
+    assert run_mutant(seed, root) is None

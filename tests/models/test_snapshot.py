@@ -69,7 +69,7 @@ def test_checkpoint_round_trip_and_errors(tmp_path):
     (tmp_path / "bad.safetensors").write_bytes(bytes(data))
     with pytest.raises(BadInputError, match="checksum"):
         SnapshotNet.load(tmp_path / "bad.safetensors")
-    from kinema.models.ccdnet import CCDNet, CCDNetConfig
+    from kinema.models.gif2video import CCDNet, CCDNetConfig
 
     other = CCDNet(CCDNetConfig.tiny()).save(tmp_path / "c.safetensors")
     with pytest.raises(ModelMismatchError):

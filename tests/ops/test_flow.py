@@ -1,20 +1,13 @@
 import pytest
 import torch
-import torch.nn.functional as F
 
 from kinema.ops.flow import DISPreset, dis_flow
 from kinema.ops.warp import backward_warp
-
-
-def texture(height=64, width=96, seed=0):
-    """Smooth random texture: trackable by DIS, unlike white noise."""
-    g = torch.Generator().manual_seed(seed)
-    coarse = torch.rand(1, 3, height // 8 + 2, width // 8 + 2, generator=g)
-    return F.interpolate(coarse, size=(height + 16, width + 16), mode="bicubic", align_corners=False).clamp(0, 1)
+from tests.media import texture
 
 
 def shifted_pair(dx=3, dy=2):
-    big = texture()
+    big = texture(64 + 16, 96 + 16, cell=8)
     a = big[:, :, 8 : 8 + 64, 8 : 8 + 96]
     b = big[:, :, 8 - dy : 8 - dy + 64, 8 - dx : 8 - dx + 96]  # content moved by (+dx, +dy)
     return a, b

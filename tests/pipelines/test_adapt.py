@@ -4,11 +4,11 @@ import torch
 from kinema.models.interp import InterpConfig, InterpNet
 from kinema.ops.metrics import psnr
 from kinema.pipelines.adapt import AdaptConfig, adapt
-from tests.engines.test_classical import _texture
+from tests.media import texture
 
 
 def _clip(frames: int = 9, step: int = 2, h: int = 40, w: int = 56) -> list[torch.Tensor]:
-    big = _texture(h + 2 * step * frames, w + 2 * step * frames, seed=5)[0]
+    big = texture(h + 2 * step * frames, w + 2 * step * frames, seed=5)[0]
     return [big[:, 8 : 8 + h, 8 + i * step : 8 + i * step + w] for i in range(frames)]
 
 

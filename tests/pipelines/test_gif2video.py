@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from kinema.engines.classical import ClassicalConfig, ClassicalEngine
-from kinema.engines.dequantize import GifRestorer
+from kinema.engines.gif2video import GifRestorer
 from kinema.io import GifReader, open_reader
-from kinema.models.ccdnet import CCDNet, CCDNetConfig, DitherConfig, DitherNet
+from kinema.models.gif2video import CCDNet, CCDNetConfig, DitherConfig, DitherNet
 from kinema.pipelines.gif2video import Gif2VideoConfig, gif2video
 from kinema.types import BadInputError
 from tests.media import make_gif

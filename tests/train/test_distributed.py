@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kinema.models.ccdnet import CCDNet
+from kinema.models.gif2video import CCDNet
 from kinema.train.distributed import Replica
 from tests.media import smooth
 
 
 def _train(data, out, *, processes: int) -> subprocess.CompletedProcess:
-    script = ["-m", "kinema.train.run_gif", "ccdnet", "--tiny", "--data", str(data), "--sources", "photos", "--held-out", "photos",
+    script = ["-m", "kinema.train.run_gif2video", "ccdnet", "--tiny", "--data", str(data), "--sources", "photos", "--held-out", "photos",
               "--out", str(out), "--steps", "6", "--batch", "4", "--eval-every", "1", "--crop", "32", "--threads", "1"]  # fmt: skip
     launcher = [sys.executable] if processes == 1 else [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
     return subprocess.run(launcher + script, capture_output=True, text=True, timeout=300)

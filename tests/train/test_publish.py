@@ -20,8 +20,8 @@ def test_publish_records_the_benchmark_row_and_keeps_the_tensors(tmp_path):
 
 
 def test_publish_takes_the_dither_classifier(tmp_path):
-    from kinema.models.ccdnet.classifier import DitherNet
-    from kinema.models.ccdnet.config import DitherConfig
+    from kinema.models.gif2video.classifier import DitherNet
+    from kinema.models.gif2video.config import DitherConfig
 
     torch.manual_seed(0)
     net = DitherNet(DitherConfig.tiny())

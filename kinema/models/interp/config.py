@@ -14,7 +14,7 @@ class InterpConfig(ConfigDict):
     #: Downscale factor of each flow level, coarse to fine (each refines the previous);
     #: a level works at 1/(2·scale) inside and answers at 1/scale.
     #: The default stops at 1/2: with classical flows as the guide, a full-resolution
-    #: level measured +30 % time for the 720p budget (4 frames/s on 2 cores).
+    #: level costs more time than the 720p budget allows (``docs/models/interp.md``).
     scales: tuple[int, ...] = (4, 2)
     #: Channels of each flow level's convolutions.
     flow_widths: tuple[int, ...] = (48, 32)

@@ -144,9 +144,9 @@ class InterpNet(Checkpointed, nn.Module):
         """How much the network may change the guided blend, ``(N, 1, H, W)`` in [0, 1]
         (see ``InterpConfig.gate``); None when the gate is off.
 
-        Measured on the shipped weights (trained without it): near-still UCF101 pairs lost
-        up to 5 dB to small corrections, since at 50 dB any change is loss; with the gate
-        UCF101 gains 0.14 dB and Middlebury-other loses 0.03 dB."""
+        Why: the shipped weights (trained without it) made small corrections to near-still
+        pairs, where any change is loss; what the gate gains and costs is in the model
+        card's ablations (``docs/models/interp.md``)."""
         if self.config.gate <= 0:
             return None
         with torch.no_grad():

@@ -21,9 +21,8 @@ def privileged_flows(a: torch.Tensor, mid: torch.Tensor, b: torch.Tensor) -> tor
     (pixels) and the weight of each, from ``(N, 3, H, W)`` frames.
 
     DIS from the *true* middle frame to each input sees what the network cannot — the frame
-    it must produce — so its flows are far better than any two-frame estimate (warping by
-    them scores 40.4 dB on the first 50 UCF101 triplets, against 35.1 for the engine): the
-    privileged-teacher idea of RIFE, with a classical teacher that costs milliseconds.
+    it must produce — so its flows are far better than any two-frame estimate (the oracle rows
+    of ``docs/notes/ucf101-gap.md``): the privileged-teacher idea of RIFE, with a classical teacher that costs milliseconds.
     Each flow is weighted by ``exp(−err / TEACHER_SIGMA)`` of its own warp, so occluded
     pixels and teacher failures teach nothing."""
     a, mid, b = (x.detach().cpu() for x in (a, mid, b))

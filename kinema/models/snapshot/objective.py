@@ -77,8 +77,8 @@ def refine(
     decoder by ``steps`` Adam steps on its pixels (the networks stay fixed).
 
     The embedder is a fast amortized guess; a few steps of direct optimization through
-    the storage ``channel`` fit this clip better (measured: +1.7 dB restored in 20 steps,
-    the snapshot staying above 35 dB from the middle frame). Returns the continuous
+    the storage ``channel`` fit this clip better (the refined rows of
+    ``docs/models/snapshot.md``). Returns the continuous
     snapshot; store it with :func:`kinema.ops.codec.round_8bit`.
     """
     middle = clip[:, net.config.middle]

@@ -24,7 +24,7 @@ import torch
 
 from kinema.engines.base import Engine
 from kinema.engines.classical import ClassicalConfig
-from kinema.engines.dequantize import GifRestorer
+from kinema.engines.gif2video import GifRestorer
 from kinema.engines.learned import LearnedEngine
 from kinema.engines.spec import AverageSpec, ClassicalSpec, EngineSpec
 from kinema.io.output import OutputOptions

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kinema.models.ccdnet.config import DitherConfig
+from kinema.models.gif2video.config import DitherConfig
 from kinema.models.checkpoint import Checkpointed
 
 ARCH = "kinema.dither.v1"

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from kinema.models.ccdnet import CCDNet, CCDNetConfig
+from kinema.models.gif2video import CCDNet, CCDNetConfig
 from kinema.ops.color import palette_of, requantize, stack_palettes
-from kinema.train.gifs import GifFrames, GifTrainConfig, grow, train_ccdnet
+from kinema.train.gif2video import GifFrames, GifTrainConfig, grow, train_ccdnet
 from tests.media import smooth
 
 FRAMES = [smooth(i, 40, 52) for i in range(3)]

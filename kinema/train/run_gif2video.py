@@ -1,12 +1,12 @@
 """Train the GIF restoration models.
 
-    python -m kinema.train.run_gif ccdnet --out runs/gif-flat-32 --colors 32 [--dithered]
-    python -m kinema.train.run_gif dither --out runs/dither
+    python -m kinema.train.run_gif2video ccdnet --out runs/gif-flat-32 --colors 32 [--dithered]
+    python -m kinema.train.run_gif2video dither --out runs/dither
 
 The ``ccdnet`` trainer is data-parallel under torchrun, with the same global batch and
 the same losses (see :mod:`kinema.train.distributed`):
 
-    torchrun --nproc_per_node 2 -m kinema.train.run_gif ccdnet --out runs/gif-flat-32 --colors 32
+    torchrun --nproc_per_node 2 -m kinema.train.run_gif2video ccdnet --out runs/gif-flat-32 --colors 32
 
 The command line is recorded in each weight file's metadata. A ``ccdnet`` run is
 resumable: the same command continues from ``OUT``. ``--init`` starts from other weights
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import torch
 
-from kinema.models.ccdnet import CCDNet, CCDNetConfig, DitherConfig, DitherNet
-from kinema.train.gifs import GIF_SOURCES, GifFrames, GifTrainConfig, dither_batch, grow, load_sources, train_ccdnet, train_dither
+from kinema.models.gif2video import CCDNet, CCDNetConfig, DitherConfig, DitherNet
+from kinema.train.gif2video import GIF_SOURCES, GifFrames, GifTrainConfig, dither_batch, grow, load_sources, train_ccdnet, train_dither
 from kinema.train.distributed import end_rank, join, leave
 from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
 from kinema.train.loop import finish_run
@@ -70,7 +70,7 @@ def _ccdnet(args, argv) -> None:
         return
     if step == cfg.steps:
         path = finish_run(
-            net, args.out / "ccdnet.safetensors", script="kinema.train.run_gif", argv=argv, steps=step, processes=replica.world,
+            net, args.out / "ccdnet.safetensors", script="kinema.train.run_gif2video", argv=argv, steps=step, processes=replica.world,
             data=[args.data / s for s in read], train=cfg, init=args.init, photo_sides=list(args.photo_sides),
         )  # fmt: skip
         print(f"wrote {path}")
@@ -92,7 +92,7 @@ def _dither(args, argv) -> None:
     print(f"held-out crop accuracy {accuracy:.4f}")
     Path(args.out).mkdir(parents=True, exist_ok=True)
     path = finish_run(
-        net, Path(args.out) / "dither.safetensors", script="kinema.train.run_gif", argv=argv, steps=args.steps,
+        net, Path(args.out) / "dither.safetensors", script="kinema.train.run_gif2video", argv=argv, steps=args.steps,
         data=[args.data / s for s in GIF_SOURCES], train={"batch": args.batch, "lr": args.lr, "seed": args.seed, "crop": args.crop},
         held_out_crop_accuracy=accuracy,
     )  # fmt: skip
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     ccd.add_argument("--eval-every", type=int, default=GifTrainConfig.eval_every)
     ccd.add_argument("--stop-at", type=int, default=None)
     ccd.add_argument("--init", type=Path, default=None, help="start from these weights (fine-tuning)")
-    ccd.add_argument("--widths", type=int, nargs="+", default=None, help="U-Net widths per level (with --init: grow the initial model to these, see kinema.train.gifs.grow)")
+    ccd.add_argument("--widths", type=int, nargs="+", default=None, help="U-Net widths per level (with --init: grow the initial model to these, see kinema.train.gif2video.grow)")
     ccd.add_argument("--rmse", action="store_true", help="colour loss term: RMSE (what PSNR scores) instead of L1")
     ccd.add_argument("--adversarial", type=float, default=0.0, help="λ_adv of the conditional GAN term (0: off)")
     ccd.add_argument("--device", default="cpu", help="cpu or cuda (under torchrun: each rank's own GPU)")

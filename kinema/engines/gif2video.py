@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from kinema.io.pixels import to_hwc
-from kinema.models.ccdnet import CCDNet, DitherNet
+from kinema.models.gif2video import CCDNet, DitherNet
 from kinema.ops.color import palette_of, stack_palettes
 from kinema.types import BadInputError
 from kinema.weights import DITHER, FOLDER

@@ -7,13 +7,13 @@ import sys
 from PIL import Image
 
 from benchmarks.gif2video import recipe
-from kinema.models.ccdnet import CCDNet
+from kinema.models.gif2video import CCDNet
 from kinema.models.checkpoint import tensor_digest
 from tests.media import smooth
 
 
 def _run(data, out, *extra) -> None:
-    args = [sys.executable, "-m", "kinema.train.run_gif", "ccdnet", "--tiny", "--data", str(data), "--sources", "photos", "--held-out", "photos",
+    args = [sys.executable, "-m", "kinema.train.run_gif2video", "ccdnet", "--tiny", "--data", str(data), "--sources", "photos", "--held-out", "photos",
             "--out", str(out), "--steps", "2", "--batch", "2", "--eval-every", "1", "--crop", "32", "--threads", "1", *extra]  # fmt: skip
     done = subprocess.run(args, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]

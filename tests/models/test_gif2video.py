@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from kinema.models.ccdnet import CCDNet, CCDNetConfig, DitherConfig, DitherNet
+from kinema.models.gif2video import CCDNet, CCDNetConfig, DitherConfig, DitherNet
 from kinema.ops.color import quantize_gif, stack_palettes
 from kinema.ops.metrics import psnr
 from kinema.types import BadInputError, ModelMismatchError
-from kinema.train.gifs import restoration_loss
+from kinema.train.gif2video import restoration_loss
 from tests.media import smooth
 
 

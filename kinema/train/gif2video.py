@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kinema.models.ccdnet import CCDNet, DitherNet
+from kinema.models.gif2video import CCDNet, DitherNet
 from kinema.ops.color import median_cut_palette, quantize_gif, stack_palettes
 from kinema.ops.metrics import psnr
 from kinema.train.adversarial import PatchDiscriminator, discriminator_update, generator_loss

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kinema.models.ccdnet.config import CCDNetConfig
+from kinema.models.gif2video.config import CCDNetConfig
 from kinema.models.checkpoint import Checkpointed
 from kinema.ops.color import requantize
 

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from kinema.engines.dequantize import GifRestorer, count_colors
-from kinema.models.ccdnet import CCDNet, CCDNetConfig, DitherConfig, DitherNet
+from kinema.engines.gif2video import GifRestorer, count_colors
+from kinema.models.gif2video import CCDNet, CCDNetConfig, DitherConfig, DitherNet
 from kinema.types import BadInputError
 
 

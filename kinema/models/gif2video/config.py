@@ -10,7 +10,7 @@ from kinema.models.checkpoint import ConfigDict
 
 @dataclass(frozen=True)
 class CCDNetConfig(ConfigDict):
-    """Sizes of :class:`kinema.models.ccdnet.model.CCDNet`; a checkpoint stores it.
+    """Sizes of :class:`kinema.models.gif2video.model.CCDNet`; a checkpoint stores it.
 
     ``dithered`` and ``colors`` say which GIFs the weights are for: a dithered GIF's pixels
     are not a per-pixel function of the source, so that model does not see the
@@ -48,7 +48,7 @@ class CCDNetConfig(ConfigDict):
 
 @dataclass(frozen=True)
 class DitherConfig(ConfigDict):
-    """Sizes of :class:`kinema.models.ccdnet.classifier.DitherNet`."""
+    """Sizes of :class:`kinema.models.gif2video.classifier.DitherNet`."""
 
     widths: tuple[int, ...] = (16, 32, 32)
 

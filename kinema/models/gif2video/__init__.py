@@ -1,0 +1,7 @@
+"""GIF colour dequantization (CCDNet) and the dither classifier that routes GIFs to it."""
+
+from kinema.models.gif2video.classifier import DitherNet
+from kinema.models.gif2video.config import CCDNetConfig, DitherConfig
+from kinema.models.gif2video.model import CCDNet
+
+__all__ = ["CCDNet", "CCDNetConfig", "DitherConfig", "DitherNet"]
