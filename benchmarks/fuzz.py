@@ -24,21 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.report import write_block
-from tests.fuzzing import TIME_LIMIT, json_mutants, make_seeds, mutate, rng_ops, run_mutant, time_limit
+from tests.fuzzing import TIME_LIMIT, json_mutants, make_seeds, mutate, place, rng_ops, run_mutant, time_limit
 
 #: Address-space ceiling of a subprocess run (bytes).
 MEMORY_CEILING = 2 << 30
-
-
-def _place(seed, root: Path, data: bytes) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    target = root / seed.path.name
-    if target.exists():
-        shutil.rmtree(target) if target.is_dir() else target.unlink()
-    if seed.path.is_dir():
-        shutil.copytree(seed.path, target)
-    seed.target(target).write_bytes(data)
-    return target
 
 
 def _limit_memory() -> None:
@@ -92,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
             kinds: Counter = Counter()
             sub_runs = 0
             for i, data in enumerate(cases):
-                root = _place(seed, tmp / "mutant", data)
+                root = place(seed, tmp / "mutant", data)
                 finding = run_mutant(seed, root)
                 if finding is None and args.subprocess_every and i % args.subprocess_every == 0 and seed.name not in ("weights", "vsae"):
                     sub_runs += 1

@@ -11,6 +11,7 @@ subprocess with a memory ceiling.
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import struct
 from collections.abc import Callable
@@ -39,6 +40,18 @@ class Seed:
 
     def target(self, root: Path) -> Path:
         return root / self.member if self.member else root
+
+
+def place(seed: Seed, folder: Path, data: bytes) -> Path:
+    """A copy of ``seed`` in ``folder`` with its (member) file's bytes replaced by ``data``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    root = folder / seed.path.name
+    if root.exists():
+        shutil.rmtree(root) if root.is_dir() else root.unlink()
+    if seed.path.is_dir():
+        shutil.copytree(seed.path, root)
+    seed.target(root).write_bytes(data)
+    return root
 
 
 def _read_media(path: Path) -> int:

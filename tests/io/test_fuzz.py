@@ -1,13 +1,10 @@
 """A short, seeded fuzzing pass over every reader (the long one: ``python -m benchmarks.fuzz``)."""
 
-import shutil
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzzing import json_mutants, make_seeds, mutate, run_mutant
+from tests.fuzzing import json_mutants, make_seeds, mutate, place, run_mutant
 
 
 @pytest.fixture(scope="module")
@@ -27,17 +24,6 @@ OPS = st.one_of(
 NAMES = ["mp4", "gif", "mkv", "frames-json", "frames-png", "snapshot-png", "snapshot-jpg", "weights", "vsae"]
 
 
-def _place(seed, tmp: Path, data: bytes) -> Path:
-    """A copy of the seed with its file replaced by ``data``."""
-    root = tmp / seed.path.name
-    if root.exists():
-        shutil.rmtree(root) if root.is_dir() else root.unlink()
-    if seed.path.is_dir():
-        shutil.copytree(seed.path, root)
-    seed.target(root).write_bytes(data)
-    return root
-
-
 def test_every_seed_is_valid(seeds):
     assert sorted(seeds) == sorted(NAMES)
     for seed in seeds.values():
@@ -50,15 +36,14 @@ def test_every_seed_is_valid(seeds):
 def test_mutants_end_in_an_output_or_a_kinema_error(seeds, tmp_path_factory, name, ops):
     seed = seeds[name]
     original = seed.target(seed.path).read_bytes()
-    root = _place(seed, tmp_path_factory.mktemp("mutant"), mutate(original, ops))
+    root = place(seed, tmp_path_factory.mktemp("mutant"), mutate(original, ops))
     assert run_mutant(seed, root) is None, ops
 
 
 def test_sidecar_field_edits_end_in_an_output_or_a_kinema_error(seeds, tmp_path):
     seed = seeds["frames-json"]
     for i, text in enumerate(json_mutants(seed.target(seed.path).read_text())):
-        (tmp_path / str(i)).mkdir()
-        root = _place(seed, tmp_path / str(i), text.encode())
+        root = place(seed, tmp_path / str(i), text.encode())
         assert run_mutant(seed, root) is None, text[:200]
 
 
@@ -76,5 +61,5 @@ FOUND = [
 @pytest.mark.parametrize("name, ops", FOUND)
 def test_the_mutants_found_so_far_end_in_a_kinema_error(seeds, tmp_path, name, ops):
     seed = seeds[name]
-    root = _place(seed, tmp_path, mutate(seed.target(seed.path).read_bytes(), ops))
+    root = place(seed, tmp_path, mutate(seed.target(seed.path).read_bytes(), ops))
     assert run_mutant(seed, root) is None

@@ -3,12 +3,12 @@
 import torch
 
 from kinema.models.interp.objective import distill_loss, privileged_flows
-from tests.ops.test_flow import texture
+from tests.media import texture
 
 
 def moving_triplet(step=2):
     """a, mid, b with the content moving right by ``step`` pixels per half interval."""
-    big = texture(64, 96 + 4 * step)
+    big = texture(64 + 16, 96 + 4 * step + 16, cell=8)
     crop = lambda x0: big[:, :, 8:72, x0 : x0 + 96]  # noqa: E731
     return crop(2 * step), crop(step), crop(0)  # content moves by +step at each stage
 
