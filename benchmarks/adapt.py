@@ -22,8 +22,8 @@ from benchmarks.report import write_block
 from kinema.engines.learned import LearnedEngine
 from kinema.io.probe import open_reader
 from kinema.ops.metrics import psnr, ssim
-from kinema.train.clips import HELD_OUT
 from kinema.pipelines.adapt import AdaptConfig, adapt_engine
+from kinema.train.clips import HELD_OUT
 from kinema.train.data import DATA_ROOT
 
 #: Clips no training run reads: the validation clip and two of the GIFs.

@@ -27,8 +27,8 @@ from kinema.io.probe import open_reader
 from kinema.io.video_out import VideoOptions
 from kinema.ops.resize import fit_within
 from kinema.pipelines.convert import timeline_of
-from kinema.types import Frame
 from kinema.train.data import DATA_ROOT
+from kinema.types import Frame
 
 SOURCES = (
     "videos/imageio_cockatoo.mp4",

@@ -33,18 +33,19 @@ import torch.nn.functional as F
 from benchmarks.report import write_block
 from kinema.engines.gif2video import GifRestorer
 from kinema.engines.learned import LearnedEngine
-from kinema.models.gif2video import CCDNet, CCDNetConfig
+from kinema.io.pixels import from_hwc
 from kinema.models.checkpoint import tensor_digest
+from kinema.models.gif2video import CCDNet, CCDNetConfig
 from kinema.ops.color import quantize_gif
 from kinema.ops.metrics import psnr, ssim
-from kinema.train.gif2video import load_sources
 from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
+from kinema.train.gif2video import load_sources
 
 LEVELS = (32, 64, 128, 256)
 
 
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255
+    return from_hwc(rgb)[0]
 
 
 def make_gif(frames: list[np.ndarray], colors: int, dither: bool) -> list[tuple[torch.Tensor, np.ndarray]]:

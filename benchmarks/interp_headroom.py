@@ -36,6 +36,7 @@ from benchmarks.report import write_block
 from benchmarks.triplets import load_triplets
 from kinema import weights as shipped
 from kinema.engines.learned import LearnedConfig, LearnedEngine
+from kinema.models.checkpoint import load_checkpoint
 from kinema.models.interp import InterpNet
 from kinema.models.interp.model import compose
 from kinema.ops.flow import dis_flow, resize_flow
@@ -44,7 +45,6 @@ from kinema.ops.resize import fit_size, resize
 from kinema.ops.warp import Padding, backward_warp
 from kinema.train.clips import HELD_OUT, RealTriplets, default_sources
 from kinema.train.data import DATA_ROOT
-from kinema.models.checkpoint import load_checkpoint
 from kinema.train.interp import STATE_ARCH
 
 Triplets = list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]  # (a, truth, b), each (1, 3, H, W)

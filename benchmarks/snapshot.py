@@ -33,9 +33,8 @@ from kinema.ops.codec import jpeg_roundtrip, round_8bit
 from kinema.ops.metrics import mean_finite, psnr, ssim
 from kinema.pipelines.snapshot import EmbedConfig, embed_clip
 from kinema.train.clips import load_frames
-from kinema.weights import FOLDER, snapshot_name
 from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
-
+from kinema.weights import FOLDER, snapshot_name
 
 
 def windows(clip: list[torch.Tensor], frames: int, stride: int, count: int) -> list[torch.Tensor]:

@@ -12,7 +12,6 @@ import torch
 from kinema.io.images import read_image
 from kinema.io.pixels import from_hwc
 
-
 #: set name → (first input, ground truth, second input) file names.
 SETS: dict[str, tuple[str, str, str]] = {
     "middlebury": ("frame10.png", "frame10i11.png", "frame11.png"),

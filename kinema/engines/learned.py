@@ -27,7 +27,6 @@ from kinema.models.interp.model import compose
 from kinema.ops.flow import resize_flow
 from kinema.ops.resize import fit_size, resize
 
-
 #: What gives the network its starting flows: ``guide(a, b, t) → (N, 4, h, w)``.
 Guide = Callable[..., torch.Tensor]
 

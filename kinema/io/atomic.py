@@ -18,7 +18,6 @@ from pathlib import Path
 
 from kinema.types import Frame, KinemaError, OutputExistsError
 
-
 #: Names kinema writes into a frames folder (see :class:`kinema.io.images.ImageSequenceWriter`).
 _FRAME_NAME = re.compile(r"^frame_\d{6}\.png$")
 _FOLDER_EXTRAS = frozenset({"kinema.json", "audio.mov", "audio.mka"})

@@ -33,10 +33,11 @@ from PIL import Image, UnidentifiedImageError
 from kinema.io.atomic import AtomicOutput, AtomicWriter, check_output
 from kinema.io.audio import AudioCopier
 from kinema.io.pixels import from_hwc, to_hwc
+
 if TYPE_CHECKING:
     import torch
 
-from kinema.types import BadInputError, Frame, KinemaError, MediaInfo, MediaKind, UnsupportedFormatError, MAX_FRAME_PIXELS, check_frame_size
+from kinema.types import MAX_FRAME_PIXELS, BadInputError, Frame, KinemaError, MediaInfo, MediaKind, UnsupportedFormatError, check_frame_size
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 SIDECAR = "kinema.json"

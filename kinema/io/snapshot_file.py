@@ -21,6 +21,7 @@ import torch
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from kinema.io.atomic import AtomicOutput, check_output
+from kinema.io.pixels import from_hwc
 from kinema.types import BadInputError, UnsupportedFormatError
 
 KEY = "kinema-snapshot"
@@ -119,7 +120,7 @@ def read_picture(path: Path) -> torch.Tensor:
             array = np.asarray(picture.convert("RGB"))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise BadInputError(f"{path}: not a readable image ({exc})") from None
-    return torch.from_numpy(array.copy()).permute(2, 0, 1).float() / 255
+    return from_hwc(array)[0]
 
 
 def read_snapshot(path: Path) -> tuple[torch.Tensor, SnapshotInfo]:
@@ -152,4 +153,4 @@ def read_snapshot(path: Path) -> tuple[torch.Tensor, SnapshotInfo]:
         )
     if array is None:
         raise BadInputError(f"{path}: a snapshot is 8-bit RGB, this image is mode {mode} (re-encoded?)")
-    return torch.from_numpy(array.copy()).permute(2, 0, 1).float() / 255, info
+    return from_hwc(array)[0], info

@@ -14,7 +14,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-
 #: DIS needs a few patches per side; smaller frames are padded (edge-replicated) to this.
 _MIN_SIDE = 32
 

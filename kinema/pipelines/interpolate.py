@@ -30,7 +30,6 @@ from kinema.pipelines.convert import Progress, audio_source
 from kinema.pipelines.retime import FactorSchedule, RateSchedule, Slot
 from kinema.types import BadInputError, Frame, KinemaError, MediaInfo, MediaKind
 
-
 #: Default bound on an output's frame count: 9 hours at 60 fps.
 MAX_FRAMES = 2_000_000
 

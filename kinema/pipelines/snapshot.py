@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from kinema import weights
 from kinema.engines.base import Engine
 from kinema.io.atomic import check_output
 from kinema.io.output import OutputOptions, Timeline, open_writer, output_kind
@@ -38,8 +39,8 @@ from kinema.ops.codec import jpeg_approx, round_8bit
 from kinema.ops.metrics import psnr
 from kinema.ops.resize import fit_within
 from kinema.pipelines.convert import Progress
-from kinema import weights
 from kinema.types import BadInputError, Frame, MediaInfo, ModelMismatchError
+
 
 def load_model(name: str, folder: Path | None = None, *, device: torch.device | str = "cpu") -> tuple[SnapshotNet, str]:
     """``(network, digest)`` of the weights ``name`` in ``folder``."""

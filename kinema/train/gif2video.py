@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from kinema.io.pixels import from_hwc
 from kinema.models.gif2video import CCDNet, DitherNet
 from kinema.ops.color import median_cut_palette, quantize_gif, stack_palettes
 from kinema.ops.metrics import psnr
@@ -87,8 +88,7 @@ class GifFrames:
             crop = crop[::-1]
         crop = np.ascontiguousarray(crop)
         indices, palette = quantize_gif(crop, colors, dither=dither, palette=self.palettes[colors][i])
-        as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).float() / 255  # noqa: E731
-        return as_tensor(palette[indices]), palette, as_tensor(crop)
+        return from_hwc(palette[indices])[0], palette, from_hwc(crop)[0]
 
 
 def grow(net: CCDNet, widths: tuple[int, ...]) -> CCDNet:

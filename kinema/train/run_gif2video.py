@@ -22,9 +22,9 @@ from pathlib import Path
 import torch
 
 from kinema.models.gif2video import CCDNet, CCDNetConfig, DitherConfig, DitherNet
-from kinema.train.gif2video import GIF_SOURCES, GifFrames, GifTrainConfig, dither_batch, grow, load_sources, train_ccdnet, train_dither
-from kinema.train.distributed import end_rank, join, leave
 from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
+from kinema.train.distributed import end_rank, join, leave
+from kinema.train.gif2video import GIF_SOURCES, GifFrames, GifTrainConfig, dither_batch, grow, load_sources, train_ccdnet, train_dither
 from kinema.train.loop import finish_run
 
 LEVELS = (32, 64, 128, 256)

@@ -15,12 +15,12 @@ from pathlib import Path
 import torch
 
 from kinema.engines.classical import ClassicalConfig
+from kinema.engines.learned import ClassicalGuide
 from kinema.models.interp import InterpConfig, InterpNet
 from kinema.train.clips import HELD_OUT, RealTriplets, default_sources
-from kinema.train.distributed import end_rank, join, leave
-from kinema.engines.learned import ClassicalGuide
-from kinema.train.interp import TrainConfig, train
 from kinema.train.data import DATA_ROOT
+from kinema.train.distributed import end_rank, join, leave
+from kinema.train.interp import TrainConfig, train
 from kinema.train.loop import finish_run
 from kinema.train.synthetic import SyntheticConfig, SyntheticTriplets, load_photos
 

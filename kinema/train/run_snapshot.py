@@ -20,12 +20,12 @@ from pathlib import Path
 import torch
 
 from kinema.models.snapshot import SnapshotConfig, SnapshotNet
+from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
 from kinema.train.distributed import end_rank, join, leave
-from kinema.train.data import DATA_ROOT
 from kinema.train.loop import finish_run
-from kinema.train.data import HELD_OUT_CLIPS
 from kinema.train.snapshot import SNAPSHOT_SOURCES, ClipWindows, SnapshotTrainConfig, synthetic_scenes, train_snapshot
 from kinema.train.synthetic import load_photos
+
 
 def validation_clips(data: Path, frames: int, count: int = 8) -> list[torch.Tensor]:
     """``count`` fixed windows (stride 1 and 3) of the first held-out clip, whole frames."""

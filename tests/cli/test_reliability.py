@@ -14,7 +14,6 @@ from kinema.cli import main
 from tests.cli.test_main import one_error_line, run
 from tests.media import make_video
 
-
 KINEMA = [sys.executable, "-c", "import sys; from kinema.cli import main; sys.exit(main())"]
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from kinema.io import VideoCodec, VideoOptions, VideoReader, VideoWriter, OddSize
+from kinema.io import OddSize, VideoCodec, VideoOptions, VideoReader, VideoWriter
 from kinema.io.video import probe_video
 from kinema.types import BadInputError, Frame, UnsupportedFormatError
 from tests.media import make_video, make_zero_frame_video, pattern

@@ -7,8 +7,8 @@ import torch
 from kinema.models.gif2video import CCDNet, CCDNetConfig, DitherConfig, DitherNet
 from kinema.ops.color import quantize_gif, stack_palettes
 from kinema.ops.metrics import psnr
-from kinema.types import BadInputError, ModelMismatchError
 from kinema.train.gif2video import restoration_loss
+from kinema.types import BadInputError, ModelMismatchError
 from tests.media import smooth
 
 

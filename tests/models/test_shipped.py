@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from kinema.models.gif2video import CCDNet, DitherNet
 from kinema.models.checkpoint import save_checkpoint, tensor_digest
+from kinema.models.gif2video import CCDNet, DitherNet
 from kinema.models.interp import InterpNet
 from kinema.models.snapshot import SnapshotNet
 from kinema.ops.color import palette_of, quantize_gif, stack_palettes

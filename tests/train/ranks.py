@@ -9,10 +9,10 @@ from pathlib import Path
 import torch
 
 from kinema.engines.classical import ClassicalConfig
+from kinema.engines.learned import ClassicalGuide
 from kinema.models.interp import InterpConfig, InterpNet
 from kinema.models.snapshot import SnapshotConfig, SnapshotNet
 from kinema.train.distributed import end_rank, join, leave
-from kinema.engines.learned import ClassicalGuide
 from kinema.train.interp import TrainConfig, train
 from kinema.train.snapshot import SnapshotTrainConfig, synthetic_clip, synthetic_scenes, train_snapshot
 from kinema.train.synthetic import SyntheticConfig, SyntheticTriplets

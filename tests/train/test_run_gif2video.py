@@ -7,8 +7,8 @@ import sys
 from PIL import Image
 
 from benchmarks.gif2video import recipe
-from kinema.models.gif2video import CCDNet
 from kinema.models.checkpoint import tensor_digest
+from kinema.models.gif2video import CCDNet
 from tests.media import smooth
 
 

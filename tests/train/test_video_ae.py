@@ -6,8 +6,7 @@ import signal
 import pytest
 import torch
 
-from kinema.models.video_ae import VideoAEConfig
-from kinema.models.video_ae import VideoAE
+from kinema.models.video_ae import VideoAE, VideoAEConfig
 from kinema.train.video_ae import WARMUP, FitConfig, fit, learning_rate, recalibrate, reconstruction_psnr
 from kinema.types import BadInputError
 from tests.media import smooth

@@ -11,13 +11,12 @@ leave far below everything else the network sees. Shapes: ``(N, 3, H, W)`` in [0
 
 from __future__ import annotations
 
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kinema.models.gif2video.config import DitherConfig
 from kinema.models.checkpoint import Checkpointed
+from kinema.models.gif2video.config import DitherConfig
 
 ARCH = "kinema.dither.v1"
 

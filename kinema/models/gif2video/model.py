@@ -18,13 +18,12 @@ Shapes: ``gif`` ``(N, 3, H, W)`` in [0, 1]; ``palettes`` ``(N, K, 3)`` in [0, 1]
 
 from __future__ import annotations
 
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kinema.models.gif2video.config import CCDNetConfig
 from kinema.models.checkpoint import Checkpointed
+from kinema.models.gif2video.config import CCDNetConfig
 from kinema.ops.color import requantize
 
 ARCH = "kinema.ccdnet.v1"

@@ -22,7 +22,6 @@ Shapes: a clip is ``(N, k, 3, H, W)``, a snapshot ``(N, 3, H, W)``, attention ma
 
 from __future__ import annotations
 
-
 import torch
 import torch.nn.functional as F
 from torch import nn
