@@ -112,7 +112,10 @@ def remove_stale_temporaries(target: Path) -> int:
         entries = list(os.scandir(target.parent))
     except OSError:
         return 0
+    prefix = f".{target.stem}.kinema-"
     for entry in entries:
+        if not entry.name.startswith(prefix):  # cheap: a batch's folder may hold many files
+            continue
         match = TEMPORARY.match(entry.name)
         if not match or match["stem"] != target.stem or match["suffix"] != target.suffix:
             continue
