@@ -66,24 +66,27 @@ def progress_bar(label: str, *, quiet: bool, unit: str = "frames"):
 @contextmanager
 def _progress_lines(label: str, unit: str):
     started = time.monotonic()
-    last = {"printed": started, "state": None, "any": False}
+    printed: float | None = None  # when the last line went out (None: none yet)
+    state: tuple | None = None
 
     def line(done, total) -> None:
+        nonlocal printed
         of = f"/{total:g}" if total else ""
         share = f" ({100 * done / total:.0f} %)" if total else ""
         stderr.print(f"{label}: {done:g}{of} {unit}{share}, {time.monotonic() - started:.0f} s", highlight=False)
-        last["printed"], last["any"] = time.monotonic(), True
+        printed = time.monotonic()
 
     def update(done, total) -> None:
-        last["state"] = (done, total)
-        if time.monotonic() - last["printed"] >= LOG_EVERY:
+        nonlocal state
+        state = (done, total)
+        if time.monotonic() - (printed or started) >= LOG_EVERY:
             line(done, total)
 
     try:
         yield update
     finally:
-        if last["any"] and last["state"] is not None:
-            line(*last["state"])
+        if printed is not None:  # a run that logged its progress also logs its end
+            line(*state)
 
 
 def engine_spec(name: EngineName, quality: Quality, weights: Path | None = None):

@@ -150,7 +150,7 @@ def interpolate_cmd(
     crf: Crf = 18,
     preset: Preset = "medium",
     source_fps: SourceFps = None,
-    max_frames: Annotated[int, typer.Option(help="Refuse outputs of more frames than this (default: 9 hours at 60 fps).")] = 2_000_000,
+    max_frames: Annotated[Optional[int], typer.Option(help="Refuse outputs of more frames than this (default: 9 hours at 60 fps).")] = None,
     audio: Audio = True,
     quiet: Quiet = False,
 ) -> None:
@@ -171,7 +171,7 @@ def interpolate_cmd(
             scene_cuts=scene_cuts,
             max_repeats=max_repeats,
             overwrite=overwrite,
-            max_frames=max_frames,
+            **({} if max_frames is None else {"max_frames": max_frames}),  # None: the config's own bound
         )
         adaptation = AdaptConfig(steps=adapt)  # ≥ 0
     if adapt and engine is not EngineName.learned:

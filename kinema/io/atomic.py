@@ -81,22 +81,28 @@ def check_output(output: Path, *, overwrite: bool, inputs: tuple[Path, ...] = ()
             raise OutputExistsError(f"output {output} would overwrite the input {src}")
         if target.is_dir() and target in src_resolved.parents:
             raise OutputExistsError(f"output {output} contains the input {src}")
-    if not os.path.lexists(output):
+    _refuse_existing(output, overwrite=overwrite, directory=is_directory_output(output) if directory is None else directory)
+
+
+def _refuse_existing(target: Path, *, overwrite: bool, directory: bool) -> None:
+    """Raise if ``target`` exists and may not be replaced (see :func:`replace_refusal`)."""
+    if not os.path.lexists(target):
         return
     if not overwrite:
-        raise OutputExistsError(f"output {output} exists (pass --overwrite to replace it)")
-    why = replace_refusal(output, directory=is_directory_output(output) if directory is None else directory)
+        raise OutputExistsError(f"output {target} exists (pass --overwrite to replace it)")
+    why = replace_refusal(target, directory=directory)
     if why is not None:
         raise OutputExistsError(why)
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a process of another user counts: its temporary is kept)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
     return True
 
 
@@ -145,7 +151,7 @@ class AtomicOutput:
         parent = self.target.parent
         if not parent.is_dir():
             raise KinemaError(f"output folder {parent} does not exist")
-        self._check_target()
+        _refuse_existing(self.target, overwrite=overwrite, directory=directory)
         remove_stale_temporaries(self.target)
         tag = uuid.uuid4().hex[:8]
         self.path = parent / f".{self.target.stem}.kinema-{os.getpid()}-{tag}.part{self.target.suffix}"
@@ -159,15 +165,6 @@ class AtomicOutput:
             raise KinemaError(f"cannot write in {parent}: {exc.strerror or exc}") from None
         self._done = False
 
-    def _check_target(self) -> None:
-        if not os.path.lexists(self.target):
-            return
-        if not self.overwrite:
-            raise OutputExistsError(f"output {self.target} exists (pass --overwrite to replace it)")
-        why = replace_refusal(self.target, directory=self.directory)
-        if why is not None:
-            raise OutputExistsError(why)
-
     def commit(self) -> Path:
         """Move the finished temporary onto the target (replacing it if allowed).
 
@@ -177,7 +174,8 @@ class AtomicOutput:
         """
         if os.path.lexists(self.target) and not self.overwrite:
             raise OutputExistsError(f"output {self.target} appeared while writing; not replaced")
-        self._check_target()  # what is there now, not what was there at the start
+        # What is there now, not what was there at the start.
+        _refuse_existing(self.target, overwrite=self.overwrite, directory=self.directory)
         try:
             if not self.overwrite and not self.directory:
                 try:

@@ -30,6 +30,9 @@ from kinema.io.atomic import AtomicOutput, AtomicWriter
 from kinema.io.pixels import from_hwc, to_hwc
 from kinema.types import BadInputError, Frame, KinemaError, MediaInfo, MediaKind, UnsupportedFormatError, check_frame_size
 
+#: What Pillow raises for a damaged or hostile GIF (all found by fuzzing; see docs/reliability.md).
+_DAMAGED = (OSError, EOFError, ValueError, SyntaxError, IndexError, struct.error, Image.DecompressionBombError)
+
 MIN_DELAY_MS = 20
 DEFAULT_DELAY_MS = 100
 
@@ -41,7 +44,7 @@ def _open(path: Path) -> Image.Image:
         raise BadInputError(f"{path}: file is empty")
     try:
         im = Image.open(path)
-    except (OSError, SyntaxError, ValueError, struct.error, Image.DecompressionBombError) as exc:
+    except _DAMAGED as exc:
         raise BadInputError(f"{path}: not a readable GIF ({exc})") from None
     if im.format != "GIF":
         im.close()
@@ -73,7 +76,7 @@ def probe_gif(path: Path) -> MediaInfo:
                 alpha = alpha or "transparency" in im.info
             im.seek(0)
             im.load()
-        except (OSError, EOFError, ValueError, SyntaxError, IndexError, struct.error, Image.DecompressionBombError) as exc:
+        except _DAMAGED as exc:
             raise BadInputError(f"{path}: truncated or corrupt GIF after {len(delays)} frames ({exc})") from None
         loop = int(im.info.get("loop", -1))  # no NETSCAPE extension: plays once
         palette = im.getpalette() or []
@@ -119,7 +122,7 @@ class GifReader:
                 try:
                     im.seek(i)
                     array = np.asarray(im.convert(mode))
-                except (OSError, EOFError, ValueError, SyntaxError, IndexError, struct.error, Image.DecompressionBombError) as exc:
+                except _DAMAGED as exc:
                     raise BadInputError(f"{self.path}: corrupt GIF frame {i} ({exc})") from None
                 duration = Fraction(_delay_ms(im), 1000)
                 image, alpha = from_hwc(array)

@@ -24,6 +24,9 @@ from kinema.io.atomic import AtomicOutput, check_output
 from kinema.io.pixels import from_hwc
 from kinema.types import BadInputError, UnsupportedFormatError
 
+#: What Pillow raises for a file that is not a readable picture.
+_UNREADABLE = (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+
 KEY = "kinema-snapshot"
 VERSION = 1
 SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
@@ -118,7 +121,7 @@ def read_picture(path: Path) -> torch.Tensor:
     try:
         with Image.open(path) as picture:
             array = np.asarray(picture.convert("RGB"))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except _UNREADABLE as exc:
         raise BadInputError(f"{path}: not a readable image ({exc})") from None
     return from_hwc(array)[0]
 
@@ -138,7 +141,7 @@ def read_snapshot(path: Path) -> tuple[torch.Tensor, SnapshotInfo]:
                 text = comment[len(KEY) + 1 :].decode("utf-8", "replace")
             mode, size = picture.mode, picture.size
             array = np.asarray(picture.convert("RGB")) if mode == "RGB" else None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except _UNREADABLE as exc:
         raise BadInputError(f"{path}: not a readable image ({exc})") from None
     if text is None:
         raise NoSnapshotMetadata(

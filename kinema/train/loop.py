@@ -24,7 +24,8 @@ from pathlib import Path
 
 import torch
 
-from kinema.models.checkpoint import load_checkpoint, save_checkpoint
+from kinema.models.checkpoint import load_checkpoint, save_checkpoint, tensor_digest
+from kinema.train.distributed import Replica
 
 #: What a resumable state holds: ``{(module name, optimizer name): (module, optimizer)}``.
 Parts = dict[tuple[str, str], tuple[torch.nn.Module, torch.optim.Adam]]
@@ -111,7 +112,7 @@ def run_loop(
     state_arch: str,
     model_config: dict,
     train_config: dict,
-    replica=None,
+    replica: Replica = Replica(),
     stop_at: int | None = None,
     progress: Callable[[int, dict], None] | None = None,
 ) -> int:
@@ -121,9 +122,6 @@ def run_loop(
 
     ``replica`` (:class:`kinema.train.distributed.Replica`): under torchrun, losses are
     averaged over ranks and only rank 0 evaluates and writes."""
-    from kinema.train.distributed import Replica
-
-    replica = replica or Replica()
     out = Path(out)
     state_path = out / "state.safetensors"
     number = 0
@@ -174,8 +172,6 @@ def finish_run(
     """Write a finished run's weights with the one metadata schema every shipped file has:
     the command, steps, processes, the training data's fingerprint, the training config,
     the starting weights (path and tensor digest) and anything ``extra``; plots the log."""
-    from kinema.models.checkpoint import load_checkpoint, tensor_digest
-
     log = path.parent / "log.csv"
     if log.is_file():
         plot_log(log, path.parent / "log.png")
