@@ -18,6 +18,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:  # frames hold tensors; importing this module does not load torch
     import torch
 
@@ -83,34 +85,106 @@ class MediaKind(enum.Enum):
     IMAGES = "images"
 
 
-@dataclass(frozen=True, slots=True)
 class Frame:
-    """One decoded frame with its exact timing.
+    """One decoded frame with its exact timing. Immutable.
 
     ``image``: ``(3, H, W)`` float32 RGB in [0, 1].
     ``alpha``: ``(1, H, W)`` float32 in [0, 1] (straight, not premultiplied) or None.
     ``pts``: presentation time in seconds; kept as the source says it (it need not start
     at 0), so that audio and other streams stay in sync.
     ``duration``: how long the frame is shown, in seconds (> 0).
+
+    Readers make frames with :meth:`decoded`, which keeps the stored ``(H, W, C)``
+    uint8/uint16 samples and turns them into float tensors only when ``image`` or
+    ``alpha`` is first read. A writer asks for :meth:`pixels`, so a file-to-file job
+    never makes a float copy of a frame, nor imports torch.
     """
 
-    image: torch.Tensor
-    pts: Fraction
-    duration: Fraction
-    alpha: torch.Tensor | None = None
-    index: int = 0
+    __slots__ = ("pts", "duration", "index", "_image", "_alpha", "_stored")
+
+    def __init__(
+        self, image: torch.Tensor, pts: Fraction, duration: Fraction, alpha: torch.Tensor | None = None, index: int = 0
+    ):
+        self._set(pts=pts, duration=duration, index=index, _image=image, _alpha=alpha, _stored=None)
+
+    @classmethod
+    def decoded(cls, pixels: np.ndarray, *, pts: Fraction, duration: Fraction, index: int = 0) -> Frame:
+        """A frame from stored samples: ``(H, W)`` or ``(H, W, 1|2|3|4)`` uint8/uint16
+        (gray, gray+alpha, RGB, RGBA)."""
+        frame = cls.__new__(cls)
+        frame._set(pts=pts, duration=duration, index=index, _image=None, _alpha=None, _stored=pixels)
+        return frame
+
+    def _set(self, **values) -> None:
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"Frame is immutable; use frame.replace({name}=...)")
+
+    def _decode(self) -> None:
+        if self._stored is not None:
+            from kinema.io.pixels import from_hwc
+
+            image, alpha = from_hwc(self._stored)
+            # Only the float copy is kept from here on: frames in a model's hands cost what they did.
+            self._set(_image=image, _alpha=alpha, _stored=None)
+
+    @property
+    def image(self) -> torch.Tensor:
+        self._decode()
+        return self._image
+
+    @property
+    def alpha(self) -> torch.Tensor | None:
+        self._decode()
+        return self._alpha
+
+    @property
+    def has_alpha(self) -> bool:
+        if self._stored is not None:
+            from kinema.io.pixels import has_alpha
+
+            return has_alpha(self._stored)
+        return self._alpha is not None
 
     @property
     def height(self) -> int:
-        return int(self.image.shape[-2])
+        return int(self._stored.shape[0] if self._stored is not None else self._image.shape[-2])
 
     @property
     def width(self) -> int:
-        return int(self.image.shape[-1])
+        return int(self._stored.shape[1] if self._stored is not None else self._image.shape[-1])
 
     @property
     def end(self) -> Fraction:
         return self.pts + self.duration
+
+    def pixels(self, *, bit_depth: int = 8, alpha: bool = False, background: float = 0.0) -> np.ndarray:
+        """The frame as a writer stores it: ``(H, W, 4)`` with alpha (opaque where the frame
+        has none) or ``(H, W, 3)`` flattened over ``background``; uint8 or uint16."""
+        from kinema.io import pixels
+
+        if self._stored is not None:
+            return pixels.restore(self._stored, bit_depth=bit_depth, alpha=alpha, background=background)
+        image, plane = self._image, self._alpha
+        if alpha:
+            return pixels.to_hwc(image, image.new_ones((1, *image.shape[1:])) if plane is None else plane, bit_depth=bit_depth)
+        return pixels.to_hwc(pixels.flatten(image, plane, background), bit_depth=bit_depth)
+
+    def replace(self, **changes) -> Frame:
+        """A copy with some of ``image``, ``alpha``, ``pts``, ``duration``, ``index`` changed."""
+        unknown = set(changes) - {"image", "alpha", "pts", "duration", "index"}
+        if unknown:
+            raise TypeError(f"Frame has no field {sorted(unknown)[0]!r}")
+        timing = {k: changes.get(k, getattr(self, k)) for k in ("pts", "duration", "index")}
+        if "image" not in changes and "alpha" not in changes and self._stored is not None:
+            return Frame.decoded(self._stored, **timing)
+        image = changes["image"] if "image" in changes else self.image
+        return Frame(image=image, alpha=changes["alpha"] if "alpha" in changes else self.alpha, **timing)
+
+    def __repr__(self) -> str:
+        return f"Frame(index={self.index}, pts={self.pts}, duration={self.duration}, {self.width}x{self.height}, alpha={self.has_alpha})"
 
 
 @dataclass(frozen=True, slots=True)

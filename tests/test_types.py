@@ -2,7 +2,7 @@ from fractions import Fraction
 
 import pytest
 
-from kinema.types import BadInputError, parse_rate
+from kinema.types import BadInputError, Frame, parse_rate
 
 
 @pytest.mark.parametrize(
@@ -27,3 +27,23 @@ def test_rates_parse_exactly(text, rate):
 def test_bad_rates_are_refused(text):
     with pytest.raises(BadInputError):
         parse_rate(text)
+
+
+def test_a_decoded_frame_turns_into_floats_once_and_stays_immutable():
+    import numpy as np
+    import torch
+
+    array = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)  # RGBA
+    frame = Frame.decoded(array, pts=Fraction(1, 2), duration=Fraction(1, 25), index=7)
+    assert (frame.height, frame.width, frame.has_alpha, frame.end) == (2, 3, True, Fraction(27, 50))
+    moved = frame.replace(pts=Fraction(1), index=8)
+    assert moved.pixels(alpha=True).tobytes() == array.tobytes()  # still the stored samples
+    image = frame.image
+    assert image.shape == (3, 2, 3) and frame.alpha.shape == (1, 2, 3) and frame.image is image
+    assert torch.equal(image[:, 1, 2] * 255, torch.tensor(array[1, 2, :3], dtype=torch.float32))
+    with pytest.raises(AttributeError):
+        frame.pts = Fraction(0)
+    with pytest.raises(TypeError):
+        frame.replace(colour=None)
+    painted = frame.replace(image=torch.zeros(3, 2, 3))
+    assert painted.image.sum() == 0 and torch.equal(painted.alpha, frame.alpha) and painted.index == 7

@@ -27,7 +27,6 @@ import numpy as np
 from PIL import Image
 
 from kinema.io.atomic import AtomicOutput, AtomicWriter
-from kinema.io.pixels import from_hwc, to_hwc
 from kinema.types import BadInputError, Frame, KinemaError, MediaInfo, MediaKind, UnsupportedFormatError, check_frame_size
 
 #: What Pillow raises for a damaged or hostile GIF (all found by fuzzing; see docs/reliability.md).
@@ -125,8 +124,7 @@ class GifReader:
                 except _DAMAGED as exc:
                     raise BadInputError(f"{self.path}: corrupt GIF frame {i} ({exc})") from None
                 duration = Fraction(_delay_ms(im), 1000)
-                image, alpha = from_hwc(array)
-                yield Frame(image=image, alpha=alpha, pts=t, duration=duration, index=i)
+                yield Frame.decoded(array, pts=t, duration=duration, index=i)
                 t += duration
 
 
@@ -145,7 +143,7 @@ class GifOptions:
 def quantize(rgb: np.ndarray, colors: int, *, dither: bool) -> Image.Image:
     """``(H, W, 3)`` uint8 → a palette ("P") image of at most ``colors`` entries
     (median cut, then nearest colour or Floyd–Steinberg: :func:`kinema.ops.color.quantize_gif`)."""
-    from kinema.ops.color import quantize_gif  # torch: only when a GIF is written
+    from kinema.ops.color import quantize_gif
 
     indices, palette = quantize_gif(rgb, colors, dither=dither)
     im = Image.fromarray(indices, "P")
@@ -178,7 +176,7 @@ class GifWriter(AtomicWriter):
         size = (frame.height, frame.width)
         if self._size is None:
             self._size = size
-            self._alpha = frame.alpha is not None
+            self._alpha = frame.has_alpha
         elif size != self._size:
             raise KinemaError(f"frame {frame.index} is {frame.width}x{frame.height}, the GIF is {self._size[1]}x{self._size[0]}")
         start = round(frame.pts * 100)
@@ -194,7 +192,8 @@ class GifWriter(AtomicWriter):
 
     def _paletted(self, frame: Frame) -> Image.Image:
         opts = self.options
-        rgb = to_hwc(frame.image)
+        rgba = frame.pixels(bit_depth=8, alpha=True)
+        rgb = np.ascontiguousarray(rgba[:, :, :3])  # colour as stored, not flattened: alpha is the palette's slot
         if not self._alpha:
             return quantize(rgb, opts.colors, dither=opts.dither)
         # The last palette slot is reserved for "transparent", the same index in every frame.
@@ -203,8 +202,8 @@ class GifWriter(AtomicWriter):
         palette = (im.getpalette() or [])[: 3 * index]
         palette += [0] * (3 * opts.colors - len(palette))
         im.putpalette(palette)
-        if frame.alpha is not None:
-            clear = frame.alpha[0].numpy() < opts.alpha_threshold
+        if frame.has_alpha:
+            clear = rgba[:, :, 3] < opts.alpha_threshold * 255
             pixels = np.array(im)
             pixels[clear] = index
             im = Image.fromarray(pixels, "P")

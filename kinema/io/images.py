@@ -32,7 +32,7 @@ from PIL import Image, UnidentifiedImageError
 
 from kinema.io.atomic import AtomicOutput, AtomicWriter, check_output
 from kinema.io.audio import AudioCopier
-from kinema.io.pixels import from_hwc, to_hwc
+from kinema.io.pixels import as_hwc, has_alpha, to_hwc
 
 if TYPE_CHECKING:
     import torch
@@ -239,10 +239,10 @@ class ImageSequenceReader:
                 pts, duration = entry["pts"] * tb, entry["duration"] * tb
             else:
                 pts, duration = i * tb, tb
-            image, alpha = from_hwc(array)
-            if self.info.has_alpha and alpha is None:
-                alpha = image.new_ones((1, *image.shape[1:]))
-            yield Frame(image=image, alpha=alpha, pts=pts, duration=duration, index=i)
+            if self.info.has_alpha and not has_alpha(array):  # one file of the sequence is opaque
+                array = as_hwc(array)
+                array = np.concatenate([array, np.full_like(array[:, :, :1], np.iinfo(array.dtype).max)], axis=2)
+            yield Frame.decoded(array, pts=pts, duration=duration, index=i)
 
 
 @dataclass(frozen=True)
@@ -329,7 +329,7 @@ class ImageSequenceWriter(AtomicWriter):
         elif size != self._size:
             raise KinemaError(f"frame {frame.index} is {frame.width}x{frame.height}, the sequence is {self._size[1]}x{self._size[0]}")
         name = f"frame_{len(self._entries):06d}.png"
-        array = to_hwc(frame.image, frame.alpha, bit_depth=self.bits)
+        array = frame.pixels(bit_depth=self.bits, alpha=frame.has_alpha)
         encoded = encode_image(array, ".png", compression=self.options.compression, name=self.folder / name)
         (self._out.path / name).write_bytes(encoded.tobytes())
         pts = round(frame.pts / self.time_base)

@@ -18,7 +18,7 @@ import av
 import av.error
 import numpy as np
 
-from kinema.io.pixels import from_hwc
+
 from kinema.types import AudioInfo, BadInputError, Frame, MediaInfo, MediaKind, check_frame_size
 
 #: Container metadata key under which kinema keeps a GIF's loop count in a video.
@@ -306,5 +306,4 @@ def _to_array(av_frame: av.VideoFrame, fmt: str, k: int) -> np.ndarray:
 
 
 def _frame(array: np.ndarray, pts: Fraction, duration: Fraction, index: int) -> Frame:
-    image, alpha = from_hwc(array)
-    return Frame(image=image, alpha=alpha, pts=pts, duration=duration, index=index)
+    return Frame.decoded(array, pts=pts, duration=duration, index=index)

@@ -20,7 +20,7 @@ import numpy as np
 
 from kinema.io.atomic import AtomicOutput, AtomicWriter
 from kinema.io.audio import AudioCopier
-from kinema.io.pixels import flatten, to_hwc
+
 from kinema.types import Frame, KinemaError, UnsupportedFormatError
 
 
@@ -212,14 +212,9 @@ class VideoWriter(AtomicWriter):
         self.frames += 1
 
     def _to_av(self, frame: Frame) -> av.VideoFrame:
-        alpha = frame.alpha if self.alpha else None
-        image = frame.image if (self.alpha or frame.alpha is None) else flatten(
-            frame.image, frame.alpha, self.options.background
-        )
-        if self.alpha and alpha is None:  # an opaque frame in a video that has alpha
-            alpha = image.new_ones((1, frame.height, frame.width))
         h264 = self.options.codec is VideoCodec.H264
-        array = to_hwc(image, alpha, bit_depth=8 if h264 else self.bits)
+        # A video without alpha shows frames that have it over the background colour.
+        array = frame.pixels(bit_depth=8 if h264 else self.bits, alpha=self.alpha, background=self.options.background)
         height, width = array.shape[:2]
         ew, eh = self._encoded_size(width, height)
         if (eh, ew) != (height, width):

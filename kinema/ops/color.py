@@ -17,9 +17,13 @@ neighbours, so ``f_C`` is no longer a per-pixel function.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 from PIL import Image
+
+if TYPE_CHECKING:  # GIF writing needs none of torch; requantize and stack_palettes load it
+    import torch
 
 #: Pixels compared against the palette at once (bounds memory at 4K × 256 colours).
 _CHUNK = 1 << 16
@@ -37,22 +41,25 @@ def median_cut_palette(rgb: np.ndarray, colors: int) -> np.ndarray:
 
 def nearest_indices(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """Index of the nearest palette colour for each pixel: ``(..., 3)`` uint8 → ``(...)`` int64."""
-    x = torch.from_numpy(np.array(rgb, dtype=np.uint8).reshape(1, -1, 3))
-    return _nearest(x, torch.from_numpy(palette)[None]).reshape(rgb.shape[:-1]).numpy()
+    x = np.asarray(rgb, dtype=np.uint8).reshape(1, -1, 3)
+    return _nearest(x, np.asarray(palette)[None]).reshape(rgb.shape[:-1])
 
 
-def _nearest(x: torch.Tensor, palette: torch.Tensor) -> torch.Tensor:
+def _nearest(x: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """``x`` ``(N, P, 3)`` and ``palette`` ``(N, K, 3)``, both integer-valued 0..255 → ``(N, P)``.
 
     ``‖x − c‖² − ‖x‖² = ‖c‖² − 2 x·c`` is computed on integers below 2²⁴, which float32
-    holds exactly, so ties and near-ties resolve the same way every time (lowest index wins).
+    holds exactly in any summation order, so ties and near-ties resolve the same way every
+    time (lowest index wins) and on any BLAS.
     """
-    c = palette.to(torch.float32)
-    c2 = (c * c).sum(-1)[:, None, :]
-    out = torch.empty(x.shape[:2], dtype=torch.int64)
-    for start in range(0, x.shape[1], _CHUNK):
-        part = x[:, start : start + _CHUNK].to(torch.float32)
-        out[:, start : start + _CHUNK] = (c2 - 2 * part @ c.transpose(1, 2)).argmin(-1)
+    out = np.empty(x.shape[:2], dtype=np.int64)
+    for n in range(x.shape[0]):
+        c = palette[n].astype(np.float32)
+        c2, scaled = (c * c).sum(-1), -2 * c.T
+        for start in range(0, x.shape[1], _CHUNK):
+            distance = x[n, start : start + _CHUNK].astype(np.float32) @ scaled  # one 2-D product per image
+            distance += c2
+            out[n, start : start + _CHUNK] = distance.argmin(-1)
     return out
 
 
@@ -65,10 +72,12 @@ def requantize(images: torch.Tensor, palettes: torch.Tensor) -> torch.Tensor:
     float32 on ``images``' device. Not differentiable (its gradient is zero almost
     everywhere, which is why CCDNet takes it as an input instead).
     """
+    import torch
+
     n, _, h, w = images.shape
     x = images.detach().clamp(0, 1).mul(255).round().permute(0, 2, 3, 1).reshape(n, h * w, 3).cpu()
     pal = palettes.detach().mul(255).round().cpu()
-    index = _nearest(x, pal)
+    index = torch.from_numpy(_nearest(x.numpy(), pal.numpy()))
     picked = torch.gather(pal, 1, index[..., None].expand(-1, -1, 3))
     return picked.reshape(n, h, w, 3).permute(0, 3, 1, 2).div(255).to(images.device, torch.float32)
 
@@ -77,6 +86,8 @@ def stack_palettes(palettes: list[np.ndarray]) -> torch.Tensor:
     """Palettes of different lengths ``(K_i, 3)`` uint8 → ``(N, max K, 3)`` float in [0, 1],
     each padded with copies of its own first colour (which changes no nearest choice)."""
     size = max(len(p) for p in palettes)
+    import torch
+
     out = np.stack([np.concatenate([p, np.repeat(p[:1], size - len(p), axis=0)]) for p in palettes])
     return torch.from_numpy(out).float().div(255)
 

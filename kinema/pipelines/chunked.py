@@ -173,7 +173,7 @@ def join_chunks(source: Path, parts: Sequence[Path], output: Path, config: Inter
     with writer:
         for part in parts:
             for frame in open_reader(part):
-                writer.write(dataclasses.replace(frame, index=count))
+                writer.write(frame.replace(index=count))
                 count += 1
     return JoinResult(output, count, audio is not None, False, time.perf_counter() - started)
 

@@ -134,7 +134,7 @@ def gif2video(
             started = time.perf_counter()
             image = restorer.restore(frame.image, model)
             spent[0] += time.perf_counter() - started
-            yield dataclasses.replace(frame, image=image)
+            yield frame.replace(image=image)
 
     def looped() -> Iterator[Frame]:
         cache: list[Frame] = []
@@ -145,7 +145,7 @@ def gif2video(
         for repeat in range(1, config.loop):
             shift = repeat * info.duration
             for k, frame in enumerate(cache):
-                yield dataclasses.replace(frame, pts=frame.pts + shift, index=repeat * len(cache) + k)
+                yield frame.replace(pts=frame.pts + shift, index=repeat * len(cache) + k)
 
     played: MediaInfo = dataclasses.replace(info, frame_count=info.frame_count * config.loop, duration=info.duration * config.loop)
     retimed = interpolate_frames(

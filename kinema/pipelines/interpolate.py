@@ -11,7 +11,6 @@ call, so motion is estimated once per pair.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections.abc import Iterable, Iterator
@@ -298,7 +297,7 @@ def interpolate_frames(
             a = b
         if finish:
             # Looping: the last interval ends where the loop restarts, on the first frame.
-            after = dataclasses.replace(first, pts=counts.end) if wrap and a is not first else None
+            after = first.replace(pts=counts.end) if wrap and a is not first else None
             render(a, after, schedule.finish(counts.end))
     duration_in = counts.end - (start or 0)
     return InterpolateResult(

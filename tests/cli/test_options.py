@@ -54,10 +54,22 @@ def test_device_values_are_checked_before_any_work(tmp_path, capsys):
     assert not (tmp_path / "o.mp4").exists()
 
 
-@pytest.mark.parametrize("args", [["--help"], ["info", "CLIP"], ["interpolate", "--help"], ["batch", "interpolate", "--help"], ["vsae", "fit", "--help"]])
-def test_help_and_info_do_not_load_torch(tmp_path, args):
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["info", "CLIP"],
+        ["convert", "CLIP", "OUT/a.mkv"],
+        ["convert", "CLIP", "OUT/a.gif"],
+        ["convert", "CLIP", "OUT/frames"],
+        ["interpolate", "--help"],
+        ["batch", "interpolate", "--help"],
+        ["vsae", "fit", "--help"],
+    ],
+)
+def test_commands_that_run_no_model_do_not_load_torch(tmp_path, args):
     clip = make_video(tmp_path / "a.mp4", 3)
-    args = [str(clip) if a == "CLIP" else a for a in args]
+    args = [str(clip) if a == "CLIP" else a.replace("OUT", str(tmp_path)) for a in args] + (["-q"] if args[0] == "convert" else [])
     code = f"import sys; from kinema.cli import main; status = main({args!r}); print('torch' in sys.modules); sys.exit(status)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
