@@ -9,8 +9,8 @@ The held-out clips (:data:`kinema.train.data.HELD_OUT_CLIPS`) are never trained 
 CCDNet loss (paper eq. 7–8): L1 on colours + L1 on image gradients, on the final estimate
 and at half weight on the earlier steps' estimates; optionally the conditional
 adversarial term (``adversarial`` = λ_adv, paper 0.01) with a spectral-norm patch
-discriminator that sees the GIF, the image and its gradients. The loop is resumable
-(state file with model, Adam moments, RNG, step) and logs ``log.csv``.
+discriminator that sees the GIF, the image and its gradients. Both models train in
+:func:`kinema.train.loop.run_loop` (resumable, ``log.csv``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from kinema.ops.metrics import psnr
 from kinema.train.adversarial import PatchDiscriminator, discriminator_update, generator_loss
 from kinema.train.clips import load_frames
 from kinema.train.distributed import Method, Replica
-from kinema.train.loop import Parts, Schedule, cosine_lr, run_loop
+from kinema.train.loop import Parts, Schedule, run_loop
 from kinema.train.synthetic import load_photos
 
 #: Training sources under the data folder; the photos add stills of every kind.
@@ -256,28 +256,67 @@ def dither_batch(data: GifFrames, g: torch.Generator, size: int) -> tuple[torch.
     return frames, labels
 
 
+@dataclass(frozen=True)
+class DitherTrainConfig:
+    steps: int = 600
+    batch: int = 32
+    lr: float = 1e-3
+    seed: int = 0
+    eval_every: int = 100
+
+
+DITHER_STATE_ARCH = "kinema.dither.train-state.v1"
+
+
 def train_dither(
     net: DitherNet,
     data: GifFrames,
+    validation: tuple[torch.Tensor, torch.Tensor],
+    cfg: DitherTrainConfig,
+    out: Path,
     *,
-    steps: int,
-    batch: int = 32,
-    lr: float = 1e-3,
-    seed: int = 0,
-    progress: Callable[[int, float], None] | None = None,
-) -> DitherNet:
-    """Fit the dither classifier (binary cross-entropy; quick: a few hundred steps)."""
-    torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    stop_at: int | None = None,
+    progress: Callable[[int, dict], None] | None = None,
+) -> int:
+    """Fit the dither classifier (binary cross-entropy; quick: a few hundred steps) in
+    place, resuming from ``out/state.safetensors``; returns the step reached.
+
+    ``validation``: held-out ``(frames, labels)`` (:func:`dither_batch`), scored as
+    ``val_accuracy`` at every evaluation."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    g = torch.Generator().manual_seed(cfg.seed)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     net.train()
-    for step in range(steps):
-        cosine_lr(opt, lr, step, steps)
-        frames, labels = dither_batch(data, g, batch)
-        loss = F.binary_cross_entropy_with_logits(net(frames), labels)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if progress is not None:
-            progress(step + 1, float(loss.detach()))
-    return net.eval()
+
+    def step(_: int):
+        frames, labels = dither_batch(data, g, cfg.batch)
+        return F.binary_cross_entropy_with_logits(net(frames), labels), {}
+
+    reached = run_loop(
+        out,
+        parts={("model", "adam"): (net, opt)},
+        optimizer=opt,
+        generator=g,
+        schedule=Schedule(cfg.steps, cfg.lr, cfg.eval_every),
+        step=step,
+        evaluate=lambda: {"val_accuracy": dither_accuracy(net, *validation)},
+        state_arch=DITHER_STATE_ARCH,
+        model_config=net.config.as_dict(),
+        train_config=asdict(cfg),
+        stop_at=stop_at,
+        progress=progress,
+    )
+    net.eval()
+    return reached
+
+
+@torch.no_grad()
+def dither_accuracy(net: DitherNet, frames: torch.Tensor, labels: torch.Tensor) -> float:
+    """Share of ``frames`` whose dithered/not call matches ``labels`` (mode restored after)."""
+    mode = net.training
+    net.eval()
+    accuracy = float(((net(frames) > 0).float() == labels).float().mean())
+    net.train(mode)
+    return accuracy

@@ -1,11 +1,17 @@
 """The one training loop, and what every trainer shares: resumable states, the
 learning-rate schedule, the CSV log and its plot, and the metadata of a finished run.
 
-A trainer (``train/interp.py``, ``train/gif2video.py``, ``train/snapshot.py``) builds its
-model, optimizer and data, and hands :func:`run_loop` three things: a ``step`` that draws
-one batch and returns its loss, an ``evaluate`` that scores the held-out samples, and the
-parts to checkpoint. The loop owns seeding order, the schedule, the optimizer step,
-logging, evaluation, checkpoints, resuming and the torchrun barrier.
+A trainer (``train/interp.py``, ``train/gif2video.py`` for CCDNet and the dither
+classifier, ``train/snapshot.py``) builds its model, optimizer and data, and hands
+:func:`run_loop` three things: a ``step`` that draws one batch and returns its loss, an
+``evaluate`` that scores the held-out samples, and the parts to checkpoint. The loop owns
+seeding order, the schedule, the optimizer step, logging, evaluation, checkpoints,
+resuming and the torchrun barrier.
+
+Two fits are not trainers and keep their own short loops: ``vsae fit``
+(:func:`kinema.train.video_ae.fit`) runs on a user's wall-clock budget, saves on a timer
+and refuses a state made for another video; ``--adapt`` (:mod:`kinema.pipelines.adapt`)
+is inference, which never imports ``train/``.
 """
 
 from __future__ import annotations
@@ -204,7 +210,8 @@ def append_csv(path: Path, row: dict) -> None:
 
 
 def plot_log(log: Path, image: Path) -> Path | None:
-    """Loss and validation PSNR against step as a PNG (None if matplotlib is missing)."""
+    """Loss and the first validation score (``val_*``) against step as a PNG (None if
+    matplotlib is missing)."""
     try:
         import matplotlib
 
@@ -217,8 +224,10 @@ def plot_log(log: Path, image: Path) -> Path | None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     left.plot(steps, [float(r["loss"]) for r in rows])
     left.set(xlabel="step", ylabel="training loss", yscale="log")
-    right.plot(steps, [float(r["val_psnr"]) for r in rows])
-    right.set(xlabel="step", ylabel="validation PSNR (dB)")
+    score = next((k for k in rows[0] if k.startswith("val_")), None) if rows else None
+    if score is not None:
+        right.plot(steps, [float(r[score]) for r in rows])
+        right.set(xlabel="step", ylabel={"val_psnr": "validation PSNR (dB)"}.get(score, score.replace("_", " ")))
     fig.tight_layout()
     fig.savefig(image, dpi=100)
     plt.close(fig)

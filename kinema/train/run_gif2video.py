@@ -24,7 +24,18 @@ import torch
 from kinema.models.gif2video import CCDNet, CCDNetConfig, DitherConfig, DitherNet
 from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
 from kinema.train.distributed import end_rank, join, leave
-from kinema.train.gif2video import GIF_SOURCES, GifFrames, GifTrainConfig, dither_batch, grow, load_sources, train_ccdnet, train_dither
+from kinema.train.gif2video import (
+    GIF_SOURCES,
+    DitherTrainConfig,
+    GifFrames,
+    GifTrainConfig,
+    dither_accuracy,
+    dither_batch,
+    grow,
+    load_sources,
+    train_ccdnet,
+    train_dither,
+)
 from kinema.train.loop import finish_run
 
 LEVELS = (32, 64, 128, 256)
@@ -79,24 +90,26 @@ def _dither(args, argv) -> None:
     torch.manual_seed(args.seed)
     data = GifFrames(load_sources(args.data, GIF_SOURCES, every=args.every), LEVELS, crop=args.crop)
     held = GifFrames(load_sources(args.data, HELD_OUT_CLIPS, every=4), LEVELS, crop=args.crop)
+    validation = dither_batch(held, torch.Generator().manual_seed(99), 512)
     net = DitherNet(DitherConfig.tiny() if args.tiny else DitherConfig())
+    cfg = DitherTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, eval_every=args.eval_every)
 
-    def report(step: int, loss: float) -> None:
-        if step % 50 == 0:
-            print(f"step {step}: loss {loss:.4f}", flush=True)
+    def report(step: int, row: dict) -> None:
+        print(f"step {step}: loss {row['loss']:.4f}  held-out accuracy {row['val_accuracy']:.4f}", flush=True)
 
-    train_dither(net, data, steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, progress=report)
-    with torch.no_grad():
-        frames, labels = dither_batch(held, torch.Generator().manual_seed(99), 512)
-        accuracy = float(((net(frames) > 0).float() == labels).float().mean())
-    print(f"held-out crop accuracy {accuracy:.4f}")
-    Path(args.out).mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)
+    reached = train_dither(net, data, validation, cfg, out, stop_at=args.stop_at, progress=report)
+    if reached < cfg.steps:
+        print(f"stopped at step {reached}; run again to continue")
+        return
+    accuracy = dither_accuracy(net, *validation)
     path = finish_run(
-        net, Path(args.out) / "dither.safetensors", script="kinema.train.run_gif2video", argv=argv, steps=args.steps,
-        data=[args.data / s for s in GIF_SOURCES], train={"batch": args.batch, "lr": args.lr, "seed": args.seed, "crop": args.crop},
+        net, out / "dither.safetensors", script="kinema.train.run_gif2video", argv=argv, steps=cfg.steps,
+        data=[args.data / s for s in GIF_SOURCES], train={**dataclasses.asdict(cfg), "crop": args.crop, "every": args.every},
         held_out_crop_accuracy=accuracy,
     )  # fmt: skip
     print(f"wrote {path}")
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -109,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--every", type=int, default=2, help="use every N-th frame of the clips")
         p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+        p.add_argument("--stop-at", type=int, default=None, help="stop at this step (run again to resume)")
     ccd, dither = sub.choices["ccdnet"], sub.choices["dither"]
     ccd.add_argument("--colors", type=int, default=32, choices=LEVELS)
     ccd.add_argument("--dithered", action="store_true", help="train for Floyd–Steinberg dithered GIFs")
@@ -117,7 +131,6 @@ def main(argv: list[str] | None = None) -> None:
     ccd.add_argument("--lr", type=float, default=GifTrainConfig.lr)
     ccd.add_argument("--crop", type=int, default=128)
     ccd.add_argument("--eval-every", type=int, default=GifTrainConfig.eval_every)
-    ccd.add_argument("--stop-at", type=int, default=None)
     ccd.add_argument("--init", type=Path, default=None, help="start from these weights (fine-tuning)")
     ccd.add_argument("--widths", type=int, nargs="+", default=None, help="U-Net widths per level (with --init: grow the initial model to these, see kinema.train.gif2video.grow)")
     ccd.add_argument("--rmse", action="store_true", help="colour loss term: RMSE (what PSNR scores) instead of L1")
@@ -126,9 +139,10 @@ def main(argv: list[str] | None = None) -> None:
     ccd.add_argument("--sources", nargs="+", default=list(GIF_SOURCES), help="clips, sequences or 'photos' under --data")
     ccd.add_argument("--photo-sides", type=int, nargs="*", default=[], help="also the photos at these longer sides (besides 320 px)")
     ccd.add_argument("--held-out", nargs="+", default=list(HELD_OUT_CLIPS), help="validation clip (the first one is used)")
-    dither.add_argument("--steps", type=int, default=600)
-    dither.add_argument("--batch", type=int, default=32)
-    dither.add_argument("--lr", type=float, default=1e-3)
+    dither.add_argument("--steps", type=int, default=DitherTrainConfig.steps)
+    dither.add_argument("--batch", type=int, default=DitherTrainConfig.batch)
+    dither.add_argument("--lr", type=float, default=DitherTrainConfig.lr)
+    dither.add_argument("--eval-every", type=int, default=DitherTrainConfig.eval_every)
     dither.add_argument("--crop", type=int, default=96)
     args = parser.parse_args(argv)
     torch.set_flush_denormal(True)  # denormal activations are many times slower on x86 CPUs

@@ -2,9 +2,18 @@ import numpy as np
 import pytest
 import torch
 
-from kinema.models.gif2video import CCDNet, CCDNetConfig
+from kinema.models.gif2video import CCDNet, CCDNetConfig, DitherConfig, DitherNet
 from kinema.ops.color import palette_of, requantize, stack_palettes
-from kinema.train.gif2video import GifFrames, GifTrainConfig, grow, train_ccdnet
+from kinema.train.gif2video import (
+    DitherTrainConfig,
+    GifFrames,
+    GifTrainConfig,
+    dither_accuracy,
+    dither_batch,
+    grow,
+    train_ccdnet,
+    train_dither,
+)
 from tests.media import smooth
 
 FRAMES = [smooth(i, 40, 52) for i in range(3)]
@@ -80,3 +89,23 @@ def test_grow_wider_starts_as_the_same_function_and_trains_the_new_channels():
     # The tail reads the new channels with zero weights: their gradient is not zero, so
     # the first optimizer step starts using them.
     assert grown.refine.tail.weight.grad[:, 8:].abs().sum() > 0
+
+
+def test_the_dither_classifier_trains_in_the_one_loop_and_resumes_bit_exactly(tmp_path):
+    data = GifFrames(FRAMES, (8, 32), crop=24)
+    held = dither_batch(data, torch.Generator().manual_seed(99), 8)
+    cfg = DitherTrainConfig(steps=6, batch=4, eval_every=3)
+    torch.manual_seed(2)
+    straight = DitherNet(DitherConfig.tiny())
+    assert train_dither(straight, data, held, cfg, tmp_path / "a") == 6
+    torch.manual_seed(2)
+    resumed = DitherNet(DitherConfig.tiny())
+    assert train_dither(resumed, data, held, cfg, tmp_path / "b", stop_at=3) == 3
+    resumed = DitherNet(DitherConfig.tiny())
+    assert train_dither(resumed, data, held, cfg, tmp_path / "b") == 6
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+    rows = (tmp_path / "a" / "log.csv").read_text().splitlines()
+    assert rows[0].split(",")[:3] == ["step", "loss", "val_accuracy"] and len(rows) == 3
+    assert float(rows[-1].split(",")[2]) == dither_accuracy(straight, *held)
+    assert not straight.training
