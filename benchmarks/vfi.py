@@ -38,6 +38,7 @@ from kinema.engines.classical import ClassicalConfig, ClassicalEngine
 from kinema.engines.learned import LearnedConfig, LearnedEngine
 from kinema.io.pixels import to_hwc
 from kinema.io.probe import open_reader
+from kinema.ops.bilateral import BilateralConfig
 from kinema.ops.metrics import mean_finite, psnr, ssim
 from kinema.train.data import DATA_ROOT
 
@@ -77,6 +78,8 @@ def entries() -> list[Entry]:
         Entry("best − occlusion", lambda: ClassicalEngine(best.replace(occlusion=False)), "no z-buffer in the projection", False),
         Entry("best − multi-scale", lambda: ClassicalEngine(best.replace(multiscale=False)), "no coarse-to-fine start", False),
         Entry("best − hole filling", lambda: ClassicalEngine(best.replace(fill_holes=False)), "holes keep the plain flow", False),
+        Entry("balanced + bilateral motion", lambda: ClassicalEngine(balanced.replace(bilateral=BilateralConfig())), "projected motion refined into symmetric motion at t", False),
+        Entry("best + bilateral motion", lambda: ClassicalEngine(best.replace(bilateral=BilateralConfig())), "the same on `--quality best`", False),
         Entry("best − projection", lambda: ClassicalEngine(best.replace(projection=False, occlusion=False, fill_holes=False)), "flows scaled in place", False),
         Entry("**learned**", _learned(), "default: network at ≤ 512 px guided by classical balanced"),
         Entry("learned fast", _learned(config=LearnedConfig.fast), "`--quality fast`: guided by DIS ultrafast"),

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import torch
 
 from kinema.engines.base import Engine, check_times
+from kinema.ops.bilateral import BilateralConfig, bilateral_motion, match_error
 from kinema.ops.fill import push_pull_fill
 from kinema.ops.flow import DISPreset, dis_flow, luma, resize_flow
 from kinema.ops.resize import fit_size, resize
@@ -69,6 +70,9 @@ class ClassicalConfig:
     fill_holes: bool = True
     #: β of the z-buffer weight exp(−β·photometric error), error in [0, 1] units.
     z_sharpness: float = 50.0
+    #: Refine the projected motion into bilateral motion at t (:mod:`kinema.ops.bilateral`);
+    #: None: off.
+    bilateral: BilateralConfig | None = None
 
     def __post_init__(self):
         if self.flow_max_side is not None and self.flow_max_side < 16:
@@ -200,7 +204,22 @@ class ClassicalEngine(Engine):
             flow_ab = self.flow(small_a, small_b)
             flow_ba = backward.result()
         z_a, z_b = self._z_weight(torch.cat([small_a, small_b]), torch.cat([small_b, small_a]), torch.cat([flow_ab, flow_ba]))
-        return [torch.cat(self.flows_at(t, flow_ab, flow_ba, z_a, z_b), 1) for t in times]
+        flows = [self.flows_at(t, flow_ab, flow_ba, z_a, z_b) for t in times]
+        if self.config.bilateral is not None:
+            flows = [self.bilateral_at(t, small_a, small_b, *pair) for t, pair in zip(times, flows)]
+        return [torch.cat(pair, 1) for pair in flows]
+
+    def bilateral_at(
+        self, t: float, a: torch.Tensor, b: torch.Tensor, flow_ta: torch.Tensor, flow_tb: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step 4b: the projected flows refined into one bilateral motion ``v`` at t
+        (``flow_ta = −t·v``, ``flow_tb = (1 − t)·v``), kept per pixel only where it matches
+        better than the projection: an occluded pixel has no match on one side, and there
+        the projection's two separate motions stay."""
+        init = 0.5 * (flow_tb / (1 - t) - flow_ta / t)
+        v = bilateral_motion(a, b, t, init, self.config.bilateral)
+        better = match_error(a, b, -t * v, (1 - t) * v) < match_error(a, b, flow_ta, flow_tb)
+        return torch.where(better, -t * v, flow_ta), torch.where(better, (1 - t) * v, flow_tb)
 
     # -- step 5 -----------------------------------------------------------------------
     def interpolate(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> torch.Tensor:
