@@ -11,6 +11,7 @@ call, so motion is estimated once per pair.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Iterable, Iterator
@@ -27,6 +28,7 @@ from kinema.io.probe import open_reader
 from kinema.ops.scenes import is_cut, is_repeat
 from kinema.pipelines.convert import Progress, audio_source
 from kinema.pipelines.retime import FactorSchedule, RateSchedule, Slot
+from kinema.pipelines.stages import BackgroundWriter, Prefetch
 from kinema.types import BadInputError, Frame, KinemaError, MediaInfo, MediaKind
 
 #: Default bound on an output's frame count: 9 hours at 60 fps.
@@ -56,6 +58,9 @@ class InterpolateConfig:
     overwrite: bool = False
     #: Refuse to write more frames than this (a mistyped --fps 1e9 would run for days).
     max_frames: int = MAX_FRAMES
+    #: Decode ahead and encode behind in their own threads (:mod:`kinema.pipelines.stages`);
+    #: the output is the same either way.
+    concurrent: bool = True
 
     def __post_init__(self):
         chosen = [name for name in ("factor", "fps", "slowmo") if getattr(self, name) is not None]
@@ -223,7 +228,7 @@ def interpolate_frames(
         raise KinemaError(_too_many(total, config.max_frames, known=True))
     start: Fraction | None = origin
 
-    def fed() -> Iterator[Frame]:
+    def fed(frames: Iterable[Frame]) -> Iterator[Frame]:
         nonlocal start
         for frame in frames:
             if start is None:
@@ -234,6 +239,9 @@ def interpolate_frames(
             yield frame
 
     writer = open_writer(output, output_timeline(config, info), options=config.output, audio_from=audio, overwrite=config.overwrite)
+    if config.concurrent:
+        writer = BackgroundWriter(writer)
+        frames = Prefetch(frames, prepare=_to_float)
 
     def emit(image: torch.Tensor, alpha: torch.Tensor | None, slot: Slot) -> None:
         pts, duration = slot
@@ -287,8 +295,8 @@ def interpolate_frames(
                 waiting = 0
         flush()
 
-    with writer:
-        drawings = (frame for frame, _ in anchors(fed(), config.max_repeats, counts))
+    with writer, contextlib.closing(frames) if isinstance(frames, Prefetch) else contextlib.nullcontext():
+        drawings = (frame for frame, _ in anchors(fed(frames), config.max_repeats, counts))
         a = first = next(drawings, None)
         if a is None:
             raise BadInputError(f"{info.path}: no frames to interpolate")
@@ -313,6 +321,10 @@ def interpolate_frames(
         audio_copied=audio is not None,
         seconds=time.perf_counter() - started,
     )
+
+
+def _to_float(frame: Frame) -> None:
+    frame.image  # noqa: B018 — decodes the stored samples to floats in the reading thread
 
 
 def _too_many(frames: int, limit: int, *, known: bool) -> str:
