@@ -97,7 +97,9 @@ class Frame:
     Readers make frames with :meth:`decoded`, which keeps the stored ``(H, W, C)``
     uint8/uint16 samples and turns them into float tensors only when ``image`` or
     ``alpha`` is first read. A writer asks for :meth:`pixels`, so a file-to-file job
-    never makes a float copy of a frame, nor imports torch.
+    never makes a float copy of a frame, nor imports torch, and a source frame written
+    unchanged is copied. The tensors must not be changed in place (make a new frame with
+    :meth:`replace`).
     """
 
     __slots__ = ("pts", "duration", "index", "_image", "_alpha", "_stored")
@@ -123,12 +125,13 @@ class Frame:
         raise AttributeError(f"Frame is immutable; use frame.replace({name}=...)")
 
     def _decode(self) -> None:
-        if self._stored is not None:
+        if self._stored is not None and self._image is None:
             from kinema.io.pixels import from_hwc
 
+            # The stored samples stay too: a frame written unchanged (a source frame in a
+            # retimed video) is then copied, not rounded back from floats.
             image, alpha = from_hwc(self._stored)
-            # Only the float copy is kept from here on: frames in a model's hands cost what they did.
-            self._set(_image=image, _alpha=alpha, _stored=None)
+            self._set(_image=image, _alpha=alpha)
 
     @property
     def image(self) -> torch.Tensor:
@@ -179,7 +182,9 @@ class Frame:
             raise TypeError(f"Frame has no field {sorted(unknown)[0]!r}")
         timing = {k: changes.get(k, getattr(self, k)) for k in ("pts", "duration", "index")}
         if "image" not in changes and "alpha" not in changes and self._stored is not None:
-            return Frame.decoded(self._stored, **timing)
+            frame = Frame.decoded(self._stored, **timing)
+            frame._set(_image=self._image, _alpha=self._alpha)  # floats already made are shared
+            return frame
         image = changes["image"] if "image" in changes else self.image
         return Frame(image=image, alpha=changes["alpha"] if "alpha" in changes else self.alpha, **timing)
 

@@ -24,7 +24,10 @@ _THUMB = 128
 _BINS = 16
 
 
-def _thumbnail(frames: torch.Tensor) -> torch.Tensor:
+def thumbnail(frames: torch.Tensor) -> torch.Tensor:
+    """``(N, 3, H, W)`` → the small copy the tests compare. Every test here takes
+    thumbnails in place of frames (they are returned as they are), so a caller that
+    tests each frame twice can make its thumbnail once."""
     size = fit_size(*frames.shape[-2:], _THUMB)
     # Area averaging (not the shared antialiased resize): the thresholds were measured with it.
     return frames if size == tuple(frames.shape[-2:]) else F.interpolate(frames, size=size, mode="area")
@@ -45,18 +48,18 @@ def cut_score(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     Returns ``(N,)`` in [0, 1]: half the L1 distance between per-channel histograms,
     averaged over channels. Motion within one shot scores ~0.05–0.2; cuts score higher.
     """
-    ha, hb = _histograms(_thumbnail(a)), _histograms(_thumbnail(b))
+    ha, hb = _histograms(thumbnail(a)), _histograms(thumbnail(b))
     return 0.5 * (ha - hb).abs().sum(-1).mean(-1)
 
 
 def difference(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference of the thumbnails, ``(N,)`` in [0, 1] units."""
-    return (_thumbnail(a) - _thumbnail(b)).abs().flatten(1).mean(1)
+    return (thumbnail(a) - thumbnail(b)).abs().flatten(1).mean(1)
 
 
 def motion_error(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Mean |a − b warped onto a by DIS flow| on thumbnails, ``(N,)``."""
-    ta, tb = _thumbnail(a), _thumbnail(b)
+    ta, tb = thumbnail(a), thumbnail(b)
     flow = dis_flow(ta, tb, preset=DISPreset.MEDIUM)
     return (ta - backward_warp(tb, flow)).abs().flatten(1).mean(1)
 

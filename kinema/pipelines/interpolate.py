@@ -25,7 +25,7 @@ from kinema.engines.base import Engine
 from kinema.io.atomic import check_output
 from kinema.io.output import OutputOptions, Timeline, open_writer, output_kind
 from kinema.io.probe import open_reader
-from kinema.ops.scenes import is_cut, is_repeat
+from kinema.ops.scenes import is_cut, is_repeat, thumbnail
 from kinema.pipelines.convert import Progress, audio_source
 from kinema.pipelines.retime import FactorSchedule, RateSchedule, Slot
 from kinema.pipelines.stages import BackgroundWriter, Prefetch
@@ -107,7 +107,26 @@ class _Counts:
     end: Fraction = Fraction(0)
 
 
-def anchors(frames: Iterator[Frame], max_repeats: int, counts: _Counts | None = None) -> Iterator[tuple[Frame, bool]]:
+class Thumbnails:
+    """Each frame's thumbnail for the repeat and cut tests (:func:`kinema.ops.scenes.thumbnail`),
+    made once: a frame is tested with the one before it and with the one after it."""
+
+    def __init__(self, keep: int = 3):
+        self._keep = keep
+        self._held: list[tuple[Frame, torch.Tensor]] = []  # newest last
+
+    def __call__(self, frame: Frame) -> torch.Tensor:
+        for held, small in self._held:
+            if held is frame:
+                return small
+        small = thumbnail(frame.image[None])
+        self._held = [*self._held[1 - self._keep :], (frame, small)]
+        return small
+
+
+def anchors(
+    frames: Iterator[Frame], max_repeats: int, counts: _Counts | None = None, thumbs: Thumbnails | None = None
+) -> Iterator[tuple[Frame, bool]]:
     """The frames motion is interpolated between: ``frames`` minus short runs of repeats.
 
     Yields ``(frame, clean)``: ``clean`` marks an anchor after which the detector holds no
@@ -116,11 +135,12 @@ def anchors(frames: Iterator[Frame], max_repeats: int, counts: _Counts | None = 
     repeats bridged.
     """
     counts = counts if counts is not None else _Counts()
+    thumbs = thumbs if thumbs is not None else Thumbnails()
     previous: Frame | None = None
     held: Frame | None = None  # the newest repeat of ``previous``
     run = 0
     for frame in frames:
-        if previous is not None and max_repeats and bool(is_repeat(previous.image[None], frame.image[None])[0]):
+        if previous is not None and max_repeats and bool(is_repeat(thumbs(previous), thumbs(frame))[0]):
             held, run = frame, run + 1
             continue
         if held is not None:
@@ -239,19 +259,24 @@ def interpolate_frames(
             yield frame
 
     writer = open_writer(output, output_timeline(config, info), options=config.output, audio_from=audio, overwrite=config.overwrite)
+    thumbs = Thumbnails()
     if config.concurrent:
         writer = BackgroundWriter(writer)
         frames = Prefetch(frames, prepare=_to_float)
 
-    def emit(image: torch.Tensor, alpha: torch.Tensor | None, slot: Slot) -> None:
+    def emit(slot: Slot, image: torch.Tensor | Frame, alpha: torch.Tensor | None = None) -> None:
+        """Write ``image`` (a new one, or a source frame shown again) at ``slot``."""
         pts, duration = slot
         if slowmo > 1:  # stretch time around the first frame
             pts, duration = start + (pts - start) * slowmo, duration * slowmo
-        image = image.to("cpu", torch.float32)
-        alpha = None if alpha is None else alpha.to("cpu", torch.float32)
         if counts.frames_out >= config.max_frames:
             raise KinemaError(_too_many(counts.frames_out, config.max_frames, known=False))
-        writer.write(Frame(image=image, pts=pts, duration=duration, alpha=alpha, index=counts.frames_out))
+        if isinstance(image, Frame):  # its stored samples are written as they are
+            frame = image.replace(pts=pts, duration=duration, index=counts.frames_out)
+        else:
+            alpha = None if alpha is None else alpha.to("cpu", torch.float32)
+            frame = Frame(image=image.to("cpu", torch.float32), pts=pts, duration=duration, alpha=alpha, index=counts.frames_out)
+        writer.write(frame)
         counts.frames_out += 1
         if progress is not None:
             progress(counts.frames_out, total)
@@ -274,19 +299,21 @@ def interpolate_frames(
                 frames.update(zip(moving, out))
                 counts.interpolated += len(moving)
             for i, (slot, t) in enumerate(pending):
-                image = frames.get(i, a.image)
+                if i not in frames:
+                    emit(slot, a)
+                    continue
                 alpha = a.alpha
-                if i in frames and a.alpha is not None and b.alpha is not None:
+                if a.alpha is not None and b.alpha is not None:
                     # Alpha is cross-faded, not motion-compensated (the engines see RGB only).
                     alpha = torch.lerp(a.alpha, b.alpha, t)
-                emit(image, alpha, slot)
+                emit(slot, frames[i], alpha)
             pending.clear()
 
         waiting = 0  # in-between times in ``pending``
         for slot in slots:
             t = float((slot[0] - a.pts) / (b.pts - a.pts)) if b is not None else 0.0
             if t > 0 and cut is None:
-                cut = config.scene_cuts and bool(is_cut(a.image[None], b.image[None])[0])
+                cut = config.scene_cuts and bool(is_cut(thumbs(a), thumbs(b))[0])
                 counts.cuts += cut
             pending.append((slot, t))
             waiting += t > 0 and not cut
@@ -296,7 +323,7 @@ def interpolate_frames(
         flush()
 
     with writer, contextlib.closing(frames) if isinstance(frames, Prefetch) else contextlib.nullcontext():
-        drawings = (frame for frame, _ in anchors(fed(frames), config.max_repeats, counts))
+        drawings = (frame for frame, _ in anchors(fed(frames), config.max_repeats, counts, thumbs))
         a = first = next(drawings, None)
         if a is None:
             raise BadInputError(f"{info.path}: no frames to interpolate")

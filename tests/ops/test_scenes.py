@@ -17,3 +17,14 @@ def test_repeat_tolerates_codec_noise_only():
     noisy = (a + torch.randn_like(a) * 0.002).clamp(0, 1)
     assert is_repeat(a, noisy)[0]
     assert not is_repeat(a, torch.roll(a, 3, -1))[0]
+
+
+def test_the_tests_give_the_same_answers_on_thumbnails_made_once():
+    from kinema.ops.scenes import cut_score, difference, motion_error, thumbnail
+
+    a = texture(300, 400, seed=3, cell=8)
+    b = torch.roll(a, shifts=(5, 11), dims=(-2, -1)) * 0.9
+    ta, tb = thumbnail(a), thumbnail(b)
+    assert max(ta.shape[-2:]) == 128 and thumbnail(ta) is ta
+    for test in (cut_score, difference, motion_error):
+        assert torch.equal(test(a, b), test(ta, tb)), test.__name__
