@@ -36,6 +36,20 @@ class Engine(abc.ABC):
         ``t = 1`` gives ``b`` exactly.
         """
 
+    def interpolate_window(
+        self,
+        a: torch.Tensor,
+        b: torch.Tensor,
+        times: Sequence[float],
+        *,
+        before: torch.Tensor | None = None,
+        after: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """:meth:`interpolate`, told the frame ``before`` ``a`` and the one ``after`` ``b``
+        where a video has them (same shape; None at its ends and at scene cuts). An
+        engine that models motion over four frames uses them; this default ignores them."""
+        return self.interpolate(a, b, times)
+
     def midpoint(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """The frame halfway between, ``(N, 3, H, W)``."""
         return self.interpolate(a, b, [0.5])[:, 0]

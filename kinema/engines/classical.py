@@ -44,6 +44,7 @@ from kinema.engines.base import Engine, check_times
 from kinema.ops.bilateral import BilateralConfig, bilateral_motion, match_error
 from kinema.ops.fill import push_pull_fill
 from kinema.ops.flow import DISPreset, dis_flow, luma, resize_flow
+from kinema.ops.memo import TensorMemo
 from kinema.ops.resize import fit_size, resize
 from kinema.ops.splat import forward_splat
 from kinema.ops.warp import Padding, backward_warp
@@ -73,12 +74,19 @@ class ClassicalConfig:
     #: Refine the projected motion into bilateral motion at t (:mod:`kinema.ops.bilateral`);
     #: None: off.
     bilateral: BilateralConfig | None = None
+    #: Four-frame motion: where the frames before ``a`` and after ``b`` are given
+    #: (:meth:`Engine.interpolate_window`), each side moves along a quadratic path fitted
+    #: to its flows towards both neighbours (accelerating motion) instead of a straight one.
+    quadratic: bool = True
+    #: β of the trust in a neighbour's flow, exp(−β·|a − neighbour warped onto a|): where
+    #: the neighbour does not match (occlusion, a flow gone wrong) the path is straight.
+    neighbour_sharpness: float = 5.0
 
     def __post_init__(self):
         if self.flow_max_side is not None and self.flow_max_side < 16:
             raise ValueError(f"flow_max_side must be at least 16, got {self.flow_max_side}")
-        if self.z_sharpness < 0:
-            raise ValueError("z_sharpness must be non-negative")
+        if self.z_sharpness < 0 or self.neighbour_sharpness < 0:
+            raise ValueError("z_sharpness and neighbour_sharpness must be non-negative")
 
     @classmethod
     def fast(cls) -> ClassicalConfig:
@@ -99,7 +107,13 @@ class ClassicalConfig:
     def plain(cls) -> ClassicalConfig:
         """The plain DIS-medium warp baseline: no projection, occlusion or hole handling."""
         return cls(
-            finest_scale=None, flow_max_side=None, multiscale=False, projection=False, occlusion=False, fill_holes=False
+            finest_scale=None,
+            flow_max_side=None,
+            multiscale=False,
+            projection=False,
+            occlusion=False,
+            fill_holes=False,
+            quadratic=False,
         )
 
     def replace(self, **changes) -> ClassicalConfig:
@@ -107,18 +121,33 @@ class ClassicalConfig:
         return dataclasses.replace(self, **changes)
 
 
-def _project(flow: torch.Tensor, t: list[float], z: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Splat each ``flow[i]`` ``(N, 2, h, w)`` along itself scaled by ``t[i]``.
+def _project(
+    flow: torch.Tensor, t: list[float], z: torch.Tensor | None, acc: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Splat each ``flow[i]`` ``(N, 2, h, w)`` along itself scaled by ``t[i]`` — or, with
+    ``acc`` (the path's acceleration, ``(N, 2, h, w)``), along the quadratic path
+    ``t·F − acc·t·(1 − t)``, which passes through the pixel's positions at 0 and 1.
 
-    Returns the z-weighted mean motion of what landed on each pixel ``(N, 2, h, w)`` and
-    whether anything landed ``(N, 1, h, w)`` (bool; False in a disocclusion).
+    Returns the z-weighted mean of what landed on each pixel — the motion ``(N, 2, h, w)``,
+    or motion and acceleration ``(N, 4, h, w)`` — and whether anything landed
+    ``(N, 1, h, w)`` (bool; False in a disocclusion).
     """
     z = torch.ones_like(flow[:, :1]) if z is None else z
     scale = torch.tensor(t, dtype=flow.dtype, device=flow.device).view(-1, 1, 1, 1)
-    total = forward_splat(torch.cat([flow * z, z], 1), scale * flow)
-    motion, mass = total[:, :2], total[:, 2:]
+    if acc is None:
+        carried, displacement = flow, scale * flow
+    else:
+        carried, displacement = torch.cat([flow, acc], 1), scale * flow - acc * (scale * (1 - scale))
+    total = forward_splat(torch.cat([carried * z, z], 1), displacement)
+    motion, mass = total[:, :-1], total[:, -1:]
     landed = mass > _EMPTY * z.mean((1, 2, 3), keepdim=True)
     return motion / mass.clamp_min(1e-12), landed
+
+
+def _acceleration(flow_next: torch.Tensor, flow_previous: torch.Tensor) -> torch.Tensor:
+    """A pixel moving with constant acceleration from frame 0 has ``x(1) = F_0→1`` and
+    ``x(−1) = F_0→−1``, so ``x(t) = t·F_0→1 − acc·t·(1 − t)`` with ``acc = (F_0→1 + F_0→−1)/2``."""
+    return 0.5 * (flow_next + flow_previous)
 
 
 class ClassicalEngine(Engine):
@@ -126,6 +155,8 @@ class ClassicalEngine(Engine):
 
     def __init__(self, config: ClassicalConfig | None = None):
         self.config = config or ClassicalConfig()
+        self._shrunk: TensorMemo[torch.Tensor] = TensorMemo(6)
+        self._flow_memo: TensorMemo[torch.Tensor] = TensorMemo(6)
 
     # -- step 1: motion -------------------------------------------------------------
     def flow(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -159,9 +190,13 @@ class ClassicalEngine(Engine):
         flow_ba: torch.Tensor,
         z_a: torch.Tensor | None,
         z_b: torch.Tensor | None,
+        acc_a: torch.Tensor | None = None,
+        acc_b: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(flow_ta, flow_tb)`` at the flow resolution, each ``(N, 2, h, w)``:
-        ``flow_ta`` backward-warps ``a`` to time t, ``flow_tb`` does the same for ``b``."""
+        ``flow_ta`` backward-warps ``a`` to time t, ``flow_tb`` does the same for ``b``.
+        ``acc_a``/``acc_b`` (both or neither): each side's path acceleration
+        (four-frame motion, :func:`_acceleration`); the paths are straight without them."""
         cfg = self.config
         plain_ta, plain_tb = -t * flow_ab, -(1 - t) * flow_ba
         if not cfg.projection:
@@ -170,44 +205,104 @@ class ClassicalEngine(Engine):
         # sides in one batched splat).
         n = flow_ab.shape[0]
         z = None if z_a is None else torch.cat([z_a, z_b])
-        motion, landed = _project(torch.cat([flow_ab, flow_ba]), [t] * n + [1 - t] * n, z)
+        curved = acc_a is not None
+        carried, landed = _project(torch.cat([flow_ab, flow_ba]), [t] * n + [1 - t] * n, z, torch.cat([acc_a, acc_b]) if curved else None)
+        motion = carried[:, :2]
         motion_a, motion_b, landed_a, landed_b = motion[:n], motion[n:], landed[:n], landed[n:]
         # Motion seen from both sides and agreeing: average the two (halves DIS noise).
         agree = (motion_a + motion_b).pow(2).sum(1, keepdim=True) < _AGREE**2
         both = landed_a & landed_b & agree
         mean = 0.5 * (motion_a - motion_b)
         own_a, own_b = torch.where(both, mean, motion_a), torch.where(both, -mean, motion_b)
+        # A curved path ends where the straight one does but is displaced by acc·t·(1 − t)
+        # at t; one physical point has the same acceleration seen from either side.
+        bend_a = bend_b = bend_from_a = bend_from_b = 0.0
+        if curved:
+            bend = t * (1 - t)
+            landed_acc_a, landed_acc_b = carried[:n, 2:] * bend, carried[n:, 2:] * bend
+            shared = 0.5 * (landed_acc_a + landed_acc_b)
+            bend_a, bend_b = torch.where(both, shared, landed_acc_a), torch.where(both, shared, landed_acc_b)
+            bend_from_a, bend_from_b = landed_acc_a, landed_acc_b
         if cfg.fill_holes:
             # A pixel seen only from b moves with b's motion; its origin in a is t·F_ba back.
-            flow_ta = torch.where(landed_a, -t * own_a, t * motion_b)
-            flow_tb = torch.where(landed_b, -(1 - t) * own_b, (1 - t) * motion_a)
+            flow_ta = torch.where(landed_a, -t * own_a + bend_a, t * motion_b + bend_from_b)
+            flow_tb = torch.where(landed_b, -(1 - t) * own_b + bend_b, (1 - t) * motion_a + bend_from_a)
             known = (landed_a | landed_b).to(flow_ab.dtype)
             flow_ta = push_pull_fill(flow_ta, known)
             flow_tb = push_pull_fill(flow_tb, known)
         else:
-            flow_ta = torch.where(landed_a, -t * own_a, plain_ta)
-            flow_tb = torch.where(landed_b, -(1 - t) * own_b, plain_tb)
+            flow_ta = torch.where(landed_a, -t * own_a + bend_a, plain_ta)
+            flow_tb = torch.where(landed_b, -(1 - t) * own_b + bend_b, plain_tb)
         return flow_ta, flow_tb
 
-    def motion(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> list[torch.Tensor]:
+    def motion(
+        self,
+        a: torch.Tensor,
+        b: torch.Tensor,
+        times: Sequence[float],
+        *,
+        before: torch.Tensor | None = None,
+        after: torch.Tensor | None = None,
+    ) -> list[torch.Tensor]:
         """Steps 1–4: for each time, ``(N, 4, h, w)`` = ``(flow_ta, flow_tb)`` at the flow
         resolution (``a`` fitted to ``flow_max_side``), in pixels of that resolution.
+        ``before``/``after``: the neighbouring frames, for :attr:`ClassicalConfig.quadratic`.
 
         This is also the motion the learned engine starts from and refines."""
         height, width = a.shape[-2:]
         fh, fw = fit_size(height, width, self.config.flow_max_side)
-        # Motion is estimated on luma only: a third of the resizing, and all DIS looks at.
-        small_a, small_b = resize(luma(a), fh, fw), resize(luma(b), fh, fw)
-        # DIS is single-threaded in parts and releases the GIL: the two directions overlap.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            backward = pool.submit(self.flow, small_b, small_a)
-            flow_ab = self.flow(small_a, small_b)
-            flow_ba = backward.result()
+        quadratic = self.config.quadratic
+        wanted = {"ab": (a, b), "ba": (b, a)}
+        if quadratic and before is not None:
+            wanted["a-"] = (a, before)
+        if quadratic and after is not None:
+            wanted["b+"] = (b, after)
+        flows = self._flows(wanted, fh, fw)
+        small_a, small_b = self._small(a, fh, fw), self._small(b, fh, fw)
+        flow_ab, flow_ba = flows["ab"], flows["ba"]
+        accs = None
+        if "a-" in flows or "b+" in flows:
+            accs = [
+                self._acceleration(x, y, flows[name], own, fh, fw) if name in flows else torch.zeros_like(own)
+                for name, own, (x, y) in (("a-", flow_ab, (a, before)), ("b+", flow_ba, (b, after)))
+            ]
         z_a, z_b = self._z_weight(torch.cat([small_a, small_b]), torch.cat([small_b, small_a]), torch.cat([flow_ab, flow_ba]))
-        flows = [self.flows_at(t, flow_ab, flow_ba, z_a, z_b) for t in times]
-        if self.config.bilateral is not None:
-            flows = [self.bilateral_at(t, small_a, small_b, *pair) for t, pair in zip(times, flows)]
-        return [torch.cat(pair, 1) for pair in flows]
+        out = []
+        for t in times:
+            pair = self.flows_at(t, flow_ab, flow_ba, z_a, z_b, *(accs or (None, None)))
+            if self.config.bilateral is not None:
+                pair = self.bilateral_at(t, small_a, small_b, *pair)
+            out.append(torch.cat(pair, 1))
+        return out
+
+    def _acceleration(
+        self, x: torch.Tensor, neighbour: torch.Tensor, flow: torch.Tensor, own: torch.Tensor, height: int, width: int
+    ) -> torch.Tensor:
+        """The acceleration of ``x``'s pixels from ``own`` (x → the pair's other frame) and
+        ``flow`` (x → its neighbour outside the pair), trusted as far as the neighbour
+        warped by ``flow`` matches ``x``: an occlusion or a wrong flow leaves the path straight."""
+        small_x, small_n = self._small(x, height, width), self._small(neighbour, height, width)
+        trust = torch.exp(-self.config.neighbour_sharpness * (small_x - backward_warp(small_n, flow)).abs())
+        return trust * _acceleration(own, flow)
+
+    def _small(self, x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        # Motion is estimated on luma only: a third of the resizing, and all DIS looks at.
+        return self._shrunk.get(lambda y: resize(luma(y), height, width), x)
+
+    def _flows(self, wanted: dict[str, tuple[torch.Tensor, torch.Tensor]], height: int, width: int) -> dict[str, torch.Tensor]:
+        """Flows ``x → y`` for each named pair; a frame's flow towards a neighbour is
+        computed once even though two pairs of a video use it."""
+        found = {name: self._flow_memo.find(*pair) for name, pair in wanted.items()}
+        missing = [name for name, flow in found.items() if flow is None]
+        if missing:
+            smalls = {name: (self._small(x, height, width), self._small(y, height, width)) for name, (x, y) in ((n, wanted[n]) for n in missing)}
+            # DIS is single-threaded in parts and releases the GIL: two flows overlap.
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                jobs = {name: pool.submit(self.flow, *smalls[name]) for name in missing}
+                for name, job in jobs.items():
+                    found[name] = job.result()
+                    self._flow_memo.put(found[name], *wanted[name])
+        return found
 
     def bilateral_at(
         self, t: float, a: torch.Tensor, b: torch.Tensor, flow_ta: torch.Tensor, flow_tb: torch.Tensor
@@ -224,6 +319,18 @@ class ClassicalEngine(Engine):
     # -- step 5 -----------------------------------------------------------------------
     def interpolate(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> torch.Tensor:
         """``(N, 3, H, W)`` pairs → ``(N, T, 3, H, W)``; motion is estimated once per pair."""
+        return self.interpolate_window(a, b, times)
+
+    def interpolate_window(
+        self,
+        a: torch.Tensor,
+        b: torch.Tensor,
+        times: Sequence[float],
+        *,
+        before: torch.Tensor | None = None,
+        after: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """:meth:`interpolate` with the neighbouring frames (see :attr:`ClassicalConfig.quadratic`)."""
         times = check_times(times)
         if a.shape != b.shape or a.dim() != 4 or a.shape[1] != 3:
             raise ValueError(f"expected two (N, 3, H, W) batches of one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
@@ -232,7 +339,7 @@ class ClassicalEngine(Engine):
         if all(o is not None for o in outputs):
             return torch.stack(outputs, 1)
         inner = [t for t, o in zip(times, outputs) if o is None]
-        flows = iter(self.motion(a, b, inner))
+        flows = iter(self.motion(a, b, inner, before=before, after=after))
         for i, t in enumerate(times):
             if outputs[i] is not None:
                 continue

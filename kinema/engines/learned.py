@@ -25,6 +25,7 @@ from kinema.engines.classical import ClassicalConfig, ClassicalEngine
 from kinema.models.interp import InterpNet
 from kinema.models.interp.model import compose
 from kinema.ops.flow import resize_flow
+from kinema.ops.memo import TensorMemo
 from kinema.ops.resize import fit_size, resize
 
 #: What gives the network its starting flows: ``guide(a, b, t) → (N, 4, h, w)``.
@@ -43,9 +44,19 @@ class ClassicalGuide:
     def __init__(self, *configs: ClassicalConfig):
         self.engines = [ClassicalEngine(c) for c in configs or (ClassicalConfig.balanced(),)]
 
-    def at(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> list[torch.Tensor]:
-        """One ``(N, 4, h, w)`` per time, from the first config (motion estimated once)."""
-        return self.engines[0].motion(a.detach().cpu(), b.detach().cpu(), times)
+    def at(
+        self,
+        a: torch.Tensor,
+        b: torch.Tensor,
+        times: Sequence[float],
+        *,
+        before: torch.Tensor | None = None,
+        after: torch.Tensor | None = None,
+    ) -> list[torch.Tensor]:
+        """One ``(N, 4, h, w)`` per time, from the first config (motion estimated once);
+        ``before``/``after``: the neighbouring frames, for four-frame motion."""
+        cpu = [None if x is None else x.detach().cpu() for x in (a, b, before, after)]
+        return self.engines[0].motion(cpu[0], cpu[1], times, before=cpu[2], after=cpu[3])
 
     def __call__(self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, *, first: int = 0) -> torch.Tensor:
         """``first``: the index of ``a[0]`` in the global batch (a torchrun rank's share)."""
@@ -95,6 +106,7 @@ class LearnedEngine(Engine):
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.guide = ClassicalGuide(self.config.guide)
+        self._working: TensorMemo[torch.Tensor] = TensorMemo(6)
 
     @classmethod
     def from_file(
@@ -104,12 +116,23 @@ class LearnedEngine(Engine):
         model, _ = InterpNet.load(Path(path) if path is not None else weights.INTERP.path, map_location=device)
         return cls(model, config, device=device)
 
-    def predict(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> list:
+    def predict(
+        self,
+        a: torch.Tensor,
+        b: torch.Tensor,
+        times: Sequence[float],
+        *,
+        before: torch.Tensor | None = None,
+        after: torch.Tensor | None = None,
+    ) -> list:
         """One :class:`~kinema.models.interp.model.Prediction` per time, at the working size."""
         height, width = a.shape[-2:]
         wh, ww = fit_size(height, width, self.config.work_max_side)
-        small_a, small_b = resize(a, wh, ww), resize(b, wh, ww)
-        guides = self.guide.at(small_a, small_b, times)
+        # Each frame of a video is shrunk once, and so is found again by the guide's flow memo.
+        small_a, small_b, small_before, small_after = (
+            None if x is None else self._working.get(lambda y: resize(y, wh, ww), x) for x in (a, b, before, after)
+        )
+        guides = self.guide.at(small_a, small_b, times, before=small_before, after=small_after)
         small_a, small_b = small_a.to(self.device), small_b.to(self.device)
         preds = []
         for t, guide in zip(times, guides):
@@ -120,6 +143,18 @@ class LearnedEngine(Engine):
 
     def interpolate(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> torch.Tensor:
         """``(N, 3, H, W)`` pairs → ``(N, T, 3, H, W)``."""
+        return self.interpolate_window(a, b, times)
+
+    def interpolate_window(
+        self,
+        a: torch.Tensor,
+        b: torch.Tensor,
+        times: Sequence[float],
+        *,
+        before: torch.Tensor | None = None,
+        after: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """:meth:`interpolate` with the neighbouring frames (four-frame motion in the guide)."""
         times = check_times(times)
         if a.shape != b.shape or a.dim() != 4 or a.shape[1] != 3:
             raise ValueError(f"expected two (N, 3, H, W) batches of one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
@@ -127,7 +162,7 @@ class LearnedEngine(Engine):
         inner = [t for t, o in zip(times, outputs) if o is None]
         if inner:
             with torch.no_grad():
-                preds = iter(self.predict(a, b, inner))
+                preds = iter(self.predict(a, b, inner, before=before, after=after))
                 da, db = a.to(self.device), b.to(self.device)
                 for i, o in enumerate(outputs):
                     if o is None:

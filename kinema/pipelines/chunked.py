@@ -22,6 +22,7 @@ Three steps, each a plain function so a process pool or a Ray cluster can run th
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import time
@@ -63,6 +64,10 @@ class Chunk:
     origin: Fraction
     #: The pts of frame ``first`` (where decoding the part starts).
     start: Fraction
+    #: The drawings just outside the part, ``(index, pts)``, that four-frame motion
+    #: looks at (None at the video's ends).
+    before: tuple[int, Fraction] | None = None
+    after: tuple[int, Fraction] | None = None
 
 
 def plan_chunks(source: Path, config: InterpolateConfig, *, frames: int) -> list[Chunk]:
@@ -86,7 +91,9 @@ def plan_chunks(source: Path, config: InterpolateConfig, *, frames: int) -> list
             count += 1
             yield frame
 
+    drawn: list[tuple[int, Fraction]] = []  # every anchor, for the parts' neighbours
     for frame, clean in anchors(counted(), config.max_repeats):
+        drawn.append((frame.index, frame.pts))
         if clean and frame.index - cuts[-1] >= frames:
             cuts.append(frame.index)
             starts.append(frame.pts)
@@ -98,7 +105,27 @@ def plan_chunks(source: Path, config: InterpolateConfig, *, frames: int) -> list
         starts.pop()
     ends = cuts[1:] + [count - 1]
     starts = [origin, *starts]
-    return [Chunk(i, first, last, i == len(cuts) - 1, origin, start) for i, (first, last, start) in enumerate(zip(cuts, ends, starts))]
+    position = {index: k for k, (index, _) in enumerate(drawn)}
+
+    def beside(index: int, step: int) -> tuple[int, Fraction] | None:
+        k = position[index] + step
+        return drawn[k] if 0 <= k < len(drawn) else None
+
+    chunks = []
+    for i, (first, last, start) in enumerate(zip(cuts, ends, starts)):
+        final = i == len(cuts) - 1
+        chunks.append(Chunk(i, first, last, final, origin, start, beside(first, -1) if i else None, None if final else beside(last, 1)))
+    return chunks
+
+
+def _frame_at(reader, where: tuple[int, Fraction] | None) -> Frame | None:
+    """Source frame ``index`` (at ``pts``), decoded from the keyframe before it."""
+    if where is None:
+        return None
+    index, pts = where
+    stream = reader.frames_from(pts, index=index) if isinstance(reader, VideoReader) else iter(reader)
+    with contextlib.closing(stream):  # the file is closed now, not when the generator is collected
+        return next(f for f in stream if f.index == index)
 
 
 def _frames(reader, chunk: Chunk) -> Iterator[Frame]:
@@ -137,9 +164,10 @@ def render_chunk(
         raise ValueError(f"a part is written as {PART_SUFFIX}, got {part}")
     reader = open_reader(source, fps=config.source_fps)
     part_config = dataclasses.replace(config, output=options, overwrite=True)
+    before, after = _frame_at(reader, chunk.before), _frame_at(reader, chunk.after)
     return interpolate_frames(
-        _frames(reader, chunk), reader.info, part, part_config,
-        engine=engine, device=device, progress=progress, origin=chunk.origin, finish=chunk.final,
+        _frames(reader, chunk), reader.info, part, part_config, engine=engine, device=device,
+        progress=progress, origin=chunk.origin, finish=chunk.final, before=before, after=after,
     )  # fmt: skip
 
 

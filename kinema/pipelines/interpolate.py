@@ -59,8 +59,10 @@ class InterpolateConfig:
     #: Refuse to write more frames than this (a mistyped --fps 1e9 would run for days).
     max_frames: int = MAX_FRAMES
     #: Decode ahead and encode behind in their own threads (:mod:`kinema.pipelines.stages`);
-    #: the output is the same either way.
-    concurrent: bool = True
+    #: the output is the same either way. Off by default: on 2 cores the engine and the
+    #: encoder already keep both busy, and the extra threads measured slower
+    #: (``benchmarks/results/throughput.md``).
+    concurrent: bool = False
 
     def __post_init__(self):
         chosen = [name for name in ("factor", "fps", "slowmo") if getattr(self, name) is not None]
@@ -111,7 +113,7 @@ class Thumbnails:
     """Each frame's thumbnail for the repeat and cut tests (:func:`kinema.ops.scenes.thumbnail`),
     made once: a frame is tested with the one before it and with the one after it."""
 
-    def __init__(self, keep: int = 3):
+    def __init__(self, keep: int = 5):
         self._keep = keep
         self._held: list[tuple[Frame, torch.Tensor]] = []  # newest last
 
@@ -226,6 +228,8 @@ def interpolate_frames(
     wrap: bool = False,
     origin: Fraction | None = None,
     finish: bool = True,
+    before: Frame | None = None,
+    after: Frame | None = None,
 ) -> InterpolateResult:
     """Retime a stream of ``frames`` described by ``info`` (any source: a reader, restored
     GIF frames…) into ``output``; ``audio`` is a file whose audio is copied.
@@ -236,7 +240,8 @@ def interpolate_frames(
     A part of a longer video (:mod:`kinema.pipelines.chunked`): ``origin`` is the whole
     video's first pts (a constant output rate counts its frames from there, and slow
     motion stretches time around it); ``finish=False`` stops at the last frame given,
-    which the next part starts with, instead of filling the time after it.
+    which the next part starts with, instead of filling the time after it; ``before`` and
+    ``after`` are the drawings just outside the part, which four-frame motion looks at.
     """
     output = Path(output)
     started = time.perf_counter()
@@ -281,21 +286,43 @@ def interpolate_frames(
         if progress is not None:
             progress(counts.frames_out, total)
 
-    def render(a: Frame, b: Frame | None, slots: Iterator[Slot]) -> None:
+    decided: list[tuple[Frame, Frame, bool]] = []  # the last few cut tests, newest last
+
+    def cut_between(x: Frame, y: Frame) -> bool:
+        """The cut test, once per pair of drawings (a pair is also a neighbour of the next)."""
+        for p, q, known in decided:
+            if p is x and q is y:
+                return known
+        known = config.scene_cuts and bool(is_cut(thumbs(x), thumbs(y))[0])
+        decided[:] = [*decided[-2:], (x, y, known)]
+        return known
+
+    def window(before: Frame | None, a: Frame, b: Frame, after: Frame | None) -> dict:
+        """What the engine is given: the pair, and the neighbours that share its shot."""
+        beside = {"before": (before, a), "after": (b, after)}
+        return {
+            "a": a.image[None].to(device),
+            "b": b.image[None].to(device),
+            **{k: None if x is None or y is None or cut_between(x, y) else (x if k == "before" else y).image[None].to(device) for k, (x, y) in beside.items()},
+        }
+
+    def render(a: Frame, b: Frame | None, slots: Iterator[Slot], before: Frame | None = None, after: Frame | None = None) -> None:
         """Write the frames of ``slots`` between ``a`` and ``b``, ``config.batch``
         in-between times per engine call; memory stays bounded however many there are."""
         pending: list[tuple[Slot, float]] = []
         cut: bool | None = None  # decided at the first in-between time
-        pair: tuple[torch.Tensor, torch.Tensor] | None = None
+        inputs: dict | None = None
 
         def flush() -> None:
-            nonlocal pair
+            nonlocal inputs
             moving = [i for i, (_, t) in enumerate(pending) if t > 0 and not cut]
             frames: dict[int, torch.Tensor] = {}
             if moving:
-                pair = pair or (a.image[None].to(device), b.image[None].to(device))
+                inputs = inputs or window(before, a, b, after)
                 with torch.inference_mode():
-                    out = engine.interpolate(*pair, [pending[i][1] for i in moving])[0]
+                    out = engine.interpolate_window(
+                        inputs["a"], inputs["b"], [pending[i][1] for i in moving], before=inputs["before"], after=inputs["after"]
+                    )[0]
                 frames.update(zip(moving, out))
                 counts.interpolated += len(moving)
             for i, (slot, t) in enumerate(pending):
@@ -313,7 +340,7 @@ def interpolate_frames(
         for slot in slots:
             t = float((slot[0] - a.pts) / (b.pts - a.pts)) if b is not None else 0.0
             if t > 0 and cut is None:
-                cut = config.scene_cuts and bool(is_cut(thumbs(a), thumbs(b))[0])
+                cut = cut_between(a, b)
                 counts.cuts += cut
             pending.append((slot, t))
             waiting += t > 0 and not cut
@@ -327,13 +354,15 @@ def interpolate_frames(
         a = first = next(drawings, None)
         if a is None:
             raise BadInputError(f"{info.path}: no frames to interpolate")
-        for b in drawings:
-            render(a, b, schedule.take(b.pts))
-            a = b
+        previous, b = before, next(drawings, None)
+        while b is not None:
+            following = next(drawings, None)  # one drawing ahead: four-frame motion looks at it
+            render(a, b, schedule.take(b.pts), previous, following if following is not None else after)
+            previous, a, b = a, b, following
         if finish:
             # Looping: the last interval ends where the loop restarts, on the first frame.
-            after = first.replace(pts=counts.end) if wrap and a is not first else None
-            render(a, after, schedule.finish(counts.end))
+            loop_end = first.replace(pts=counts.end) if wrap and a is not first else None
+            render(a, loop_end, schedule.finish(counts.end), previous)
     duration_in = counts.end - (start or 0)
     return InterpolateResult(
         source=info,

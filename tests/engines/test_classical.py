@@ -4,6 +4,7 @@ import torch
 from kinema.engines.base import AverageEngine
 from kinema.engines.classical import ClassicalConfig, ClassicalEngine
 from kinema.ops.metrics import psnr
+from kinema.ops.warp import backward_warp
 from tests.media import texture
 
 
@@ -77,3 +78,25 @@ def test_bad_arguments_are_refused():
         ClassicalEngine().interpolate(a, torch.rand(1, 3, 8, 9), [0.5])
     with pytest.raises(ValueError):
         ClassicalConfig(flow_max_side=4)
+
+
+def _accelerating(positions, height=96, width=160):
+    """The same texture shifted right by each of ``positions`` (pixels)."""
+    scene = texture(height, width, seed=4)
+    still = torch.zeros(1, 2, height, width)
+    return [backward_warp(scene, still - torch.tensor([float(x), 0.0]).view(1, 2, 1, 1)) for x in positions]
+
+
+def test_four_frame_motion_follows_an_accelerating_path():
+    # x(k) = 2 + 2k + 1.5k² at frames k = -1, 0, 1, 2; at t = 0.5 it is 3.375, a straight
+    # path between frames 0 and 1 would put it at 4.75 px.
+    before, a, b, after, truth = _accelerating([1.5, 2.0, 5.5, 12.0, 3.375])
+    inner = (slice(None), slice(None), slice(12, -12), slice(24, -24))
+    engine = ClassicalEngine(ClassicalConfig.balanced())
+    two = engine.interpolate(a, b, [0.5])[:, 0]
+    four = engine.interpolate_window(a, b, [0.5], before=before, after=after)[:, 0]
+    error_two = (two - truth)[inner].abs().mean()
+    error_four = (four - truth)[inner].abs().mean()
+    assert error_four < 0.5 * error_two
+    plain = ClassicalEngine(ClassicalConfig.balanced().replace(quadratic=False))
+    assert torch.equal(plain.interpolate_window(a, b, [0.5], before=before, after=after), plain.interpolate(a, b, [0.5]))

@@ -31,11 +31,14 @@ def _decoded(path):
     return [f.pts for f in frames], [f.duration for f in frames], np.stack([f.image.numpy() for f in frames])
 
 
-@pytest.mark.parametrize("mode", [{"factor": 3}, {"fps": Fraction(60)}, {"slowmo": 2}])
-def test_chunked_equals_whole(long_clip, tmp_path, mode):
-    # Lossless output: the parts are FFV1 and joined by copying their packets.
+@pytest.mark.parametrize(
+    "mode, quadratic", [({"factor": 3}, False), ({"factor": 3}, True), ({"fps": Fraction(60)}, True), ({"slowmo": 2}, False)]
+)
+def test_chunked_equals_whole(long_clip, tmp_path, mode, quadratic):
+    # Lossless output: the parts are FFV1 and joined by copying their packets. Four-frame
+    # motion: each part is shown the drawings just outside it, as the whole pass sees them.
     config = InterpolateConfig(**mode, max_repeats=2, output=OutputOptions(video=VideoOptions(codec=VideoCodec.FFV1)))
-    engine = ClassicalEngine(ClassicalConfig.fast())
+    engine = ClassicalEngine(ClassicalConfig.fast().replace(quadratic=quadratic))
     whole = interpolate_video(long_clip, tmp_path / "whole.nut", config, engine=engine)
     chunks = plan_chunks(long_clip, config, frames=9)
     assert len(chunks) >= 3 and chunks[0].first == 0 and chunks[-1].last == 39 and chunks[-1].final

@@ -85,3 +85,24 @@ def test_config_needs_exactly_one_mode():
         InterpolateConfig(factor=2, fps=Fraction(30))
     with pytest.raises(ValueError):
         InterpolateConfig(factor=0)
+
+
+class _Spy(AverageEngine):
+    """Records which neighbours the pipeline hands over for each pair."""
+
+    def __init__(self):
+        self.calls = []
+
+    def interpolate_window(self, a, b, times, *, before=None, after=None):
+        self.calls.append((before is not None, after is not None))
+        return self.interpolate(a, b, times)
+
+
+def test_neighbours_are_handed_over_within_a_shot_and_never_across_a_cut(cut_clip, tmp_path):
+    spy = _Spy()
+    result = interpolate_video(cut_clip, tmp_path / "out.mkv", InterpolateConfig(factor=2), engine=spy)
+    assert result.cuts == 1 and len(spy.calls) == 22  # 23 pairs of drawings, the cut held
+    # Shot 0 is frames 0-11 (pairs 0-10), the cut is pair 11, shot 1 is frames 12-23.
+    assert spy.calls[0] == (False, True) and spy.calls[-1] == (True, False)  # the video's ends
+    assert spy.calls[10] == (True, False) and spy.calls[11] == (False, True)  # the cut's sides
+    assert all(call == (True, True) for call in spy.calls[1:10] + spy.calls[12:-1])

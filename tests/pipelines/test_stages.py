@@ -45,12 +45,13 @@ class _Explodes(AverageEngine):
         return super().interpolate(a, b, times)
 
 
+@pytest.mark.parametrize("concurrent", [True, False])
 @pytest.mark.parametrize("error", [RuntimeError("engine failed"), KeyboardInterrupt()])
-def test_a_failing_engine_stops_both_stages_and_leaves_no_output(tmp_path, error):
+def test_a_failing_engine_stops_both_stages_and_leaves_no_output(tmp_path, error, concurrent):
     clip = make_video(tmp_path / "in.mp4", 30)
     out = tmp_path / "out.mkv"
     with pytest.raises(type(error)):
-        interpolate_video(clip, out, InterpolateConfig(factor=2), engine=_Explodes(error, after=3))
+        interpolate_video(clip, out, InterpolateConfig(factor=2, concurrent=concurrent), engine=_Explodes(error, after=3))
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
     assert _stage_threads() == []
 
@@ -67,7 +68,7 @@ def test_a_failing_reader_is_raised_in_the_caller_and_leaves_no_output(tmp_path)
 
     out = tmp_path / "out.mkv"
     with pytest.raises(BadInputError, match="corrupt frame 5"):
-        interpolate_frames(broken(), reader.info, out, InterpolateConfig(factor=2), engine=AverageEngine())
+        interpolate_frames(broken(), reader.info, out, InterpolateConfig(factor=2, concurrent=True), engine=AverageEngine())
     assert not out.exists() and _stage_threads() == []
 
 

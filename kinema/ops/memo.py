@@ -1,0 +1,55 @@
+"""Remembering work done on a frame, for a stream that shows each frame to two pairs.
+
+A video's frames are interpolated pair by pair, so every frame is the ``b`` of one pair
+and the ``a`` of the next: its motion (and, with four-frame motion, its flow towards a
+neighbour) is needed twice. :class:`TensorMemo` keys results on the *identity* of the
+input tensors — their storage, shape, strides and in-place version counter — and holds
+the inputs themselves, so a freed tensor's memory cannot come back under the same key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+import torch
+
+T = TypeVar("T")
+
+
+def _identity(x: torch.Tensor) -> tuple:
+    # Tensors made under ``torch.inference_mode`` keep no version counter; kinema never
+    # changes a frame in place, so their storage identifies them.
+    version = -1 if x.is_inference() else x._version
+    return (x.device, x.data_ptr(), tuple(x.shape), x.stride(), x.dtype, version)
+
+
+class TensorMemo(Generic[T]):
+    """The last ``size`` results of ``compute(*inputs)``, found again by the inputs' identity."""
+
+    def __init__(self, size: int = 4):
+        if size < 1:
+            raise ValueError(f"size must be ≥ 1, got {size}")
+        self.size = size
+        self._entries: list[tuple[tuple, tuple[torch.Tensor, ...], T]] = []  # newest last
+
+    def get(self, compute: Callable[..., T], *inputs: torch.Tensor) -> T:
+        key = tuple(_identity(x) for x in inputs)
+        for k, held, value in self._entries:
+            if k == key:
+                return value
+        value = compute(*inputs)
+        self.put(value, *inputs, key=key)
+        return value
+
+    def find(self, *inputs: torch.Tensor) -> T | None:
+        key = tuple(_identity(x) for x in inputs)
+        return next((value for k, _, value in self._entries if k == key), None)
+
+    def put(self, value: T, *inputs: torch.Tensor, key: tuple | None = None) -> None:
+        key = key if key is not None else tuple(_identity(x) for x in inputs)
+        self._entries = [e for e in self._entries if e[0] != key][-(self.size - 1) :] if self.size > 1 else []
+        self._entries.append((key, inputs, value))
+
+    def clear(self) -> None:
+        self._entries = []
