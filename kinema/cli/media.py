@@ -153,6 +153,7 @@ def interpolate_cmd(
     max_frames: Annotated[Optional[int], typer.Option(help="Refuse outputs of more frames than this (default: 9 hours at 60 fps).")] = None,
     audio: Audio = True,
     quiet: Quiet = False,
+    profile: Annotated[bool, typer.Option("--profile", help="Print where the time went: decoding, tests, engine, encoding.")] = False,
 ) -> None:
     """Retime a video with in-between frames: --factor N, --fps F or --slowmo N."""
     from kinema.io import OutputOptions, VideoOptions
@@ -198,6 +199,10 @@ def interpolate_cmd(
             f"in {result.seconds:.1f} s",
             highlight=False,
         )
+    if profile:
+        other = result.seconds - sum(result.stages.values())
+        parts = [f"{name} {seconds:.2f} s" for name, seconds in result.stages.items()] + [f"other {max(other, 0.0):.2f} s"]
+        stderr.print(f"profile: {', '.join(parts)} (of {result.seconds:.2f} s)", highlight=False)
 
 
 @app.command("pair")

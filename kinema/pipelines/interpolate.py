@@ -97,6 +97,11 @@ class InterpolateResult:
     duration_out: Fraction
     audio_copied: bool
     seconds: float
+    #: Seconds spent in each stage: ``decode`` (reading and turning frames into floats),
+    #: ``tests`` (repeat and scene-cut tests), ``engine``, ``encode`` (writing); the rest of
+    #: ``seconds`` is the pipeline's own bookkeeping. With concurrent stages, decode and
+    #: encode run beside the engine and are counted where the main thread waits for them.
+    stages: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -109,19 +114,36 @@ class _Counts:
     end: Fraction = Fraction(0)
 
 
+class _Clock:
+    """Seconds per stage name, accumulated: ``with clock("engine"): ...``."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
+
+
 class Thumbnails:
     """Each frame's thumbnail for the repeat and cut tests (:func:`kinema.ops.scenes.thumbnail`),
     made once: a frame is tested with the one before it and with the one after it."""
 
-    def __init__(self, keep: int = 5):
+    def __init__(self, keep: int = 5, clock: _Clock | None = None):
         self._keep = keep
+        self._clock = clock
         self._held: list[tuple[Frame, torch.Tensor]] = []  # newest last
 
     def __call__(self, frame: Frame) -> torch.Tensor:
         for held, small in self._held:
             if held is frame:
                 return small
-        small = thumbnail(frame.image[None])
+        with self._clock("tests") if self._clock is not None else contextlib.nullcontext():
+            small = thumbnail(frame.image[None])
         self._held = [*self._held[1 - self._keep :], (frame, small)]
         return small
 
@@ -253,9 +275,17 @@ def interpolate_frames(
         raise KinemaError(_too_many(total, config.max_frames, known=True))
     start: Fraction | None = origin
 
+    clock = _Clock()
+
     def fed(frames: Iterable[Frame]) -> Iterator[Frame]:
         nonlocal start
-        for frame in frames:
+        frames = iter(frames)
+        while True:
+            with clock("decode"):
+                frame = next(frames, None)
+                if frame is None:
+                    return
+                frame.image  # noqa: B018 — floats made here, so decoding is timed as decoding
             if start is None:
                 start = frame.pts
             schedule.feed(frame.pts, frame.duration)
@@ -264,7 +294,7 @@ def interpolate_frames(
             yield frame
 
     writer = open_writer(output, output_timeline(config, info), options=config.output, audio_from=audio, overwrite=config.overwrite)
-    thumbs = Thumbnails()
+    thumbs = Thumbnails(clock=clock)
     if config.concurrent:
         writer = BackgroundWriter(writer)
         frames = Prefetch(frames, prepare=_to_float)
@@ -281,7 +311,8 @@ def interpolate_frames(
         else:
             alpha = None if alpha is None else alpha.to("cpu", torch.float32)
             frame = Frame(image=image.to("cpu", torch.float32), pts=pts, duration=duration, alpha=alpha, index=counts.frames_out)
-        writer.write(frame)
+        with clock("encode"):
+            writer.write(frame)
         counts.frames_out += 1
         if progress is not None:
             progress(counts.frames_out, total)
@@ -293,7 +324,9 @@ def interpolate_frames(
         for p, q, known in decided:
             if p is x and q is y:
                 return known
-        known = config.scene_cuts and bool(is_cut(thumbs(x), thumbs(y))[0])
+        small_x, small_y = thumbs(x), thumbs(y)
+        with clock("tests"):
+            known = config.scene_cuts and bool(is_cut(small_x, small_y)[0])
         decided[:] = [*decided[-2:], (x, y, known)]
         return known
 
@@ -319,7 +352,7 @@ def interpolate_frames(
             frames: dict[int, torch.Tensor] = {}
             if moving:
                 inputs = inputs or window(before, a, b, after)
-                with torch.inference_mode():
+                with torch.inference_mode(), clock("engine"):
                     out = engine.interpolate_window(
                         inputs["a"], inputs["b"], [pending[i][1] for i in moving], before=inputs["before"], after=inputs["after"]
                     )[0]
@@ -349,20 +382,26 @@ def interpolate_frames(
                 waiting = 0
         flush()
 
-    with writer, contextlib.closing(frames) if isinstance(frames, Prefetch) else contextlib.nullcontext():
-        drawings = (frame for frame, _ in anchors(fed(frames), config.max_repeats, counts, thumbs))
-        a = first = next(drawings, None)
-        if a is None:
-            raise BadInputError(f"{info.path}: no frames to interpolate")
-        previous, b = before, next(drawings, None)
-        while b is not None:
-            following = next(drawings, None)  # one drawing ahead: four-frame motion looks at it
-            render(a, b, schedule.take(b.pts), previous, following if following is not None else after)
-            previous, a, b = a, b, following
-        if finish:
-            # Looping: the last interval ends where the loop restarts, on the first frame.
-            loop_end = first.replace(pts=counts.end) if wrap and a is not first else None
-            render(a, loop_end, schedule.finish(counts.end), previous)
+    with contextlib.closing(frames) if isinstance(frames, Prefetch) else contextlib.nullcontext():
+        try:
+            drawings = (frame for frame, _ in anchors(fed(frames), config.max_repeats, counts, thumbs))
+            a = first = next(drawings, None)
+            if a is None:
+                raise BadInputError(f"{info.path}: no frames to interpolate")
+            previous, b = before, next(drawings, None)
+            while b is not None:
+                following = next(drawings, None)  # one drawing ahead: four-frame motion looks at it
+                render(a, b, schedule.take(b.pts), previous, following if following is not None else after)
+                previous, a, b = a, b, following
+            if finish:
+                # Looping: the last interval ends where the loop restarts, on the first frame.
+                loop_end = first.replace(pts=counts.end) if wrap and a is not first else None
+                render(a, loop_end, schedule.finish(counts.end), previous)
+        except BaseException:
+            writer.abort()  # nothing appears
+            raise
+        with clock("encode"):  # the encoder's delayed frames are encoded on close
+            writer.close()
     duration_in = counts.end - (start or 0)
     return InterpolateResult(
         source=info,
@@ -376,6 +415,7 @@ def interpolate_frames(
         duration_out=_output_duration(config, duration_in, counts.frames_out),
         audio_copied=audio is not None,
         seconds=time.perf_counter() - started,
+        stages=dict(clock.seconds),
     )
 
 

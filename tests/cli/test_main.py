@@ -142,6 +142,8 @@ def test_interpolate_classical_end_to_end(tmp_path, capsys):
 
     info = probe(tmp_path / "out.mp4")
     assert info.frame_count == 12 and info.fps == 50
+    code, _, err = run(capsys, "interpolate", str(clip), str(tmp_path / "out.mp4"), "--factor", "2", "--engine", "classical", "-q", "-y", "--profile")
+    assert code == 0 and err.startswith("profile: decode ") and "engine" in err and err.count("\n") == 1
 
 
 def _tiny_weights(path):

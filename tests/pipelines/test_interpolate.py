@@ -106,3 +106,9 @@ def test_neighbours_are_handed_over_within_a_shot_and_never_across_a_cut(cut_cli
     assert spy.calls[0] == (False, True) and spy.calls[-1] == (True, False)  # the video's ends
     assert spy.calls[10] == (True, False) and spy.calls[11] == (False, True)  # the cut's sides
     assert all(call == (True, True) for call in spy.calls[1:10] + spy.calls[12:-1])
+
+
+def test_the_result_says_where_the_time_went(cut_clip, tmp_path):
+    result = interpolate_video(cut_clip, tmp_path / "out.mkv", InterpolateConfig(factor=2), engine=AverageEngine())
+    assert set(result.stages) == {"decode", "tests", "engine", "encode"}
+    assert all(s > 0 for s in result.stages.values()) and sum(result.stages.values()) <= result.seconds
