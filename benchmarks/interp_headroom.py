@@ -20,6 +20,7 @@ Besides the benchmark sets it scores a tuning set that no benchmark shares: 80 c
 a choice made here can be checked away from the benchmark.
 
     python -m benchmarks.interp_headroom [--weights runs/X/state.safetensors ...] [--write]
+    python -m benchmarks.interp_headroom --motion [--write]   # the motion-to-t options beside the oracle
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ import torch
 from benchmarks.report import write_block
 from benchmarks.triplets import load_triplets
 from kinema import weights as shipped
+from kinema.engines.classical import ClassicalConfig, ClassicalEngine
 from kinema.engines.learned import LearnedConfig, LearnedEngine
+from kinema.ops.bilateral import BilateralConfig
 from kinema.models.checkpoint import load_checkpoint
 from kinema.models.interp import InterpNet
 from kinema.models.interp.model import compose
@@ -134,6 +137,7 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, nargs="*", default=[], help="more weight files or training states to score")
     parser.add_argument("--soup", action="store_true", help="also score the mean of the shipped and --weights parameters")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--motion", action="store_true", help="score the motion-to-t options instead (block motion-to-t)")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     if args.threads:
@@ -152,6 +156,16 @@ def main() -> None:
         ("  at a working size of at least 384 px (small inputs upscaled)", upscaled(best, 384)),
         ("  at full resolution (no 512-px cap)", LearnedEngine(best.model, dataclasses.replace(best.config, work_max_side=None)).midpoint),
     ]
+    if args.motion:
+        balanced = ClassicalConfig.balanced()
+        bilateral = balanced.replace(bilateral=BilateralConfig())
+        rows = [
+            ("classical balanced", ClassicalEngine(balanced).midpoint),
+            ("  + bilateral motion at t", ClassicalEngine(bilateral).midpoint),
+            ("learned (default)", LearnedEngine(best.model, LearnedConfig()).midpoint),
+            ("  guided by bilateral motion at t", LearnedEngine(best.model, LearnedConfig(guide=bilateral)).midpoint),
+            ("learned best", best.midpoint),
+        ]
     nets = [load_net(path) for path in args.weights]
     for path, net in zip(args.weights, nets):
         rows.append((f"`{path}`, best", LearnedEngine(net, LearnedConfig.best()).midpoint))
@@ -168,7 +182,7 @@ def main() -> None:
         print(lines[-1], flush=True)
     text = "\n".join(lines) + "\n\nMeasured by `python -m benchmarks.interp_headroom` (mean PSNR in dB, 8-bit RGB)."
     if args.write:
-        write_block("interp-headroom", text)
+        write_block("motion-to-t" if args.motion else "interp-headroom", text)
 
 
 if __name__ == "__main__":

@@ -124,6 +124,10 @@ class Frame:
     def __setattr__(self, name, value):
         raise AttributeError(f"Frame is immutable; use frame.replace({name}=...)")
 
+    def __reduce__(self):
+        # Pickling and copying would otherwise restore the slots through __setattr__.
+        return _rebuild_frame, (self.pts, self.duration, self.index, self._image, self._alpha, self._stored)
+
     def _decode(self) -> None:
         if self._stored is not None and self._image is None:
             from kinema.io.pixels import from_hwc
@@ -190,6 +194,12 @@ class Frame:
 
     def __repr__(self) -> str:
         return f"Frame(index={self.index}, pts={self.pts}, duration={self.duration}, {self.width}x{self.height}, alpha={self.has_alpha})"
+
+
+def _rebuild_frame(pts, duration, index, image, alpha, stored) -> Frame:
+    frame = Frame.__new__(Frame)
+    frame._set(pts=pts, duration=duration, index=index, _image=image, _alpha=alpha, _stored=stored)
+    return frame
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,3 +47,16 @@ def test_a_decoded_frame_turns_into_floats_once_and_stays_immutable():
         frame.replace(colour=None)
     painted = frame.replace(image=torch.zeros(3, 2, 3))
     assert painted.image.sum() == 0 and torch.equal(painted.alpha, frame.alpha) and painted.index == 7
+
+
+def test_frames_survive_pickling_and_copying():
+    import copy
+    import pickle
+
+    import numpy as np
+
+    stored = Frame.decoded(np.full((2, 3, 3), 7, np.uint8), pts=Fraction(1, 3), duration=Fraction(1, 30), index=4)
+    for frame in (stored, stored.replace(image=stored.image * 0.5)):
+        for twin in (pickle.loads(pickle.dumps(frame)), copy.copy(frame), copy.deepcopy(frame)):
+            assert (twin.pts, twin.duration, twin.index) == (frame.pts, frame.duration, frame.index)
+            assert np.array_equal(twin.pixels(), frame.pixels())

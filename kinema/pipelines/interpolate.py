@@ -332,12 +332,12 @@ def interpolate_frames(
 
     def window(before: Frame | None, a: Frame, b: Frame, after: Frame | None) -> dict:
         """What the engine is given: the pair, and the neighbours that share its shot."""
-        beside = {"before": (before, a), "after": (b, after)}
-        return {
-            "a": a.image[None].to(device),
-            "b": b.image[None].to(device),
-            **{k: None if x is None or y is None or cut_between(x, y) else (x if k == "before" else y).image[None].to(device) for k, (x, y) in beside.items()},
-        }
+        if before is not None and cut_between(before, a):
+            before = None
+        if after is not None and cut_between(b, after):
+            after = None
+        tensors = {"a": a, "b": b, "before": before, "after": after}
+        return {k: None if f is None else f.image[None].to(device) for k, f in tensors.items()}
 
     def render(a: Frame, b: Frame | None, slots: Iterator[Slot], before: Frame | None = None, after: Frame | None = None) -> None:
         """Write the frames of ``slots`` between ``a`` and ``b``, ``config.batch``
