@@ -285,7 +285,10 @@ def gif2video_cmd(
         else:
             kind = "dithered" if result.dithered else "not dithered"
             sure = "" if result.dither_probability is None else f" (p={result.dither_probability:.2f})"
-            what = f"{result.colors} colours, {kind}{sure}, {result.level}-colour model"
+            # A model for dithered GIFs cannot keep the pixels in their palette cells (error
+            # diffusion moved them out): say which path was taken.
+            check = "dithered model, no consistency step" if result.dithered else "kept consistent with the GIF"
+            what = f"{result.colors} colours, {kind}{sure}, {result.level}-colour model, {check}"
         stderr.print(
             f"wrote {r.output}: {r.frames_in} → {r.frames_out} frames, {float(r.duration_out):.3f} s ({what}) in {r.seconds:.1f} s",
             highlight=False,

@@ -17,7 +17,7 @@ import torch
 
 from kinema.io.pixels import to_hwc
 from kinema.models.gif2video import CCDNet, DitherNet
-from kinema.ops.color import palette_of, stack_palettes
+from kinema.ops.color import palette_of, project_to_cells, stack_palettes
 from kinema.types import BadInputError
 from kinema.weights import DITHER, FOLDER
 
@@ -77,10 +77,17 @@ class GifRestorer:
         return sum(probs) / len(probs)
 
     @torch.inference_mode()
-    def restore(self, image: torch.Tensor, model: CCDNet, palette: np.ndarray | None = None) -> torch.Tensor:
+    def restore(
+        self, image: torch.Tensor, model: CCDNet, palette: np.ndarray | None = None, *, consistent: bool = True
+    ) -> torch.Tensor:
         """One ``(3, H, W)`` GIF frame → restored ``(3, H, W)`` on the CPU. ``palette``
-        ``(K, 3)`` uint8 defaults to the frame's own colours."""
-        palettes = None
-        if not model.config.dithered:
-            palettes = stack_palettes([palette if palette is not None else palette_of(to_hwc(image))]).to(self.device)
-        return model(image[None].to(self.device), palettes)[0].cpu()
+        ``(K, 3)`` uint8 defaults to the frame's own colours.
+
+        ``consistent`` (models for GIFs without dithering): every restored pixel is moved
+        into the palette cell of its GIF colour (:func:`kinema.ops.color.project_to_cells`),
+        where its true colour lies; no pixel moves away from the truth."""
+        if model.config.dithered:
+            return model(image[None].to(self.device), None)[0].cpu()
+        palettes = stack_palettes([palette if palette is not None else palette_of(to_hwc(image))])
+        restored = model(image[None].to(self.device), palettes.to(self.device))[0].cpu()
+        return project_to_cells(restored[None], image[None], palettes)[0] if consistent else restored

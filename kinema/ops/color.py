@@ -27,6 +27,9 @@ if TYPE_CHECKING:  # GIF writing needs none of torch; requantize and stack_palet
 
 #: Pixels compared against the palette at once (bounds memory at 4K × 256 colours).
 _CHUNK = 1 << 16
+#: How far past a cell's boundary a projected colour is put (8-bit units), so that its
+#: nearest palette entry is its own and not a tie.
+_INSIDE = 1e-3
 
 
 def median_cut_palette(rgb: np.ndarray, colors: int) -> np.ndarray:
@@ -119,3 +122,84 @@ def palette_of(rgb: np.ndarray) -> np.ndarray:
     flat = rgb.reshape(-1, 3).astype(np.uint32)
     packed = np.unique((flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2])  # 1-D unique: ~10× faster
     return np.stack([packed >> 16, (packed >> 8) & 255, packed & 255], axis=1).astype(np.uint8)
+
+
+def project_to_cells(images: torch.Tensor, gifs: torch.Tensor, palettes: torch.Tensor, *, iterations: int = 64) -> torch.Tensor:
+    """Make restorations consistent with their GIFs: ``f_C(x) = G`` (the paper's constraint).
+
+    Without dithering, a GIF pixel of colour ``g`` came from a colour nearer to ``g`` than to
+    any other palette entry: its palette *cell*, the polytope of half-spaces
+    ``(x − (g + c)/2)·(c − g) ≤ 0``. Each restored pixel outside its cell is moved in by
+    repeated projection onto its most violated half-space (and a hair past the boundary, so
+    that the nearest colour is ``g`` and not a tie). The true colour lies in every one of those
+    half-spaces, and projecting onto a half-space that holds a point never moves a pixel away
+    from it: no step makes a pixel farther from the truth. A pixel still outside after
+    ``iterations`` steps takes its GIF colour (inside by definition).
+
+    ``images``, ``gifs``: ``(N, 3, H, W)`` in [0, 1] (``gifs`` hold palette colours exactly);
+    ``palettes``: ``(N, K, 3)`` in [0, 1] (:func:`stack_palettes`). Returns ``(N, 3, H, W)``.
+    Not for dithered GIFs, whose error diffusion breaks the constraint.
+    """
+    import torch
+
+    n, _, h, w = images.shape
+    out = torch.empty_like(images)
+    for i in range(n):
+        # float64: near a boundary the signed distances are differences of products ~10⁵,
+        # which float32 resolves only to ~10⁻², too coarse to tell inside from out.
+        x = images[i].detach().permute(1, 2, 0).reshape(-1, 3).to(torch.float64).clamp(0, 1) * 255
+        g = gifs[i].detach().permute(1, 2, 0).reshape(-1, 3).to(torch.float64).mul(255).round()
+        c = torch.unique(palettes[i].detach().to(torch.float64).mul(255).round(), dim=0)  # padding repeats colours
+        active = _maybe_outside(x, g, c)
+        for step in range(iterations + 1):
+            if active.numel() == 0:
+                break
+            part, own = x[active], g[active]
+            dot = own @ c.T  # (P, K)
+            square = (own * own).sum(1, keepdim=True)
+            norm = ((c * c).sum(1) - 2 * dot + square).clamp_min(0).sqrt()  # |c − g|; 0 at g's own entry
+            # (x − (g + c)/2)·(c − g) / |c − g|, the signed distance out of each half-space.
+            beyond = (part @ c.T - (part * own).sum(1, keepdim=True) - 0.5 * ((c * c).sum(1) - square)) / norm.clamp_min(1e-6)
+            beyond = torch.where(norm > 1e-6, beyond, torch.full_like(beyond, -1.0))
+            worst, k = beyond.max(1)
+            outside = worst > 0
+            if step == iterations:  # not in after all the steps: the GIF's own colour
+                x[active[outside]] = own[outside]
+                break
+            normal = (c[k] - own) / norm.gather(1, k[:, None]).clamp_min(1e-6)
+            # The colour cube is one more convex set that holds the truth: clamping to it is
+            # a projection too, and it keeps the next step's distances meaningful.
+            x[active] = (part - (outside * (worst + _INSIDE))[:, None] * normal).clamp(0, 255)
+            active = active[outside]
+        out[i] = (x / 255).reshape(h, w, 3).permute(2, 0, 1).to(images.dtype)
+    return out
+
+
+def _maybe_outside(x: torch.Tensor, g: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """Indices of the pixels ``x`` ``(P, 3)`` (0..255) that may lie outside the cell of their
+    GIF colour ``g``: a float32 pass over all pixels, with a margin wider than its rounding
+    error, so that the exact float64 steps run only where a restoration left its cell.
+    ``c``: the palette ``(K, 3)``, each colour once."""
+    import torch
+
+    table = c.to(torch.float32)
+    packed = _pack(c)
+    order = torch.argsort(packed)
+    own = order[torch.searchsorted(packed[order], _pack(g))]  # each pixel's own entry
+    maybe = []
+    for start in range(0, x.shape[0], _CHUNK):
+        part = x[start : start + _CHUNK].to(torch.float32)
+        mine = own[start : start + _CHUNK, None]
+        score = (table * table).sum(1) - 2 * part @ table.T  # |x − c|² − |x|², error ≲ 0.05
+        own_score = score.gather(1, mine)[:, 0]
+        score.scatter_(1, mine, float("inf"))
+        maybe.append(start + torch.nonzero(score.min(1).values < own_score + 0.5)[:, 0])
+    return torch.cat(maybe)
+
+
+def _pack(rgb: torch.Tensor) -> torch.Tensor:
+    """Integer-valued ``(..., 3)`` colours → one int64 per colour."""
+    import torch
+
+    v = rgb.to(torch.int64)
+    return (v[..., 0] << 16) | (v[..., 1] << 8) | v[..., 2]

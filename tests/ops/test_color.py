@@ -68,3 +68,28 @@ def test_gif_writer_without_dither_maps_each_pixel_to_its_nearest_colour(tmp_pat
     indices, palette = quantize_gif(rgb, 8, dither=False)
     d = ((rgb[:, :, None, :].astype(int) - palette[None, None].astype(int)) ** 2).sum(-1)
     assert np.array_equal(d.min(-1), d[np.arange(60)[:, None], np.arange(60)[None], indices])
+
+
+def test_the_consistency_step_puts_every_pixel_in_its_cell_and_none_farther_from_the_truth():
+    from kinema.ops.color import project_to_cells
+
+    source = smooth(1, 48, 64)
+    for colors in (8, 64):
+        indices, palette = quantize_gif(source, colors, dither=False)
+        gif = torch.from_numpy(palette[indices]).permute(2, 0, 1).float()[None] / 255
+        truth = torch.from_numpy(source).permute(2, 0, 1).float()[None] / 255
+        guess = (truth + 0.04 * torch.randn(truth.shape, generator=torch.Generator().manual_seed(colors))).clamp(0, 1)
+        palettes = stack_palettes([palette])
+        fixed = project_to_cells(guess, gif, palettes)
+        # In its cell: no palette colour is nearer than the pixel's own GIF colour (float64, exact).
+        x = fixed[0].permute(1, 2, 0).reshape(-1, 3).double() * 255
+        own = gif[0].permute(1, 2, 0).reshape(-1, 3).double().mul(255).round()
+        nearest = torch.cdist(x, torch.from_numpy(palette).double()).min(1).values
+        assert bool(((x - own).norm(dim=1) <= nearest + 1e-3).all())
+        assert not bool((requantize(guess, palettes) == gif).all())  # the guess was not consistent
+        error = lambda image: (image - truth).pow(2).sum(1).sqrt()  # noqa: E731
+        assert bool((error(fixed) <= error(guess) + 1e-6).all())
+        assert error(fixed).mean() < error(guess).mean()
+        # A restoration already in its cells (the GIF itself, its source) is left as it is.
+        assert torch.equal(project_to_cells(gif, gif, palettes), gif)
+        assert torch.allclose(project_to_cells(truth, gif, palettes), truth, atol=1e-6)
