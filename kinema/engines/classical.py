@@ -295,7 +295,7 @@ class ClassicalEngine(Engine):
         found = {name: self._flow_memo.find(*pair) for name, pair in wanted.items()}
         missing = [name for name, flow in found.items() if flow is None]
         if missing:
-            smalls = {name: (self._small(x, height, width), self._small(y, height, width)) for name, (x, y) in ((n, wanted[n]) for n in missing)}
+            smalls = {name: [self._small(x, height, width) for x in wanted[name]] for name in missing}
             # DIS is single-threaded in parts and releases the GIL: two flows overlap.
             with ThreadPoolExecutor(max_workers=2) as pool:
                 jobs = {name: pool.submit(self.flow, *smalls[name]) for name in missing}
