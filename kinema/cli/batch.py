@@ -28,6 +28,7 @@ from kinema.cli.options import (
     Quality,
     QualityOption,
     Quiet,
+    Threads,
     Slowmo,
     SourceFps,
     TargetFps,
@@ -50,7 +51,6 @@ app = typer.Typer(
 InputArg = Annotated[Path, typer.Argument(help="A folder (walked recursively) or a manifest: .csv / .jsonl with 'input' and optional 'output'.")]
 OutputArg = Annotated[Path, typer.Argument(help="Output folder; outputs mirror the inputs' folders.")]
 Workers = Annotated[Optional[int], typer.Option(help="Worker processes (default: one per CPU core).")]
-Threads = Annotated[Optional[int], typer.Option(help="Torch threads per worker (default: cores ÷ workers).")]
 Ray = Annotated[bool, typer.Option("--ray", help="Run on Ray (pip install 'kinema[ray]'): a new local Ray, or --address.")]
 Address = Annotated[Optional[str], typer.Option(help="With --ray: 'auto' (the cluster this machine is in) or ray://HEAD:10001.")]
 Report = Annotated[Optional[Path], typer.Option(help="JSON-lines report, one line per file (default: OUTPUT_DIR/kinema-batch.jsonl).")]

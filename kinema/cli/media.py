@@ -36,8 +36,10 @@ from kinema.cli.options import (
     Slowmo,
     SourceFps,
     TargetFps,
+    Threads,
     WeightsOption,
     usage,
+    use_threads,
 )
 from kinema.cli.options import device as device_of
 from kinema.io.video_out import OddSize, VideoCodec
@@ -142,6 +144,7 @@ def interpolate_cmd(
     quality: QualityOption = Quality.balanced,
     weights: WeightsOption = None,
     device: Device = "cpu",
+    threads: Threads = None,
     adapt: Adapt = 0,
     scene_cuts: SceneCuts = True,
     max_repeats: Annotated[int, typer.Option(help="Repeated frames up to this run length are interpolated across (anime on twos/threes); 0 = off.")] = 2,
@@ -177,6 +180,7 @@ def interpolate_cmd(
         adaptation = AdaptConfig(steps=adapt)  # ≥ 0
     if adapt and engine is not EngineName.learned:
         raise typer.BadParameter("--adapt needs --engine learned")
+    use_threads(threads)
     where = device_of(device)
     chosen = make_engine(engine, quality, weights, where)
     if adapt:
@@ -215,6 +219,7 @@ def pair_cmd(
     quality: QualityOption = Quality.balanced,
     weights: WeightsOption = None,
     device: Device = "cpu",
+    threads: Threads = None,
     overwrite: Overwrite = False,
 ) -> None:
     """The frames between two images at one or more times."""
@@ -222,6 +227,7 @@ def pair_cmd(
 
     if any(not 0.0 <= x <= 1.0 for x in t):
         raise typer.BadParameter(f"--t must be in [0, 1], got {', '.join(f'{x:g}' for x in t)}")
+    use_threads(threads)
     where = device_of(device)
     for path in interpolate_pair(first, second, t, output, engine=make_engine(engine, quality, weights, where), device=where, overwrite=overwrite):
         typer.echo(str(path))
@@ -247,6 +253,7 @@ def gif2video_cmd(
     quality: QualityOption = Quality.balanced,
     weights: WeightsOption = None,
     device: Device = "cpu",
+    threads: Threads = None,
     scene_cuts: SceneCuts = True,
     overwrite: Overwrite = False,
     codec: Codec = VideoCodec.H264,
@@ -272,6 +279,7 @@ def gif2video_cmd(
             overwrite=overwrite,
         )
     retiming = factor not in (None, 1) or fps is not None
+    use_threads(threads)
     where = device_of(device)
     # Without retiming no in-between frame is made: skip loading the learned engine.
     chosen = make_engine(engine, quality, weights, where) if retiming else AverageSpec().build(where)

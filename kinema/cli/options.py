@@ -54,6 +54,18 @@ def device(name: str):
     return found
 
 
+def use_threads(count: int | None) -> None:
+    """The thread budget of this process (``--threads``): the CLI chooses it, library code
+    never does. None leaves torch's and OpenCV's defaults (every core)."""
+    if count is None:
+        return
+    import cv2
+    import torch
+
+    torch.set_num_threads(count)
+    cv2.setNumThreads(count)
+
+
 @contextmanager
 def usage():
     """Option values that a config or option set refuses are usage errors (exit 2), found
@@ -81,6 +93,10 @@ class Quality(str, enum.Enum):
 
 Overwrite = Annotated[bool, typer.Option("--overwrite", "-y", help="Replace existing outputs (never an input, nor a folder kinema did not write).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Threads = Annotated[
+    Optional[int],
+    typer.Option(min=1, help="CPU threads of each process that runs a model (torch and OpenCV); default: every core (batch: cores ÷ workers)."),
+]
 Device = Annotated[str, typer.Option(parser=_device, help="Where networks run: cpu, cuda, cuda:N or mps (a batch gives each Ray worker one GPU).")]
 Codec = Annotated[VideoCodec, typer.Option(help="Video codec: h264, or lossless ffv1 (.mkv) / png (.mov).")]
 Crf = Annotated[int, typer.Option(help="H.264 quality, 0 (lossless luma) to 51; 18 is visually transparent.")]

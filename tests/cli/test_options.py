@@ -78,3 +78,20 @@ def test_commands_that_run_no_model_do_not_load_torch(tmp_path, args):
 
 def test_main_is_the_console_script_entry_point():
     assert main(["--version"]) == 0
+
+
+def test_threads_sets_the_budget_of_a_model_command_and_zero_is_a_usage_error(tmp_path, capsys):
+    import cv2
+    import torch
+
+    clip = make_video(tmp_path / "a.mp4", 3)
+    before = torch.get_num_threads(), cv2.getNumThreads()
+    try:
+        code, _, err = run(capsys, "interpolate", clip, tmp_path / "o.mp4", "--factor", "2", "--engine", "classical", "--threads", "1", "-q")
+        assert code == 0, err
+        assert (torch.get_num_threads(), cv2.getNumThreads()) == (1, 1)
+    finally:  # the rest of the suite runs with the machine's own budget
+        torch.set_num_threads(before[0])
+        cv2.setNumThreads(before[1])
+    code, _, err = run(capsys, "interpolate", clip, tmp_path / "p.mp4", "--factor", "2", "--threads", "0")
+    assert code == 2 and not (tmp_path / "p.mp4").exists()
