@@ -41,7 +41,8 @@ from kinema.io.remux import can_join, join_packets
 from kinema.io.video import LOOP_TAG, VideoReader
 from kinema.io.video_out import VideoCodec, VideoOptions
 from kinema.pipelines.convert import Progress
-from kinema.pipelines.interpolate import InterpolateConfig, InterpolateResult, anchors, audio_to_copy, interpolate_frames, output_timeline
+from kinema.pipelines.anchors import anchors
+from kinema.pipelines.interpolate import InterpolateConfig, InterpolateResult, audio_to_copy, interpolate_frames, output_timeline
 from kinema.types import BadInputError, Frame, MediaKind
 
 #: The parts' container: it keeps any time base exactly, whatever the codec.

@@ -1,12 +1,13 @@
 """``interpolate``: retime a video with in-between frames (``--factor``, ``--fps``, ``--slowmo``).
 
 The source streams through once. Frames that only repeat their predecessor (animation on
-twos or threes, screen captures) are set aside so motion is interpolated between the
-distinct drawings instead of stuttering; longer runs are real pauses and are kept. Each
-pair of remaining frames ("anchors") is checked for a scene cut: across a cut the earlier
-frame is held up to the cut's original time, never blended into the next shot. Output
-times come from :mod:`kinema.pipelines.retime`; an engine renders each pair's times in one
-call, so motion is estimated once per pair.
+twos or threes, screen captures) are set aside (:mod:`kinema.pipelines.anchors`) so motion
+is interpolated between the distinct drawings instead of stuttering; longer runs are real
+pauses and are kept. Each pair of remaining frames ("anchors") is checked for a scene cut:
+across a cut the earlier frame is held up to the cut's original time, never blended into
+the next shot. Output times come from :mod:`kinema.pipelines.retime`; an engine renders
+each pair's times in one call, so motion is estimated once per pair, and it is shown the
+drawings on either side of the pair (within the shot) for four-frame motion.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from kinema.engines.base import Engine
 from kinema.io.atomic import check_output
 from kinema.io.output import OutputOptions, Timeline, open_writer, output_kind
 from kinema.io.probe import open_reader
-from kinema.ops.scenes import is_cut, is_repeat, thumbnail
+from kinema.ops.scenes import is_cut
 from kinema.pipelines.convert import Progress, audio_source
 from kinema.pipelines.retime import FactorSchedule, RateSchedule, Slot
-from kinema.pipelines.stages import BackgroundWriter, Prefetch
+from kinema.pipelines.anchors import Thumbnails, anchors
+from kinema.pipelines.stages import BackgroundWriter, Prefetch, StageClock
 from kinema.types import BadInputError, Frame, KinemaError, MediaInfo, MediaKind
 
 #: Default bound on an output's frame count: 9 hours at 60 fps.
@@ -112,71 +114,6 @@ class _Counts:
     cuts: int = 0
     repeats: int = 0
     end: Fraction = Fraction(0)
-
-
-class _Clock:
-    """Seconds per stage name, accumulated: ``with clock("engine"): ...``."""
-
-    def __init__(self):
-        self.seconds: dict[str, float] = {}
-
-    @contextlib.contextmanager
-    def __call__(self, stage: str):
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
-
-
-class Thumbnails:
-    """Each frame's thumbnail for the repeat and cut tests (:func:`kinema.ops.scenes.thumbnail`),
-    made once: a frame is tested with the one before it and with the one after it."""
-
-    def __init__(self, keep: int = 5, clock: _Clock | None = None):
-        self._keep = keep
-        self._clock = clock
-        self._held: list[tuple[Frame, torch.Tensor]] = []  # newest last
-
-    def __call__(self, frame: Frame) -> torch.Tensor:
-        for held, small in self._held:
-            if held is frame:
-                return small
-        with self._clock("tests") if self._clock is not None else contextlib.nullcontext():
-            small = thumbnail(frame.image[None])
-        self._held = [*self._held[1 - self._keep :], (frame, small)]
-        return small
-
-
-def anchors(
-    frames: Iterator[Frame], max_repeats: int, counts: _Counts | None = None, thumbs: Thumbnails | None = None
-) -> Iterator[tuple[Frame, bool]]:
-    """The frames motion is interpolated between: ``frames`` minus short runs of repeats.
-
-    Yields ``(frame, clean)``: ``clean`` marks an anchor after which the detector holds no
-    history (it is the newest distinct drawing), so a stream that starts there finds the
-    same anchors from then on; :mod:`kinema.pipelines.chunked` cuts long videos at them. ``counts`` tallies the
-    repeats bridged.
-    """
-    counts = counts if counts is not None else _Counts()
-    thumbs = thumbs if thumbs is not None else Thumbnails()
-    previous: Frame | None = None
-    held: Frame | None = None  # the newest repeat of ``previous``
-    run = 0
-    for frame in frames:
-        if previous is not None and max_repeats and bool(is_repeat(thumbs(previous), thumbs(frame))[0]):
-            held, run = frame, run + 1
-            continue
-        if held is not None:
-            if run > max_repeats:
-                yield held, False  # a pause: motion resumes only after it
-            else:
-                counts.repeats += run
-        held, run = None, 0
-        yield frame, True
-        previous = frame
-    if held is not None:
-        yield held, False  # the video ends on a still
 
 
 def _schedule(config: InterpolateConfig, origin: Fraction | None) -> FactorSchedule | RateSchedule:
@@ -275,7 +212,7 @@ def interpolate_frames(
         raise KinemaError(_too_many(total, config.max_frames, known=True))
     start: Fraction | None = origin
 
-    clock = _Clock()
+    clock = StageClock()
 
     def fed(frames: Iterable[Frame]) -> Iterator[Frame]:
         nonlocal start

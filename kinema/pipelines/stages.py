@@ -15,8 +15,10 @@ output appears.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -168,3 +170,18 @@ class BackgroundWriter(AtomicWriter):
                 break
         self._thread.join()
         self.writer.abort()
+
+
+class StageClock:
+    """Seconds per stage name, accumulated: ``with clock("engine"): ...`` (``--profile``)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
