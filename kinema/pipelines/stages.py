@@ -134,32 +134,31 @@ class BackgroundWriter(AtomicWriter):
         if self._error is not None:
             raise self._error
 
-    def write(self, frame: Frame) -> None:
-        while True:
-            self._raise()
-            if not self._thread.is_alive():
-                raise RuntimeError("the encoding stage has stopped")
+    def _offer(self, item: Frame | None, *, check: bool = True) -> bool:
+        """Queue ``item`` while the thread runs (``check``: raising its error as soon as it
+        fails); False if it stopped first."""
+        while self._thread.is_alive():
             try:
-                self._queue.put(frame, timeout=_POLL)
-                return
+                self._queue.put(item, timeout=_POLL)
+                return True
             except queue.Full:
-                continue
+                if check:
+                    self._raise()
+        return False
+
+    def write(self, frame: Frame) -> None:
+        self._raise()
+        if not self._offer(frame):
+            self._raise()
+            raise RuntimeError("the encoding stage has stopped")
 
     def close(self) -> Path:
-        self._drain(None)
+        self._offer(None, check=False)  # the end: the thread writes what is queued, then returns
         self._thread.join()
         if self._error is not None:
             self.writer.abort()
             raise self._error
         return self.writer.close()
-
-    def _drain(self, item) -> None:
-        while self._thread.is_alive():
-            try:
-                self._queue.put(item, timeout=_POLL)
-                return
-            except queue.Full:
-                continue
 
     def abort(self) -> None:
         self._stop.set()
