@@ -47,11 +47,14 @@ MAX_SIDE = 640
 def engines() -> dict[str, Callable[[], Engine]]:
     four = ClassicalConfig.balanced()  # the default: four-frame motion
     two = four.replace(quadratic=False)
+    best_four = LearnedConfig.best().guide
     return {
         "classical, 2 frames": lambda: ClassicalEngine(two),
         "classical, 4 frames (default)": lambda: ClassicalEngine(four),
         "learned, 2 frames": lambda: LearnedEngine.from_file(None, LearnedConfig(guide=two)),
         "learned, 4-frame guide (default)": lambda: LearnedEngine.from_file(None, LearnedConfig(guide=four)),
+        "learned best, 2 frames": lambda: LearnedEngine.from_file(None, LearnedConfig(guide=best_four.replace(quadratic=False))),
+        "learned best, 4-frame guide": lambda: LearnedEngine.from_file(None, LearnedConfig(guide=best_four)),
     }
 
 

@@ -28,7 +28,6 @@ import tempfile
 from pathlib import Path
 
 import av
-import numpy as np
 
 from benchmarks.report import write_block
 from kinema.train.data import DATA_ROOT
@@ -146,5 +145,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
     main()
