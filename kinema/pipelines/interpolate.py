@@ -326,14 +326,18 @@ def interpolate_frames(
             if a is None:
                 raise BadInputError(f"{info.path}: no frames to interpolate")
             previous, b = before, next(drawings, None)
+            second = b  # where a loop goes on after its first frame
+            # After the last drawing: the next part's first, or in a loop the first frame again.
+            beyond = first if wrap and finish else after
             while b is not None:
                 following = next(drawings, None)  # one drawing ahead: four-frame motion looks at it
-                render(a, b, schedule.take(b.pts), previous, following if following is not None else after)
+                render(a, b, schedule.take(b.pts), previous, following if following is not None else beyond)
                 previous, a, b = a, b, following
             if finish:
-                # Looping: the last interval ends where the loop restarts, on the first frame.
+                # Looping: the last interval ends where the loop restarts, on the first frame,
+                # and the motion beyond it is the loop's own first interval.
                 loop_end = first.replace(pts=counts.end) if wrap and a is not first else None
-                render(a, loop_end, schedule.finish(counts.end), previous)
+                render(a, loop_end, schedule.finish(counts.end), previous, second if loop_end is not None and second is not a else None)
         except BaseException:
             writer.abort()  # nothing appears
             raise

@@ -112,3 +112,17 @@ def test_the_result_says_where_the_time_went(cut_clip, tmp_path):
     result = interpolate_video(cut_clip, tmp_path / "out.mkv", InterpolateConfig(factor=2), engine=AverageEngine())
     assert set(result.stages) == {"decode", "tests", "engine", "encode"}
     assert all(s > 0 for s in result.stages.values()) and sum(result.stages.values()) <= result.seconds
+
+
+def test_a_looping_clip_shows_its_last_interval_the_motion_after_the_seam(tmp_path):
+    from kinema.io.probe import open_reader
+    from kinema.pipelines.interpolate import interpolate_frames
+
+    base = _shot(0, 0, 48, 60)
+    images = [np.roll(base, 10 * k, axis=1) for k in range(6)]  # six steps round a 60-px period: a loop
+    clip = make_video(tmp_path / "loop.mp4", 6, size=(48, 60), images=images)
+    reader = open_reader(clip)
+    spy = _Spy()
+    interpolate_frames(reader, reader.info, tmp_path / "out.mkv", InterpolateConfig(factor=2), engine=spy, wrap=True)
+    assert len(spy.calls) == 6  # five intervals and the one back to the first frame
+    assert spy.calls[0] == (False, True) and spy.calls[-2] == (True, True) and spy.calls[-1] == (True, True)
