@@ -34,22 +34,18 @@ class TensorMemo(Generic[T]):
         self._entries: list[tuple[tuple, tuple[torch.Tensor, ...], T]] = []  # newest last
 
     def get(self, compute: Callable[..., T], *inputs: torch.Tensor) -> T:
-        key = tuple(_identity(x) for x in inputs)
-        for k, held, value in self._entries:
-            if k == key:
-                return value
-        value = compute(*inputs)
-        self.put(value, *inputs, key=key)
+        """The remembered result for ``inputs``, or ``compute(*inputs)``, remembered."""
+        value = self.find(*inputs)
+        if value is None:
+            value = compute(*inputs)
+            self.put(value, *inputs)
         return value
 
     def find(self, *inputs: torch.Tensor) -> T | None:
         key = tuple(_identity(x) for x in inputs)
         return next((value for k, _, value in self._entries if k == key), None)
 
-    def put(self, value: T, *inputs: torch.Tensor, key: tuple | None = None) -> None:
-        key = key if key is not None else tuple(_identity(x) for x in inputs)
-        self._entries = [e for e in self._entries if e[0] != key][-(self.size - 1) :] if self.size > 1 else []
-        self._entries.append((key, inputs, value))
-
-    def clear(self) -> None:
-        self._entries = []
+    def put(self, value: T, *inputs: torch.Tensor) -> None:
+        key = tuple(_identity(x) for x in inputs)
+        kept = [e for e in self._entries if e[0] != key]
+        self._entries = [*kept[len(kept) - self.size + 1 :], (key, inputs, value)] if self.size > 1 else [(key, inputs, value)]

@@ -1,0 +1,31 @@
+import torch
+
+from kinema.ops.memo import TensorMemo
+
+
+def test_results_are_found_by_the_inputs_identity_not_their_values():
+    memo = TensorMemo(2)
+    calls = []
+
+    def double(x):
+        calls.append(1)
+        return x * 2
+
+    a = torch.ones(3)
+    assert torch.equal(memo.get(double, a), torch.full((3,), 2.0))
+    memo.get(double, a[None][0])  # a view of the same storage: found again
+    assert len(calls) == 1
+    memo.get(double, torch.ones(3))  # equal values, another tensor: computed
+    assert len(calls) == 2
+    a.add_(1)  # changed in place: its old result no longer applies
+    assert torch.equal(memo.get(double, a), torch.full((3,), 4.0)) and len(calls) == 3
+
+
+def test_only_the_newest_results_are_kept():
+    memo = TensorMemo(2)
+    xs = [torch.zeros(1) for _ in range(3)]
+    for i, x in enumerate(xs):
+        memo.put(i, x)
+    assert memo.find(xs[0]) is None and memo.find(xs[1]) == 1 and memo.find(xs[2]) == 2
+    memo.put(9, xs[1])  # replacing keeps one entry per key
+    assert memo.find(xs[1]) == 9 and memo.find(xs[2]) == 2
