@@ -173,7 +173,7 @@ class Frame:
         from kinema.io import pixels
 
         if self._stored is not None:
-            return pixels.restore(self._stored, bit_depth=bit_depth, alpha=alpha, background=background)
+            return pixels.stored_as(self._stored, bit_depth=bit_depth, alpha=alpha, background=background)
         image, plane = self._image, self._alpha
         if alpha:
             return pixels.to_hwc(image, image.new_ones((1, *image.shape[1:])) if plane is None else plane, bit_depth=bit_depth)

@@ -192,8 +192,9 @@ class GifWriter(AtomicWriter):
 
     def _paletted(self, frame: Frame) -> Image.Image:
         opts = self.options
-        rgba = frame.pixels(bit_depth=8, alpha=True)
-        rgb = np.ascontiguousarray(rgba[:, :, :3])  # colour as stored, not flattened: alpha is the palette's slot
+        # Colour as stored, not flattened over a background: alpha is the palette's last slot.
+        rgba = frame.pixels(bit_depth=8, alpha=frame.has_alpha)
+        rgb = np.ascontiguousarray(rgba[:, :, :3]) if frame.has_alpha else rgba
         if not self._alpha:
             return quantize(rgb, opts.colors, dither=opts.dither)
         # The last palette slot is reserved for "transparent", the same index in every frame.

@@ -66,7 +66,7 @@ def from_hwc(array: np.ndarray) -> tuple[torch.Tensor, torch.Tensor | None]:
     return torch.from_numpy(color), None if alpha is None else torch.from_numpy(alpha)
 
 
-def quantize(planes: np.ndarray, bit_depth: int = 8) -> np.ndarray:
+def round_samples(planes: np.ndarray, bit_depth: int = 8) -> np.ndarray:
     """Float planes ``(C, H, W)`` in [0, 1] → ``(H, W, C)`` uint8/uint16, rounded to nearest."""
     if bit_depth not in (8, 16):
         raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
@@ -82,7 +82,7 @@ def to_hwc(image: torch.Tensor, alpha: torch.Tensor | None = None, *, bit_depth:
     import torch
 
     planes = image if alpha is None else torch.cat([image, alpha], dim=0)
-    return quantize(planes.detach().to("cpu", torch.float32).numpy(), bit_depth)
+    return round_samples(planes.detach().to("cpu", torch.float32).numpy(), bit_depth)
 
 
 def flatten(image, alpha, background: float = 0.0):
@@ -95,7 +95,7 @@ def flatten(image, alpha, background: float = 0.0):
     return image * alpha + background * (1.0 - alpha)
 
 
-def restore(array: np.ndarray, *, bit_depth: int, alpha: bool, background: float = 0.0) -> np.ndarray:
+def stored_as(array: np.ndarray, *, bit_depth: int, alpha: bool, background: float = 0.0) -> np.ndarray:
     """A stored array as a writer wants it: ``(H, W, 4)`` with alpha (opaque where the source
     has none), else ``(H, W, 3)`` flattened over ``background``; at ``bit_depth``.
 
@@ -115,5 +115,5 @@ def restore(array: np.ndarray, *, bit_depth: int, alpha: bool, background: float
     color, plane = float_planes(array)
     if alpha:
         plane = np.ones_like(color[:1]) if plane is None else plane
-        return quantize(np.concatenate([color, plane], axis=0), bit_depth)
-    return quantize(flatten(color, plane, background), bit_depth)
+        return round_samples(np.concatenate([color, plane], axis=0), bit_depth)
+    return round_samples(flatten(color, plane, background), bit_depth)

@@ -151,15 +151,16 @@ def project_to_cells(images: torch.Tensor, gifs: torch.Tensor, palettes: torch.T
         g = gifs[i].detach().permute(1, 2, 0).reshape(-1, 3).to(torch.float64).mul(255).round()
         c = torch.unique(palettes[i].detach().to(torch.float64).mul(255).round(), dim=0)  # padding repeats colours
         active = _maybe_outside(x, g, c)
+        cc = (c * c).sum(1)
         for step in range(iterations + 1):
             if active.numel() == 0:
                 break
             part, own = x[active], g[active]
             dot = own @ c.T  # (P, K)
             square = (own * own).sum(1, keepdim=True)
-            norm = ((c * c).sum(1) - 2 * dot + square).clamp_min(0).sqrt()  # |c − g|; 0 at g's own entry
+            norm = (cc - 2 * dot + square).clamp_min(0).sqrt()  # |c − g|; 0 at g's own entry
             # (x − (g + c)/2)·(c − g) / |c − g|, the signed distance out of each half-space.
-            beyond = (part @ c.T - (part * own).sum(1, keepdim=True) - 0.5 * ((c * c).sum(1) - square)) / norm.clamp_min(1e-6)
+            beyond = (part @ c.T - (part * own).sum(1, keepdim=True) - 0.5 * (cc - square)) / norm.clamp_min(1e-6)
             beyond = torch.where(norm > 1e-6, beyond, torch.full_like(beyond, -1.0))
             worst, k = beyond.max(1)
             outside = worst > 0

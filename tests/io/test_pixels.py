@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from kinema.io.pixels import flatten, float_planes, from_hwc, quantize, to_hwc
+from kinema.io.pixels import flatten, float_planes, from_hwc, round_samples, to_hwc
 from kinema.types import Frame
 
 
@@ -36,7 +36,7 @@ def test_flatten_composites_over_background():
     assert flatten(image, alpha, 0.5)[0, 0].tolist() == [0.5, 1.0]
 
 
-def _torch_quantize(planes: torch.Tensor, bit_depth: int) -> np.ndarray:
+def _torch_round(planes: torch.Tensor, bit_depth: int) -> np.ndarray:
     """The float → integer rule written with torch ops, to pin numpy's arithmetic to it."""
     peak = 255.0 if bit_depth == 8 else 65535.0
     data = planes.clamp(0.0, 1.0).mul_(peak).round_()
@@ -44,13 +44,13 @@ def _torch_quantize(planes: torch.Tensor, bit_depth: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("bit_depth", [8, 16])
-def test_quantize_rounds_as_torch_does(bit_depth):
+def test_rounding_to_samples_matches_torch(bit_depth):
     rng = np.random.default_rng(1)
     peak = 255 if bit_depth == 8 else 65535
     halves = (np.arange(peak, dtype=np.float32) + 0.5) / peak  # ties, where rounding rules differ
     planes = np.concatenate([rng.uniform(-0.2, 1.2, 3 * 4000).astype(np.float32), halves[: 3 * (len(halves) // 3)]])
     planes = planes[: 3 * (len(planes) // 3)].reshape(3, 1, -1)
-    assert np.array_equal(quantize(planes, bit_depth), _torch_quantize(torch.from_numpy(planes.copy()), bit_depth))
+    assert np.array_equal(round_samples(planes, bit_depth), _torch_round(torch.from_numpy(planes.copy()), bit_depth))
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
@@ -68,7 +68,7 @@ def test_stored_frames_write_what_float_frames_write(dtype, channels, bit_depth,
         planes = torch.cat([image, plane])
     else:
         planes = flatten(image, plane, 0.25)
-    expected = _torch_quantize(planes, bit_depth)
+    expected = _torch_round(planes, bit_depth)
     assert stored.has_alpha == (channels in (2, 4))
     got = stored.pixels(bit_depth=bit_depth, alpha=alpha, background=0.25)
     assert got.dtype == expected.dtype and np.array_equal(got, expected)
@@ -80,4 +80,4 @@ def test_stored_frames_write_what_float_frames_write(dtype, channels, bit_depth,
 def test_every_sixteen_bit_code_survives_the_float_round_trip():
     codes = np.arange(65536, dtype=np.uint16).reshape(256, 256)
     assert np.array_equal(to_hwc(*from_hwc(codes))[..., 0], (codes / 257).round().astype(np.uint8))
-    assert np.array_equal(quantize(float_planes(codes)[0], 16)[..., 0], codes)
+    assert np.array_equal(round_samples(float_planes(codes)[0], 16)[..., 0], codes)
