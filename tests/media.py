@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -36,6 +37,20 @@ def smooth(index: int, height: int, width: int) -> np.ndarray:
     g = 127 + 100 * np.cos((y - 2 * index) / 5.0)
     b = np.full_like(x, (40 * index) % 256)
     return np.stack([r, g, b], axis=-1).clip(0, 255).astype(np.uint8)
+
+
+#: Frames per turn of :func:`orbit`.
+PERIOD = 8
+
+
+def orbit(i: int, h: int = 48, w: int = 64) -> np.ndarray:
+    """A bright square circling on a gradient, one turn every PERIOD frames."""
+    y, x = np.mgrid[0:h, 0:w]
+    image = np.stack([x * 4, y * 5, np.full_like(x, 90)], -1).astype(np.float32)
+    angle = 2 * math.pi * i / PERIOD
+    cy, cx = h / 2 + 12 * math.sin(angle), w / 2 + 16 * math.cos(angle)
+    image[(abs(y - cy) < 7) & (abs(x - cx) < 7)] = (250, 240, 40)
+    return image.clip(0, 255).astype(np.uint8)
 
 
 def make_video(

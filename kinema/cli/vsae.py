@@ -1,4 +1,4 @@
-"""``kinema vsae fit | map | summary | loop | retime``: an autoencoder fit to one video."""
+"""``kinema vsae fit | map | summary | loop | retime | upscale``: an autoencoder fit to one video."""
 
 from __future__ import annotations
 
@@ -14,10 +14,13 @@ from kinema.cli.options import Audio, Codec, Crf, Device, Factor, Overwrite, Qui
 from kinema.cli.options import device as device_of
 from kinema.io.video_out import VideoCodec
 
-app = typer.Typer(help="Fit an autoencoder to one video, then map, summarize, loop and retime it.", no_args_is_help=True)
+app = typer.Typer(help="Fit an autoencoder to one video, then map, summarize, loop, retime and upscale it.", no_args_is_help=True)
 
 Model = Annotated[Path, typer.Argument(help="A model written by `kinema vsae fit`.")]
 Source = Annotated[Path, typer.Argument(help="The video the model was fit on (video, GIF, or image-sequence folder).")]
+#: The largest shrink ``vsae fit --multi-res`` trains for (the paper's 32x example).
+MULTI_RES = 32
+
 Reproject = Annotated[int, typer.Option(help="Extra passes through the autoencoder that pull a synthesized frame onto the video (the paper's n = 5).")]
 
 
@@ -62,6 +65,7 @@ def fit_cmd(
     batch: Annotated[int, typer.Option(help="Frames per step (the paper: 6).")] = 12,
     lr: Annotated[float, typer.Option(help="Adam's learning rate before the decay (the paper: 2e-4).")] = 2e-3,
     seed: Annotated[int, typer.Option(help="Seed of the initialization and the frame order.")] = 0,
+    multi_res: Annotated[bool, typer.Option("--multi-res", help="Train on inputs shrunk up to 32x (outputs at full size), so `vsae upscale` works in one pass.")] = False,
     restart: Annotated[bool, typer.Option("--restart", help="Ignore a saved state of an interrupted fit and start over.")] = False,
     device: Device = "cpu",
     source_fps: SourceFps = None,
@@ -79,7 +83,7 @@ def fit_cmd(
         config = FitVideoConfig(
             max_side=max_side,
             model=model,
-            fit=FitConfig(epochs=epochs, minutes=minutes, batch=batch, lr=lr, seed=seed),
+            fit=FitConfig(epochs=epochs, minutes=minutes, batch=batch, lr=lr, seed=seed, multi_res=MULTI_RES if multi_res else 1),
             source_fps=source_fps,
             resume=not restart,
             overwrite=overwrite,
@@ -219,3 +223,30 @@ def retime_cmd(
         f"wrote {result.output}: {result.frames_in} → {result.frames_out} frames ({result.interpolated} from latent interpolation) in {result.seconds:.1f} s",
         highlight=False,
     )
+
+
+@app.command("upscale")
+def upscale_cmd(
+    model: Model,
+    source: Annotated[Path, typer.Argument(help="Small frames of the video the model was fit on (video, GIF, or image-sequence folder).")],
+    output: Annotated[Path, typer.Argument(help="Output: .mp4/.mov/.mkv/.avi/.nut, .gif, or a folder (PNG frames).")],
+    scale: Annotated[int, typer.Option(help="How many times smaller SOURCE is than the model's frames; OUTPUT is SOURCE's size × this.")] = 4,
+    reproject: Annotated[int, typer.Option(help="Passes through the autoencoder after the first (iterative reprojection).")] = 5,
+    consistent: Annotated[bool, typer.Option(help="Tie every pass back to SOURCE (back-projection), so the output shrinks back to it.")] = True,
+    audio: Audio = True,
+    codec: Codec = VideoCodec.H264,
+    crf: Crf = 18,
+    device: Device = "cpu",
+    source_fps: SourceFps = None,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+) -> None:
+    """Super-resolution by reprojection: small frames of the model's video drawn at its size."""
+    from kinema.pipelines.vsae.upscale import UpscaleConfig, upscale
+
+    with usage():
+        config = UpscaleConfig(scale=scale, reproject=reproject, consistent=consistent, output=_output_options(codec, crf), source_fps=source_fps, audio=audio, overwrite=overwrite)
+    with progress_bar("upscale", quiet=quiet) as progress:
+        result = upscale(model, source, output, config, device=device_of(device), progress=progress)
+    h, w = result.size
+    stderr.print(f"wrote {result.output}: {result.frames} frames at {w}x{h} ({scale}x) in {result.seconds:.1f} s", highlight=False)

@@ -22,6 +22,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from kinema.models.checkpoint import Checkpointed, ConfigDict
@@ -112,6 +113,19 @@ class VideoAE(Checkpointed, nn.Module):
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         """``(N, 3, H, W)`` → latents ``(N, C, ceil(H/64), ceil(W/64))``."""
         return self.encoder(frames - 0.5)
+
+    def pixel_codes(self, frames: torch.Tensor, size: tuple[int, int], layers: int = 6) -> torch.Tensor:
+        """The paper's pixel codes: every encoder layer's features resampled (bilinear) to
+        ``size`` and stacked, a hypercolumn per pixel → ``(N, D, *size)``, D the sum of
+        the widths of the first ``layers`` encoder layers (all six by default). Each layer is scaled to unit length per pixel first, so the
+        192-channel latent does not drown the 8 channels that see edges; the whole code
+        has length 1 (a dot product of two codes is their cosine similarity)."""
+        x, parts = frames - 0.5, []
+        for block in self.encoder[:layers]:
+            x = block(x)
+            part = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+            parts.append(F.normalize(part, dim=1))
+        return torch.cat(parts, 1) / len(parts) ** 0.5
 
     def decode(self, latents: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         """Latents → frames ``(N, 3, *size)``. Not clamped while training (a clamp would

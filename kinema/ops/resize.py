@@ -1,7 +1,8 @@
-"""Shrinking frames to a size budget: the one place that decides how.
+"""Resizing frames: the one place that decides how.
 
 Flow estimation, scene tests and training data all work on frames whose longer side is
-capped; they share the size rule and the (antialiased) filter here.
+capped; they share the size rule and the (antialiased) filter here. Enlarging small
+frames (super-resolution's starting point) is bicubic.
 """
 
 from __future__ import annotations
@@ -29,3 +30,11 @@ def resize(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
 def fit_within(frames: torch.Tensor, max_side: int | None) -> torch.Tensor:
     """``frames`` shrunk so the longer side is at most ``max_side``."""
     return resize(frames, *fit_size(*frames.shape[-2:], max_side))
+
+
+def bicubic(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``(N, C, h, w)`` → ``(N, C, *size)``, bicubic, clamped to [0, 1] (bicubic overshoots).
+    For enlarging: it does not antialias."""
+    if tuple(frames.shape[-2:]) == tuple(size):
+        return frames
+    return F.interpolate(frames, size=tuple(size), mode="bicubic", align_corners=False).clamp_(0, 1)

@@ -35,6 +35,7 @@ import torch
 
 from kinema.models.video_ae import VideoAE, VideoAEConfig
 from kinema.ops.metrics import psnr
+from kinema.ops.resize import bicubic, resize
 from kinema.train.loop import load_state, save_state
 from kinema.types import BadInputError
 
@@ -59,6 +60,10 @@ class FitConfig:
     #: (recomputed once) instead of each batch's (1: never, the default: it raises
     #: reconstruction but makes the decoder intolerant of interpolated codes; README).
     freeze_norm: float = 1.0
+    #: The paper's "robust space" (appendix C): inputs shrunk by a random factor up to
+    #: this and scaled back (bicubic) before encoding, outputs still the full frame, so
+    #: small frames upscale in one pass (1: off).
+    multi_res: int = 1
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch < 1:
@@ -67,6 +72,8 @@ class FitConfig:
             raise ValueError(f"minutes must be positive, got {self.minutes}")
         if self.lr <= 0:
             raise ValueError(f"learning rate must be positive, got {self.lr}")
+        if self.multi_res < 1:
+            raise ValueError(f"multi_res must be ≥ 1, got {self.multi_res}")
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,27 @@ def learning_rate(base: float, done: float, step: int = WARMUP) -> float:
 def as_float(frames: torch.Tensor) -> torch.Tensor:
     """The uint8 frame cache → float32 in [0, 1]."""
     return frames.float().div_(255)
+
+
+#: Share of a multi-resolution batch left at full size (the model must still reconstruct).
+FULL_SIZE_SHARE = 0.25
+
+
+@torch.no_grad()
+def shrunk_inputs(x: torch.Tensor, largest: int, g: torch.Generator) -> torch.Tensor:
+    """Each frame of ``x`` shrunk by its own random factor, log-uniform in [1, ``largest``]
+    (a quarter of them kept sharp), and scaled back to its size (bicubic): what a receiver of small
+    frames feeds the encoder."""
+    h, w = x.shape[-2:]
+    draws = torch.rand(len(x), 2, generator=g)
+    out = x.clone()
+    for i, (keep, u) in enumerate(draws.tolist()):
+        if keep < FULL_SIZE_SHARE:
+            continue
+        factor = largest**u
+        small = resize(x[i : i + 1], max(1, round(h / factor)), max(1, round(w / factor)))
+        out[i] = bicubic(small, (h, w))[0]
+    return out
 
 
 @torch.no_grad()
@@ -210,7 +238,8 @@ def fit(
             for group in opt.param_groups:
                 group["lr"] = learning_rate(config.lr, done, step)
             x = as_float(frames[index.to(frames.device)])
-            loss = (net(x) - x).pow(2).mean()
+            seen = x if config.multi_res == 1 else shrunk_inputs(x, config.multi_res, g)
+            loss = (net(seen) - x).pow(2).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -45,3 +45,20 @@ def test_errors_are_one_line(tmp_path, capsys):
     assert code == 2 and "--segments must be ≥ 1" in one_error_line(err)
     code, _, err = run(capsys, "vsae", "fit", src, tmp_path / "m.safetensors", "--device", "cuda")
     assert code == 2 and "--device" in one_error_line(err)
+
+
+def test_upscale_small_frames_and_refuse_the_wrong_size(tmp_path, capsys):
+    src = make_video(tmp_path / "a.mp4", 8, size=(24, 32), images=[smooth(i, 24, 32) for i in range(8)])
+    model = tmp_path / "a.safetensors"
+    code, _, err = run(capsys, "vsae", "fit", src, model, "--epochs", 2, "--width", 4, "--multi-res", "-q")
+    assert code == 0
+    small = make_video(tmp_path / "small.mp4", 3, size=(6, 8))
+    code, _, err = run(capsys, "vsae", "upscale", model, small, tmp_path / "big.mp4", "--scale", 4, "--reproject", 1, "-q")
+    assert code == 0 and "3 frames at 32x24 (4x)" in err
+    info = probe(tmp_path / "big.mp4")
+    assert (info.width, info.height, info.frame_count) == (32, 24, 3)
+    code, _, err = run(capsys, "vsae", "upscale", model, small, tmp_path / "big2.mp4", "--scale", 2)
+    assert code == 1 and "2x upscaling needs frames of 16x12, got 8x6" in one_error_line(err)
+    assert not (tmp_path / "big2.mp4").exists()
+    code, _, err = run(capsys, "vsae", "upscale", model, small, tmp_path / "big3.mp4", "--scale", 0)
+    assert code == 2 and "scale must be ≥ 1" in one_error_line(err)

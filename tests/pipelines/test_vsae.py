@@ -3,7 +3,6 @@
 import math
 from fractions import Fraction
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -27,29 +26,7 @@ from kinema.pipelines.vsae.explore import cluster_sheet_path
 from kinema.pipelines.vsae.fit import state_path
 from kinema.train.video_ae import FitConfig
 from kinema.types import ModelMismatchError, OutputExistsError
-from tests.media import make_video
-
-PERIOD = 8
-
-
-def orbit(i: int, h: int = 48, w: int = 64) -> np.ndarray:
-    """A bright square circling on a gradient, one turn every PERIOD frames."""
-    y, x = np.mgrid[0:h, 0:w]
-    image = np.stack([x * 4, y * 5, np.full_like(x, 90)], -1).astype(np.float32)
-    angle = 2 * math.pi * i / PERIOD
-    cy, cx = h / 2 + 12 * math.sin(angle), w / 2 + 16 * math.cos(angle)
-    image[(abs(y - cy) < 7) & (abs(x - cx) < 7)] = (250, 240, 40)
-    return image.clip(0, 255).astype(np.uint8)
-
-
-@pytest.fixture(scope="module")
-def fitted(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("vsae")
-    video = make_video(folder / "orbit.mp4", 24, size=(48, 64), images=[orbit(i) for i in range(24)], codec="libx264rgb", pix_fmt="rgb24", options={"crf": "0"})
-    config = FitVideoConfig(max_side=64, model=VideoAEConfig.tiny(), fit=FitConfig(epochs=60, batch=6, lr=2e-3))
-    result = fit_video(video, folder / "orbit.safetensors", config)
-    return video, result
-
+from tests.media import PERIOD, make_video, orbit
 
 def test_fit_writes_a_self_describing_model(fitted):
     video, result = fitted

@@ -1,0 +1,18 @@
+"""Shared by the vsae pipeline tests: a tiny synthetic clip and an autoencoder fit to it
+(once per session: the fit takes a few seconds)."""
+
+import pytest
+
+from kinema.models.video_ae import VideoAEConfig
+from kinema.pipelines.vsae import FitVideoConfig, fit_video
+from kinema.train.video_ae import FitConfig
+from tests.media import make_video, orbit
+
+
+@pytest.fixture(scope="session")
+def fitted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("vsae")
+    video = make_video(folder / "orbit.mp4", 24, size=(48, 64), images=[orbit(i) for i in range(24)], codec="libx264rgb", pix_fmt="rgb24", options={"crf": "0"})
+    config = FitVideoConfig(max_side=64, model=VideoAEConfig.tiny(), fit=FitConfig(epochs=150, batch=6, lr=2e-3))
+    result = fit_video(video, folder / "orbit.safetensors", config)
+    return video, result
