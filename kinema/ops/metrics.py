@@ -1,6 +1,7 @@
-"""Image quality metrics on the 8-bit RGB scale (peak 255), as papers report them.
+"""Image quality metrics on the 8-bit RGB scale (peak 255), as papers report them, and
+the IoU of label maps.
 
-Both metrics quantize their inputs to 8 bits first, so a score measures what a user
+PSNR and SSIM quantize their inputs to 8 bits first, so a score measures what a user
 would see in a saved PNG rather than sub-quantum float differences.
 """
 
@@ -73,3 +74,16 @@ def mean_finite(values: list[float]) -> float:
     if not values:
         return math.nan
     return sum(min(v, 100.0) for v in values) / len(values)
+
+
+def label_iou(pred: torch.Tensor, truth: torch.Tensor, labels: int, *, skip_background: bool = True) -> list[float]:
+    """Intersection over union of each label of ``pred`` and ``truth`` (label maps
+    ``(H, W)`` of integers ``0 … labels−1``); label 0, the background, skipped unless asked.
+    A label absent from both (out of view, hidden) has no IoU and is left out."""
+    out = []
+    for k in range(1 if skip_background else 0, labels):
+        a, b = pred == k, truth == k
+        union = int((a | b).sum())
+        if union:
+            out.append(int((a & b).sum()) / union)
+    return out

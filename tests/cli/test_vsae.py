@@ -62,3 +62,39 @@ def test_upscale_small_frames_and_refuse_the_wrong_size(tmp_path, capsys):
     assert not (tmp_path / "big2.mp4").exists()
     code, _, err = run(capsys, "vsae", "upscale", model, small, tmp_path / "big3.mp4", "--scale", 0)
     assert code == 2 and "scale must be ≥ 1" in one_error_line(err)
+
+
+def test_propagate_a_mask_and_refuse_one_of_the_wrong_size(tmp_path, capsys):
+    import numpy as np
+
+    src = make_video(tmp_path / "a.mp4", 6, size=(24, 32), images=[smooth(i, 24, 32) for i in range(6)])
+    model = tmp_path / "a.safetensors"
+    assert run(capsys, "vsae", "fit", src, model, "--epochs", 1, "--width", 4, "-q")[0] == 0
+    mask = np.zeros((24, 32), np.uint8)
+    mask[8:16, 10:20] = 255
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    code, _, err = run(capsys, "vsae", "propagate", model, src, tmp_path / "masks", "--mask", tmp_path / "m.png", "-q")
+    assert code == 0 and "1 labels over 6 frames" in err
+    assert len(list((tmp_path / "masks").glob("*.png"))) == 6
+    Image.fromarray(mask[:20]).save(tmp_path / "short.png")
+    code, _, err = run(capsys, "vsae", "propagate", model, src, tmp_path / "m2", "--mask", tmp_path / "short.png")
+    assert code == 1 and "the mask is 32x20; the video is 32x24" in one_error_line(err)
+    assert not (tmp_path / "m2").exists()
+    code, _, err = run(capsys, "vsae", "propagate", model, src, tmp_path / "m3.mp4", "--mask", tmp_path / "m.png")
+    assert code == 1 and "ffv1" in one_error_line(err)  # FFV1 (lossless, the default) does not go in .mp4
+
+
+def test_edit_and_stitch_from_the_command_line(tmp_path, capsys):
+    src = make_video(tmp_path / "a.mp4", 6, size=(24, 32), images=[smooth(i, 24, 32) for i in range(6)])
+    model = tmp_path / "a.safetensors"
+    assert run(capsys, "vsae", "fit", src, model, "--epochs", 1, "--width", 4, "-q")[0] == 0
+    code, _, err = run(capsys, "vsae", "edit", model, src, tmp_path / "f2.png", "--remove", "4,4,8,6", "--frame", 2, "-q")
+    assert code == 0 and "1 frames, 15.6 % of each removed" in err  # 8x6, grown by 2 pixels each side
+    code, _, err = run(capsys, "vsae", "edit", model, src, tmp_path / "bad.png", "--remove", "30,4,8,6", "--frame", 2)
+    assert code == 1 and "lies outside the 32x24 frame" in one_error_line(err)
+    code, _, err = run(capsys, "vsae", "stitch", model, tmp_path / "f2.png", tmp_path / "f2.png", tmp_path / "wide.png")
+    assert code == 0 and "64x24" in err and Image.open(tmp_path / "wide.png").size == (64, 24)
+    code, _, err = run(capsys, "vsae", "stitch", model, tmp_path / "f2.png", tmp_path / "ext.png", "--extend", "48,32")
+    assert code == 0 and Image.open(tmp_path / "ext.png").size == (48, 32)
+    code, _, err = run(capsys, "vsae", "stitch", model, tmp_path / "f2.png", tmp_path / "x.png", "--extend", "nope")
+    assert code == 2 and "not a size" in one_error_line(err)

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import torch
 
-from kinema.ops.warp import backward_warp
+from kinema.ops.warp import backward_warp, base_grid
 from kinema.train.synthetic import SyntheticConfig, SyntheticTriplets, load_photos
 
 
@@ -56,3 +56,35 @@ def test_load_photos_limits_the_size(tmp_path):
     cv2.imwrite(str(tmp_path / "p2.png"), np.zeros((20, 30, 3), np.uint8))
     photos = load_photos(tmp_path, max_side=100)
     assert [tuple(p.shape) for p in photos] == [(3, 60, 100), (3, 20, 30)]
+
+
+def test_label_maps_follow_each_sprite_and_put_the_front_one_on_top():
+    config = dataclasses.replace(SyntheticConfig.tiny(), min_sprites=2, max_sprites=2, blur_probability=0.0, brightness=0.0, max_rotation=0.0, max_log_scale=0.0, sprite_size=(0.4, 0.7))
+    gen = SyntheticTriplets(_photos(), config)
+    checked = overlapped = 0
+    for seed in range(6):
+        scene = gen.scene(torch.Generator().manual_seed(seed))
+        start, end = scene.labels(0.0), scene.labels(1.0)
+        assert start.shape == (48, 64) and start.dtype == torch.int64 and int(start.max()) <= 2
+        for k in (1, 2):
+            if not ((start == k).sum() > 30 and (end == k).sum() > 30):
+                continue  # out of view or hidden: nothing to follow
+            # A sprite that only translates: the pixels it covers at s = 1 are those it
+            # covered at s = 0, moved by its shift (the front sprite hides the back one).
+            dx, dy = (round(v) for v in scene.layers[k][2].shift)
+            moved = torch.roll(start == k, shifts=(dy, dx), dims=(0, 1))
+            agree = (moved & (end == k)).sum() / (end == k).sum()
+            assert agree > 0.6, (seed, k, float(agree))
+            checked += 1
+        # Where the two sprites overlap, the label is the later (front) layer's.
+        seen = scene.labels(0.5)
+        covers = []
+        for _, alpha, motion in scene.layers[1:]:
+            grid = base_grid(*alpha.shape[-2:])
+            cover = backward_warp(alpha, motion.source_coords(grid, 0.5) - grid)[0, 0]
+            m = scene.margin
+            covers.append(cover[m:-m, m:-m])
+        both = (covers[0] > 0.5) & (covers[1] > 0.5)
+        assert bool((seen[both] == 2).all())
+        overlapped += int(both.any())
+    assert checked >= 4 and overlapped >= 1
