@@ -349,13 +349,13 @@ def main(argv: list[str] | None = None) -> None:
     results = {}
     if "upscale" not in args.skip:
         text, results["upscale"] = bench_upscale(args, args.out)
-        text += f"\n\nMeasured by `python -m benchmarks.vsae_tools --skip propagate --write` with {args.threads} threads."
+        text += f"\n\nMeasured by `python -m benchmarks.vsae_tools --skip propagate --skip edit --write` with {args.threads} threads."
         print(text)
         if args.write:
             write_block("vsae-upscale", text)
     if "propagate" not in args.skip:
         text, results["propagate"] = bench_propagate(args, args.out)
-        text += f"\n\nMeasured by `python -m benchmarks.vsae_tools --skip upscale --write` with {args.threads} threads."
+        text += f"\n\nMeasured by `python -m benchmarks.vsae_tools --skip upscale --skip edit --write` with {args.threads} threads."
         print(text)
         if args.write:
             write_block("vsae-propagate", text)
