@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--propagate-minutes", type=float, default=2.0)
     parser.add_argument("--edit-clips", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--skip", choices=["upscale", "propagate", "edit"], action="append", default=[])
+    parser.add_argument("--skip", choices=["upscale", "propagate", "edit"], action="append", default=[], help="a section not to run")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args(argv)
@@ -347,24 +347,16 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_flush_denormal(True)
     args.out.mkdir(parents=True, exist_ok=True)
     results = {}
-    if "upscale" not in args.skip:
-        text, results["upscale"] = bench_upscale(args, args.out)
-        text += f"\n\nMeasured by `python -m benchmarks.vsae_tools --skip propagate --skip edit --write` with {args.threads} threads."
+    sections = {"upscale": bench_upscale, "propagate": bench_propagate, "edit": bench_edit}
+    for name, bench in sections.items():
+        if name in args.skip:
+            continue
+        text, results[name] = bench(args, args.out)
+        alone = " ".join(f"--skip {other}" for other in sections if other != name)
+        text += f"\n\nMeasured by `python -m benchmarks.vsae_tools {alone} --write` with {args.threads} threads."
         print(text)
         if args.write:
-            write_block("vsae-upscale", text)
-    if "propagate" not in args.skip:
-        text, results["propagate"] = bench_propagate(args, args.out)
-        text += f"\n\nMeasured by `python -m benchmarks.vsae_tools --skip upscale --skip edit --write` with {args.threads} threads."
-        print(text)
-        if args.write:
-            write_block("vsae-propagate", text)
-    if "edit" not in args.skip:
-        text, results["edit"] = bench_edit(args, args.out)
-        text += f"\n\nMeasured by `python -m benchmarks.vsae_tools --skip upscale --skip propagate --write` with {args.threads} threads."
-        print(text)
-        if args.write:
-            write_block("vsae-edit", text)
+            write_block(f"vsae-{name}", text)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

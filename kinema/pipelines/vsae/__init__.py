@@ -1,7 +1,9 @@
-"""Video-specific autoencoders: fit one to a video, then explore and re-time that video.
+"""Video-specific autoencoders: fit one to a video, then explore, re-time and edit it.
 
 :mod:`.fit` reads the video and fits the model; :mod:`.explore` draws the latent map,
-clusters and summaries; :mod:`.motion` makes loops and retimes.
+clusters and summaries; :mod:`.motion` makes loops and retimes; :mod:`.upscale` brings
+small frames of the video back to its size; :mod:`.propagate` carries a mask through it;
+:mod:`.edit` removes objects and stitches, stretches and extends frames.
 """
 
 from kinema.pipelines.vsae.explore import MapResult, SummaryResult, latent_map, summary
