@@ -23,8 +23,8 @@ propagation and transmission), each beside a baseline in the same run.
   was tuned on (100–102).
 * **edit** — removal of the largest sprite of the middle frame of ``--edit-clips`` of those
   clips, scored against the frame rendered without it, and stitching of two frames of
-  the first upscale clip; gradient energy across the edit's edge beside naive filling
-  and pasting.
+  the first upscale clip, and insertion of a box of one frame into another; gradient
+  energy across the edit's edge beside naive filling and pasting.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from kinema.ops.metrics import label_iou, psnr, ssim
 from kinema.ops.resize import resize
 from kinema.ops.warp import Padding, backward_warp
 from kinema.pipelines.vsae import FitVideoConfig, fit_video, load_video_model
-from kinema.pipelines.vsae.edit import fill_from_other_frames, fill_from_surroundings, remove, reproject_edit, stitch
+from kinema.pipelines.vsae.edit import fill_from_other_frames, fill_from_surroundings, insert, remove, reproject_edit, stitch
 from kinema.pipelines.vsae.propagate import PropagateConfig, follow, follow_motion
 from kinema.pipelines.vsae.upscale import upscale_frames
 from kinema.train.clips import load_frames
@@ -300,6 +300,21 @@ def bench_edit(args, out: Path) -> tuple[str, dict]:
         seams["stitched"].append(gradient_energy(joined, join))
         seams["elsewhere"].append(gradient_energy(naive, ~join))
     seam = {n: sum(v) / len(v) for n, v in seams.items()}
+    # Insertion: a 64×48 box of one frame pasted into another at the same place.
+    inserts = {"naive": [], "inserted": [], "elsewhere": []}
+    for a, b in ((50, 0), (80, 20), (99, 40)):
+        patch = clip[a][:, 48:96, 96:160].float() / 255
+        target = clip[b].float() / 255
+        naive = target.clone()
+        naive[:, 48:96, 96:160] = patch
+        placed = insert(net, target, patch, 96, 48).cpu()[0]
+        box = torch.zeros(naive.shape[-2:])
+        box[48:96, 96:160] = 1
+        edge = ring(box > 0, 1)
+        inserts["naive"].append(gradient_energy(naive, edge))
+        inserts["inserted"].append(gradient_energy(placed, edge))
+        inserts["elsewhere"].append(gradient_energy(target, edge))
+    placed_seam = {n: sum(v) / len(v) for n, v in inserts.items()}
     text = "\n".join(
         [
             "| edit | inside the edit: PSNR to what is behind (dB) | gradient energy on the edit's edge | outside the edit |",
@@ -317,16 +332,23 @@ def bench_edit(args, out: Path) -> tuple[str, dict]:
             f"| **`vsae stitch`** | {seam['stitched']:.0f} |",
             f"| (the frames' own, away from the join) | {seam['elsewhere']:.0f} |",
             "",
+            "| insert a box of another frame | gradient energy on the box's edge |",
+            "| --- | --- |",
+            f"| pasted | {placed_seam['naive']:.0f} |",
+            f"| **`vsae edit --insert … --at …`** | {placed_seam['inserted']:.0f} |",
+            f"| (the frame there before the paste) | {placed_seam['elsewhere']:.0f} |",
+            "",
             f"Removal: the largest sprite of frame {t} of {args.edit_clips} sprite clips (the propagation clips, their autoencoders), "
             "its exact mask in every frame grown by 3 pixels (the fill is measured here, not the tracking); the generator renders the "
             "frame without it, so the filled region is scored against what was really behind. "
             f"No frame showed {100 * mean['unseen']:.0f} % of the hole (on average; per clip: "
             + ", ".join(f"{100 * v:.0f} %" for v in removal["unseen"])
             + ") — there only the surroundings can fill it. Gradient energy: mean squared 8-bit difference between neighbouring pixels over the 2-pixel band "
-            f"either side of the edit's edge (the true background's own is the level to reach). Stitch: frames 0+50, 20+80, 40+99 of {Path(rel).name}.",
+            f"either side of the edit's edge (the true background's own is the level to reach). Stitch: frames 0+50, 20+80, 40+99 of {Path(rel).name}; "
+            "insert: the 64×48 box at (96, 48) of frames 50, 80, 99 into frames 0, 20, 40 (1-pixel band either side of its edge).",
         ]
     )
-    return text, {"removal": {n: round(v, 3) for n, v in mean.items()}, "per_clip": removal, "stitch": seam}
+    return text, {"removal": {n: round(v, 3) for n, v in mean.items()}, "per_clip": removal, "stitch": seam, "insert": placed_seam}
 
 
 def main(argv: list[str] | None = None) -> None:

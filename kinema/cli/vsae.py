@@ -280,9 +280,11 @@ def edit_cmd(
     model: Model,
     source: Source,
     output: Annotated[Path, typer.Argument(help="With --frame: an image (.png). Otherwise every frame: a video or a folder (PNG frames).")],
-    remove: Annotated[str, typer.Option(help="What to remove: a box x,y,w,h or a mask PNG (non-black = remove), in the video's pixels, on the first frame (or on --frame).")],
+    remove: Annotated[Optional[str], typer.Option(help="What to remove: a box x,y,w,h or a mask PNG (non-black = remove), in the video's pixels, on the first frame (or on --frame).")] = None,
+    insert: Annotated[Optional[str], typer.Option(help="Content to paste instead: FRAME:x,y,w,h (a box of that frame), with --at; writes one image.")] = None,
+    at: Annotated[Optional[str], typer.Option(help="Where --insert goes: FRAME:X,Y (its top-left corner).")] = None,
     frame: Annotated[Optional[int], typer.Option(help="Edit this frame only (0-based) and write it as an image.")] = None,
-    passes: Annotated[int, typer.Option(help="Passes through the autoencoder after filling (the paper's removal; 0: none, the default: they drew the object back).")] = 0,
+    passes: Annotated[int, typer.Option(help="Passes through the autoencoder after filling (the paper's removal; 0: none, the default: they drew the object back). With --insert, 0 means 6.")] = 0,
     codec: Codec = VideoCodec.H264,
     crf: Crf = 18,
     device: Device = "cpu",
@@ -290,10 +292,18 @@ def edit_cmd(
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
-    """Remove an object: the region follows it through the video and is filled with what the other frames show there."""
-    from kinema.pipelines.vsae.edit import edit_video
+    """Remove an object (the region follows it through the video and is filled with what the other frames show there), or insert content from another frame."""
+    from kinema.pipelines.vsae.edit import edit_video, insert_frame
 
     _at_least(0, passes=passes)
+    if (remove is None) == (insert is None):
+        raise typer.BadParameter("give --remove, or --insert with --at")
+    if (insert is None) != (at is None):
+        raise typer.BadParameter("--insert and --at go together")
+    if insert is not None:
+        result = insert_frame(model, source, output, insert, at, passes=passes or 6, overwrite=overwrite, device=device_of(device), fps=source_fps)
+        stderr.print(f"wrote {result.output} in {result.seconds:.1f} s", highlight=False)
+        return
     with usage():
         options = _output_options(codec, crf)
         options.validate()

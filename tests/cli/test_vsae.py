@@ -98,3 +98,17 @@ def test_edit_and_stitch_from_the_command_line(tmp_path, capsys):
     assert code == 0 and Image.open(tmp_path / "ext.png").size == (48, 32)
     code, _, err = run(capsys, "vsae", "stitch", model, tmp_path / "f2.png", tmp_path / "x.png", "--extend", "nope")
     assert code == 2 and "not a size" in one_error_line(err)
+
+
+def test_edit_insert_and_its_option_errors(tmp_path, capsys):
+    src = make_video(tmp_path / "a.mp4", 6, size=(24, 32), images=[smooth(i, 24, 32) for i in range(6)])
+    model = tmp_path / "a.safetensors"
+    assert run(capsys, "vsae", "fit", src, model, "--epochs", 1, "--width", 4, "-q")[0] == 0
+    code, _, err = run(capsys, "vsae", "edit", model, src, tmp_path / "ins.png", "--insert", "5:2,2,10,8", "--at", "0:16,10")
+    assert code == 0 and "wrote" in err and Image.open(tmp_path / "ins.png").size == (32, 24)
+    code, _, err = run(capsys, "vsae", "edit", model, src, tmp_path / "x.png", "--insert", "5:2,2,10,8")
+    assert code == 2 and "--insert and --at go together" in one_error_line(err)
+    code, _, err = run(capsys, "vsae", "edit", model, src, tmp_path / "x.png")
+    assert code == 2 and "give --remove, or --insert with --at" in one_error_line(err)
+    code, _, err = run(capsys, "vsae", "edit", model, src, tmp_path / "x.png", "--insert", "9:2,2,10,8", "--at", "0:16,10")
+    assert code == 1 and "frame 9 is not in the video (0 … 5)" in one_error_line(err)

@@ -7,7 +7,7 @@ from kinema.io.images import read_image
 from kinema.io.pixels import from_hwc
 from kinema.io.probe import open_reader
 from kinema.pipelines.vsae import load_video_model
-from kinema.pipelines.vsae.edit import Box, edit_video, extend, feather, fill_from_other_frames, fill_from_surroundings, remove, reproject_edit, stitch, stitch_images, stretch
+from kinema.pipelines.vsae.edit import Box, edit_video, extend, feather, fill_from_other_frames, fill_from_surroundings, insert, insert_frame, remove, reproject_edit, stitch, stitch_images, stretch
 from kinema.types import BadInputError
 from tests.media import texture
 from tests.pipelines.test_vsae_propagate import orbit_square
@@ -118,3 +118,24 @@ def test_edit_every_frame_and_stitch_files(fitted, tmp_path):
     assert stitch_images(result.output, names, tmp_path / "wide.png") == (48, 128)
     with pytest.raises(BadInputError, match="two frames or more"):
         stitch_images(result.output, names[:1], tmp_path / "one.png")
+
+
+def test_an_inserted_patch_keeps_its_inside_and_loses_its_edge(fitted, tmp_path):
+    video, result = fitted
+    net = load_video_model(result.output).net
+    frames = [f.image for f in open_reader(video)]
+    patch = frames[4][:, 20:36, 24:44]  # the square's place in frame 4 (it is elsewhere in frame 0)
+    out = insert(net, frames[0], patch, 6, 6, band=3)[0]
+    assert torch.equal(out[:, 9:19, 9:23], patch[:, 3:13, 3:17])  # inside the band: the patch itself
+    assert torch.equal(out[:, 30:, 40:], frames[0][:, 30:, 40:])  # away from it: the frame
+    naive = frames[0].clone()
+    naive[:, 6:22, 6:26] = patch
+    edge = lambda im: (im[:, 6:22, 26] - im[:, 6:22, 25]).pow(2).mean() + (im[:, 22, 6:26] - im[:, 21, 6:26]).pow(2).mean()  # noqa: E731
+    assert edge(out) < edge(naive)
+    written = insert_frame(result.output, video, tmp_path / "ins.png", "4:24,20,20,16", "0:6,6")
+    saved = from_hwc(read_image(tmp_path / "ins.png"))[0]
+    assert written.frames == 1 and torch.equal(saved[:, 10:18, 10:22], patch[:, 4:12, 4:16])  # the default band: 4
+    with pytest.raises(BadInputError, match="lies outside the 64x48 frame"):
+        insert_frame(result.output, video, tmp_path / "bad.png", "4:24,20,20,16", "0:50,6")
+    with pytest.raises(BadInputError, match="FRAME:X,Y"):
+        insert_frame(result.output, video, tmp_path / "bad.png", "4:24,20,20,16", "6,6")

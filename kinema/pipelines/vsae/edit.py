@@ -123,6 +123,21 @@ def remove(net: VideoAE, frames: torch.Tensor, holes: torch.Tensor, t: int, *, p
     return reproject_edit(net, canvas, holes[t : t + 1], passes=passes, seam=seam)
 
 
+def insert(net: VideoAE, frame: torch.Tensor, patch: torch.Tensor, x: int, y: int, *, band: int = 4, passes: int = 6) -> torch.Tensor:
+    """``patch`` ``(3, h, w)`` pasted into ``frame`` ``(3, H, W)`` with its top-left corner
+    at ``(x, y)``, and the ``band`` pixels either side of its border redrawn by
+    reprojection so it sits in the frame without a visible edge → ``(1, 3, H, W)``. The
+    patch's inside and the frame away from it are kept."""
+    h, w = patch.shape[-2:]
+    canvas = frame[None].clone()
+    canvas[..., y : y + h, x : x + w] = patch
+    pasted = torch.zeros(1, 1, *frame.shape[-2:])
+    pasted[..., y : y + h, x : x + w] = 1
+    grown = F.max_pool2d(pasted, 2 * band + 1, 1, band)
+    shrunk = -F.max_pool2d(-pasted, 2 * band + 1, 1, band)
+    return reproject_edit(net, canvas, grown - shrunk, passes=passes, seam=max(1, band // 2))
+
+
 def stitch(net: VideoAE, frames: list[torch.Tensor], *, overlap: int = 16, passes: int = 6) -> torch.Tensor:
     """Frames ``(3, H, W)`` (one height) set side by side and joined seamlessly: a band of
     ``overlap`` pixels on each side of every join is redrawn by reprojection →
@@ -276,6 +291,57 @@ def edit_video(
             if progress is not None:
                 progress(i + 1, count)
     return EditResult(output=output, frames=count, removed=float(holes.mean()), seconds=time.perf_counter() - started)
+
+
+def parse_place(text: str, what: str) -> tuple[int, str]:
+    """``FRAME:REST`` → (frame, REST), e.g. ``12:10,20,32,24``."""
+    frame, sep, rest = text.partition(":")
+    if not sep or not frame.strip().isdigit():
+        raise BadInputError(f"{text!r}: write {what}")
+    return int(frame), rest
+
+
+def insert_frame(
+    model: Path,
+    source: Path,
+    output: Path,
+    insert_from: str,
+    at: str,
+    *,
+    passes: int = 6,
+    overwrite: bool = False,
+    device: torch.device | str = "cpu",
+    fps: Fraction | None = None,
+) -> EditResult:
+    """Insertion (the paper's appendix B): the box ``SRC:x,y,w,h`` of frame SRC pasted into
+    frame ``FRAME:X,Y`` at X, Y (boxes and places in the video's pixels) and made
+    seamless; written as one image at the model's working size."""
+    started = time.perf_counter()
+    source, output = Path(source), Path(output)
+    if output.suffix.lower() not in IMAGE_SUFFIXES:
+        raise UnsupportedFormatError(f"{output}: an edited frame is written as an image ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    src, box_text = parse_place(insert_from, "the frame and box to copy as FRAME:x,y,w,h")
+    dst, place = parse_place(at, "where to paste as FRAME:X,Y")
+    try:
+        px, py = (int(v) for v in place.split(","))
+    except ValueError:
+        raise BadInputError(f"{at!r}: write where to paste as FRAME:X,Y") from None
+    check_output(output, overwrite=overwrite, inputs=(source, Path(model)))
+    vm, footage = open_model_and_video(model, source, device=device, fps=fps)
+    info, count = footage.info, len(footage.frames)
+    for f in (src, dst):
+        if not 0 <= f < count:
+            raise BadInputError(f"frame {f} is not in the video (0 … {count - 1})")
+    box = Box.parse(box_text)
+    box.mask(info.height, info.width)  # inside the frame, or a clear error
+    Box(px, py, box.w, box.h).mask(info.height, info.width)
+    sy, sx = vm.size[0] / info.height, vm.size[1] / info.width  # the video's pixels → working size
+    x0, y0, x1, y1 = round(box.x * sx), round(box.y * sy), round((box.x + box.w) * sx), round((box.y + box.h) * sy)
+    patch = footage.as_float([src])[0][:, y0:y1, x0:x1]
+    tx, ty = min(round(px * sx), vm.size[1] - patch.shape[-1]), min(round(py * sy), vm.size[0] - patch.shape[-2])
+    out = insert(vm.net, footage.as_float([dst])[0], patch, tx, ty, passes=passes).cpu()
+    write_image(output, out[0], overwrite=overwrite)
+    return EditResult(output=output, frames=1, removed=0.0, seconds=time.perf_counter() - started)
 
 
 def stitch_images(
