@@ -43,13 +43,19 @@ def smooth(index: int, height: int, width: int) -> np.ndarray:
 PERIOD = 8
 
 
+def orbit_square(i: int, h: int = 48, w: int = 64) -> torch.Tensor:
+    """Where :func:`orbit` draws its square in frame ``i``: ``(h, w)`` int64, 1 on it."""
+    y, x = np.mgrid[0:h, 0:w]
+    angle = 2 * math.pi * i / PERIOD
+    cy, cx = h / 2 + 12 * math.sin(angle), w / 2 + 16 * math.cos(angle)
+    return torch.from_numpy((abs(y - cy) < 7) & (abs(x - cx) < 7)).long()
+
+
 def orbit(i: int, h: int = 48, w: int = 64) -> np.ndarray:
     """A bright square circling on a gradient, one turn every PERIOD frames."""
     y, x = np.mgrid[0:h, 0:w]
     image = np.stack([x * 4, y * 5, np.full_like(x, 90)], -1).astype(np.float32)
-    angle = 2 * math.pi * i / PERIOD
-    cy, cx = h / 2 + 12 * math.sin(angle), w / 2 + 16 * math.cos(angle)
-    image[(abs(y - cy) < 7) & (abs(x - cx) < 7)] = (250, 240, 40)
+    image[orbit_square(i, h, w).bool().numpy()] = (250, 240, 40)
     return image.clip(0, 255).astype(np.uint8)
 
 

@@ -26,6 +26,7 @@ from kinema.cli.options import (
     EngineName,
     EngineOption,
     Factor,
+    MediaOutput,
     OddSizeOption,
     Overwrite,
     Preset,
@@ -96,7 +97,7 @@ def info(
 @app.command("convert")
 def convert_cmd(
     source: Annotated[Path, typer.Argument(help="Input: video, GIF, or image-sequence folder / glob pattern.")],
-    output: Annotated[Path, typer.Argument(help="Output: .mp4/.mov/.mkv/.avi/.nut, .gif, or a folder (PNG frames).")],
+    output: MediaOutput,
     overwrite: Overwrite = False,
     codec: Codec = VideoCodec.H264,
     crf: Crf = 18,
@@ -136,7 +137,7 @@ def convert_cmd(
 @app.command("interpolate")
 def interpolate_cmd(
     source: Annotated[Path, typer.Argument(help="Input: video, GIF, or image-sequence folder / glob pattern.")],
-    output: Annotated[Path, typer.Argument(help="Output: .mp4/.mov/.mkv/.avi/.nut, .gif, or a folder (PNG frames).")],
+    output: MediaOutput,
     factor: Factor = None,
     fps: TargetFps = None,
     slowmo: Slowmo = None,
@@ -242,7 +243,7 @@ class Dither(str, enum.Enum):
 @app.command("gif2video")
 def gif2video_cmd(
     source: Annotated[Path, typer.Argument(help="The GIF to restore.")],
-    output: Annotated[Path, typer.Argument(help="Output: .mp4/.mov/.mkv/.avi/.nut, .gif, or a folder (PNG frames).")],
+    output: MediaOutput,
     factor: Factor = None,
     fps: TargetFps = None,
     loop: Annotated[int, typer.Option(help="Play the animation N times in the output (seams interpolated).")] = 1,

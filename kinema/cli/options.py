@@ -91,6 +91,7 @@ class Quality(str, enum.Enum):
     best = "best"
 
 
+MediaOutput = Annotated[Path, typer.Argument(help="Output: .mp4/.mov/.mkv/.avi/.nut, .gif, or a folder (PNG frames).")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", "-y", help="Replace existing outputs (never an input, nor a folder kinema did not write).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 Threads = Annotated[

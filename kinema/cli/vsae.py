@@ -7,10 +7,30 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from kinema.cli.common import progress_bar, stderr
-from kinema.cli.options import Audio, Codec, Crf, Device, Factor, Overwrite, Quiet, SceneCuts, Slowmo, SourceFps, TargetFps, usage
+from kinema.cli.options import (
+    Audio,
+    Codec,
+    Crf,
+    Device,
+    Factor,
+    MediaOutput,
+    Overwrite,
+    Quiet,
+    SceneCuts,
+    Slowmo,
+    SourceFps,
+    TargetFps,
+    usage,
+)
 from kinema.cli.options import device as device_of
 from kinema.io.video_out import VideoCodec
 
@@ -156,7 +176,7 @@ def _output_options(codec: VideoCodec, crf: int):
 def loop_cmd(
     model: Model,
     source: Source,
-    output: Annotated[Path, typer.Argument(help="Output: .mp4/.mov/.mkv/.avi/.nut, .gif, or a folder (PNG frames).")],
+    output: MediaOutput,
     seconds: Annotated[float, typer.Option(help="Length of the output.")] = 10.0,
     min_gap: Annotated[int, typer.Option(help="A jump goes back at least this many frames.")] = 10,
     jumps: Annotated[int, typer.Option(help="Loop points kept (the most similar frame pairs).")] = 6,
@@ -186,7 +206,7 @@ def loop_cmd(
 def retime_cmd(
     model: Model,
     source: Source,
-    output: Annotated[Path, typer.Argument(help="Output: .mp4/.mov/.mkv/.avi/.nut, .gif, or a folder (PNG frames).")],
+    output: MediaOutput,
     factor: Factor = None,
     fps: TargetFps = None,
     slowmo: Slowmo = None,
@@ -229,7 +249,7 @@ def retime_cmd(
 def upscale_cmd(
     model: Model,
     source: Annotated[Path, typer.Argument(help="Small frames of the video the model was fit on (video, GIF, or image-sequence folder).")],
-    output: Annotated[Path, typer.Argument(help="Output: .mp4/.mov/.mkv/.avi/.nut, .gif, or a folder (PNG frames).")],
+    output: MediaOutput,
     scale: Annotated[int, typer.Option(help="How many times smaller SOURCE is than the model's frames; OUTPUT is SOURCE's size × this.")] = 4,
     reproject: Annotated[int, typer.Option(help="Passes through the autoencoder after the first (iterative reprojection).")] = 5,
     consistent: Annotated[bool, typer.Option(help="Tie every pass back to SOURCE (back-projection), so the output shrinks back to it.")] = True,

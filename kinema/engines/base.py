@@ -25,6 +25,12 @@ def check_times(times: Sequence[float]) -> list[float]:
     return values
 
 
+def check_pair(a: torch.Tensor, b: torch.Tensor) -> None:
+    """Raise ``ValueError`` unless ``a`` and ``b`` are two ``(N, 3, H, W)`` batches of one shape."""
+    if a.shape != b.shape or a.dim() != 4 or a.shape[1] != 3:
+        raise ValueError(f"expected two (N, 3, H, W) batches of one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+
+
 class Engine(abc.ABC):
     """Frame synthesis between two frames. Subclasses implement :meth:`interpolate`."""
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import torch
 
-from kinema.engines.base import Engine, check_times
+from kinema.engines.base import Engine, check_pair, check_times
 from kinema.ops.bilateral import BilateralConfig, bilateral_motion, match_error
 from kinema.ops.fill import push_pull_fill
 from kinema.ops.flow import DISPreset, dis_flow, luma, resize_flow
@@ -332,8 +332,7 @@ class ClassicalEngine(Engine):
     ) -> torch.Tensor:
         """:meth:`interpolate` with the neighbouring frames (see :attr:`ClassicalConfig.quadratic`)."""
         times = check_times(times)
-        if a.shape != b.shape or a.dim() != 4 or a.shape[1] != 3:
-            raise ValueError(f"expected two (N, 3, H, W) batches of one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+        check_pair(a, b)
         height, width = a.shape[-2:]
         outputs: list[torch.Tensor | None] = [a if t == 0 else b if t == 1 else None for t in times]
         if all(o is not None for o in outputs):

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from kinema import weights
-from kinema.engines.base import Engine, check_times
+from kinema.engines.base import Engine, check_pair, check_times
 from kinema.engines.classical import ClassicalConfig, ClassicalEngine
 from kinema.models.interp import InterpNet
 from kinema.models.interp.model import compose
@@ -156,8 +156,7 @@ class LearnedEngine(Engine):
     ) -> torch.Tensor:
         """:meth:`interpolate` with the neighbouring frames (four-frame motion in the guide)."""
         times = check_times(times)
-        if a.shape != b.shape or a.dim() != 4 or a.shape[1] != 3:
-            raise ValueError(f"expected two (N, 3, H, W) batches of one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+        check_pair(a, b)
         outputs: list[torch.Tensor | None] = [a if t == 0 else b if t == 1 else None for t in times]
         inner = [t for t, o in zip(times, outputs) if o is None]
         if inner:

@@ -34,6 +34,13 @@ class LabelMask:
     def count(self) -> int:
         return len(self.values)
 
+    def require_size(self, path: Path, size: tuple[int, int], *also: tuple[int, int]) -> None:
+        """Refuse a mask drawn at neither ``size`` (the video's ``(H, W)``) nor ``also``."""
+        drawn = tuple(self.labels.shape)
+        if drawn not in (tuple(size), *map(tuple, also)):
+            (h, w), (sh, sw) = drawn, size
+            raise BadInputError(f"{path}: the mask is {w}x{h}; the video is {sw}x{sh}")
+
     def one_hot(self) -> torch.Tensor:
         """``(K, H, W)`` float: 1 where a pixel has that label."""
         return torch.nn.functional.one_hot(self.labels, self.count).permute(2, 0, 1).float()

@@ -9,8 +9,7 @@ from kinema.io.probe import open_reader
 from kinema.pipelines.vsae import load_video_model
 from kinema.pipelines.vsae.edit import Box, edit_video, extend, feather, fill_from_other_frames, fill_from_surroundings, insert, insert_frame, remove, reproject_edit, stitch, stitch_images, stretch
 from kinema.types import BadInputError
-from tests.media import texture
-from tests.pipelines.test_vsae_propagate import orbit_square
+from tests.media import orbit_square, texture
 
 def test_feather_ramps_up_inside_the_mask():
     mask = torch.zeros(1, 1, 1, 12)

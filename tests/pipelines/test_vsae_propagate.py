@@ -1,7 +1,5 @@
 """vsae propagate: the first frame's labels carried through a clip."""
 
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -14,15 +12,7 @@ from kinema.ops.warp import Padding, backward_warp
 from kinema.pipelines.vsae import load_video_model
 from kinema.pipelines.vsae.propagate import CodeSearch, PropagateConfig, follow_codes, follow_motion, propagate
 from kinema.types import BadInputError
-from tests.media import PERIOD, texture
-
-
-def orbit_square(i: int, h: int = 48, w: int = 64) -> torch.Tensor:
-    """Where :func:`tests.media.orbit` draws its square in frame ``i``: ``(h, w)`` int64."""
-    y, x = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
-    angle = 2 * math.pi * i / PERIOD
-    cy, cx = h / 2 + 12 * math.sin(angle), w / 2 + 16 * math.cos(angle)
-    return ((abs(y - cy) < 7) & (abs(x - cx) < 7)).long()
+from tests.media import orbit_square, texture
 
 
 def test_labels_follow_a_patch_sliding_over_texture_better_than_the_default_flow():

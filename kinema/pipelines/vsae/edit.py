@@ -83,7 +83,9 @@ def fill_from_surroundings(frames: torch.Tensor, hole: torch.Tensor) -> torch.Te
     return push_pull_fill(frames, 1 - hole.float())
 
 
-def fill_from_other_frames(frames: torch.Tensor, holes: torch.Tensor, t: int, *, reach: int = 12) -> tuple[torch.Tensor, float]:
+def fill_from_other_frames(
+    frames: torch.Tensor, holes: torch.Tensor, t: int, *, reach: int = 12, filled: torch.Tensor | None = None
+) -> tuple[torch.Tensor, float]:
     """Frame ``t`` of ``frames`` ``(N, 3, H, W)`` with its hole (``holes`` ``(N, 1, H, W)``,
     1 = the object, in every frame) filled with what the other frames show there.
 
@@ -91,9 +93,15 @@ def fill_from_other_frames(frames: torch.Tensor, holes: torch.Tensor, t: int, *,
     by DIS flow — the flow inside the hole replaced by its surroundings', so it follows
     the background, not the object being removed — and a hole pixel takes the first of
     them that shows it uncovered. What no frame shows is filled from the surroundings.
-    Returns the frame ``(1, 3, H, W)`` and the share of the hole no frame showed."""
+    ``filled``: every frame filled from its surroundings, when the caller has made it once
+    for several ``t``. Returns the frame ``(1, 3, H, W)`` and the share of the hole no
+    frame showed."""
+
+    def own_fill(i: int) -> torch.Tensor:
+        return filled[i : i + 1] if filled is not None else fill_from_surroundings(frames[i : i + 1], holes[i : i + 1].float())
+
     hole = holes[t : t + 1].float()
-    out = fill_from_surroundings(frames[t : t + 1], hole)
+    out = own_fill(t)
     todo = hole.clone()
     if float(hole.sum()) == 0:
         return out, 0.0
@@ -101,8 +109,7 @@ def fill_from_other_frames(frames: torch.Tensor, holes: torch.Tensor, t: int, *,
     around = F.max_pool2d(hole, 5, 1, 2)  # flow near the object's edge is the object's too
     h, w = hole.shape[-2:]
     for c in sorted((c for c in range(len(frames)) if c != t and abs(c - t) <= reach), key=lambda c: abs(c - t)):
-        other = fill_from_surroundings(frames[c : c + 1], holes[c : c + 1].float())
-        flow = push_pull_fill(dis_flow(reference, other, finest_scale=0), 1 - around)
+        flow = push_pull_fill(dis_flow(reference, own_fill(c), finest_scale=0), 1 - around)
         land = base_grid(h, w) + flow
         inside = (land[:, :1] >= 0) & (land[:, :1] <= w - 1) & (land[:, 1:] >= 0) & (land[:, 1:] <= h - 1)
         covered = backward_warp(holes[c : c + 1].float(), flow, padding=Padding.ZEROS)
@@ -114,10 +121,13 @@ def fill_from_other_frames(frames: torch.Tensor, holes: torch.Tensor, t: int, *,
     return out, float(todo.sum() / hole.sum())
 
 
-def remove(net: VideoAE, frames: torch.Tensor, holes: torch.Tensor, t: int, *, passes: int = 0, seam: int = 4) -> torch.Tensor:
+def remove(
+    net: VideoAE, frames: torch.Tensor, holes: torch.Tensor, t: int, *, passes: int = 0, seam: int = 4, filled: torch.Tensor | None = None
+) -> torch.Tensor:
     """Object removal from frame ``t``: the hole filled from the other frames (then from
-    its surroundings), and, with ``passes``, reprojected (the paper's removal)."""
-    canvas, _ = fill_from_other_frames(frames, holes, t)
+    its surroundings), and, with ``passes``, reprojected (the paper's removal).
+    ``filled``: see :func:`fill_from_other_frames`."""
+    canvas, _ = fill_from_other_frames(frames, holes, t, filled=filled)
     if passes == 0:
         return canvas
     return reproject_edit(net, canvas, holes[t : t + 1], passes=passes, seam=seam)
@@ -215,9 +225,7 @@ def hole_of(spec: str, source_size: tuple[int, int]) -> torch.Tensor:
     mask image (every pixel that is not the background — its smallest value — is removed)."""
     if Path(spec).suffix:
         mask = read_mask(Path(spec))
-        if tuple(mask.labels.shape) != tuple(source_size):
-            (h, w), (sh, sw) = mask.labels.shape, source_size
-            raise BadInputError(f"{spec}: the mask is {w}x{h}; the video is {sw}x{sh}")
+        mask.require_size(Path(spec), source_size)
         return mask.labels > 0
     return Box.parse(spec).mask(*source_size)
 
@@ -284,9 +292,10 @@ def edit_video(
         write_image(output, out[0], overwrite=overwrite)
         return EditResult(output=output, frames=1, removed=float(holes[frame].mean()), seconds=time.perf_counter() - started)
     timeline = dataclasses.replace(timeline_of(info), alpha=False, bit_depth=8)
+    filled = fill_from_surroundings(frames, holes)  # each frame's own fill, made once for all
     with open_writer(output, timeline, options=options, overwrite=overwrite) as writer:
         for i in range(count):
-            out = remove(vm.net, frames, holes, i, passes=passes).cpu()
+            out = remove(vm.net, frames, holes, i, passes=passes, filled=filled).cpu()
             writer.write(footage.frame(i, out[0]))
             if progress is not None:
                 progress(i + 1, count)

@@ -41,7 +41,6 @@ from kinema.ops.resize import resize
 from kinema.ops.warp import Padding, backward_warp
 from kinema.pipelines.convert import Progress, timeline_of
 from kinema.pipelines.vsae.fit import VideoModel, open_model_and_video
-from kinema.types import BadInputError
 
 
 @dataclass(frozen=True)
@@ -176,10 +175,7 @@ class PropagateResult:
 def first_labels(mask: LabelMask, vm: VideoModel, source_size: tuple[int, int], path: Path) -> torch.Tensor:
     """The mask's labels ``(K, h, w)`` at the model's working size; the mask must be drawn
     at the video's size (or the working size)."""
-    size = tuple(mask.labels.shape)
-    if size not in (tuple(source_size), vm.size):
-        (h, w), (sh, sw) = size, source_size
-        raise BadInputError(f"{path}: the mask is {w}x{h}; the video is {sw}x{sh}")
+    mask.require_size(path, source_size, vm.size)
     return resize(mask.one_hot()[None], *vm.size)[0]
 
 
