@@ -45,11 +45,11 @@ from benchmarks.report import write_block
 from benchmarks.vsae import write_clip
 from kinema.ops.flow import dis_flow
 from kinema.ops.metrics import label_iou, psnr, ssim
-from kinema.ops.resize import resize
 from kinema.ops.warp import Padding, backward_warp
 from kinema.pipelines.vsae import FitVideoConfig, fit_video, load_video_model
 from kinema.pipelines.vsae.edit import fill_from_other_frames, fill_from_surroundings, insert, remove, reproject_edit, stitch
 from kinema.pipelines.vsae.propagate import PropagateConfig, follow, follow_motion
+from kinema.pipelines.vsae.upscale import shrink as small_frames
 from kinema.pipelines.vsae.upscale import upscale_frames
 from kinema.train.clips import load_frames
 from kinema.train.data import DATA_ROOT
@@ -68,9 +68,7 @@ def fit(folder: Path, model: Path, minutes: float, *, multi_res: int = 1) -> dic
 
 def shrink(frames: torch.Tensor, scale: int) -> torch.Tensor:
     """What a receiver gets: frames shrunk ``scale`` times, in 8 bits."""
-    h, w = frames.shape[-2:]
-    small = resize(frames, max(1, round(h / scale)), max(1, round(w / scale)))
-    return small.clamp(0, 1).mul(255).round().div(255)
+    return small_frames(frames, scale).clamp(0, 1).mul(255).round().div(255)
 
 
 def pillow(low: torch.Tensor, size: tuple[int, int], method) -> torch.Tensor:

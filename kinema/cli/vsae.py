@@ -1,7 +1,8 @@
-"""``kinema vsae fit | map | summary | loop | retime | upscale | propagate``: an autoencoder fit to one video."""
+"""``kinema vsae fit | map | summary | loop | retime | upscale | propagate | edit | stitch | pack | unpack``: an autoencoder fit to one video."""
 
 from __future__ import annotations
 
+import enum
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
@@ -34,7 +35,16 @@ from kinema.cli.options import (
 from kinema.cli.options import device as device_of
 from kinema.io.video_out import VideoCodec
 
-app = typer.Typer(help="Fit an autoencoder to one video, then map, summarize, loop, retime and upscale it, and carry masks through it.", no_args_is_help=True)
+
+
+class BetweenName(str, enum.Enum):
+    """``vsae unpack --between``: :class:`kinema.pipelines.vsae.transmit.Between` by name,
+    declared here so the CLI starts without importing torch (a test checks they agree)."""
+
+    motion = "motion"
+    latent = "latent"
+
+app = typer.Typer(help="Fit an autoencoder to one video, then map, summarize, loop, retime, upscale and edit it, carry masks through it, and pack it for sending.", no_args_is_help=True)
 
 Model = Annotated[Path, typer.Argument(help="A model written by `kinema vsae fit`.")]
 Source = Annotated[Path, typer.Argument(help="The video the model was fit on (video, GIF, or image-sequence folder).")]
@@ -360,3 +370,53 @@ def stitch_cmd(
     size = _size(extend) if extend is not None else None
     h, w = stitch_images(model, images, output, stretch_to=stretch, extend_to=size, passes=passes, overwrite=overwrite, device=device_of(device))
     stderr.print(f"wrote {output}: {w}x{h}", highlight=False)
+
+
+@app.command("pack")
+def pack_cmd(
+    model: Model,
+    source: Source,
+    output: Annotated[Path, typer.Argument(help="The packed video: a .kvae file.")],
+    keep_every: Annotated[int, typer.Option(help="Keep one frame in this many (and the last); the receiver makes the others.")] = 2,
+    scale: Annotated[int, typer.Option(help="Shrink the kept frames this many times; the receiver upscales them by reprojection.")] = 4,
+    frames_crf: Annotated[int, typer.Option(help="H.264 quality of the kept frames: 0 is lossless, 51 the coarsest.")] = 0,
+    bits: Annotated[int, typer.Option(help="Bits per weight: 16 (float16) or 8 (8-bit, a scale per channel).")] = 16,
+    weights: Annotated[bool, typer.Option("--weights/--no-weights", help="Include the model (--no-weights: the stream alone, for a receiver that has the model).")] = True,
+    device: Device = "cpu",
+    overwrite: Overwrite = False,
+) -> None:
+    """Write a video as its autoencoder and a few small frames, in one .kvae file."""
+    from kinema.pipelines.vsae.transmit import PackConfig, pack
+
+    with usage():
+        config = PackConfig(keep_every=keep_every, scale=scale, crf=frames_crf, bits=bits, weights=weights, overwrite=overwrite)
+    r = pack(model, source, output, config, device=device_of(device))
+    stderr.print(
+        f"wrote {r.output}: {r.bytes:,} bytes ({r.weight_bytes:,} weights, {r.frame_bytes:,} for {r.kept} of {r.frames} frames) in {r.seconds:.1f} s",
+        highlight=False,
+    )
+
+
+@app.command("unpack")
+def unpack_cmd(
+    source: Annotated[Path, typer.Argument(help="A .kvae file written by `kinema vsae pack`.")],
+    output: MediaOutput,
+    model: Annotated[Optional[Path], typer.Option(help="The model the file was packed with, for a file packed --no-weights.")] = None,
+    between: Annotated[BetweenName, typer.Option(help="Frames between the kept ones: motion (interpolation engine, then reprojection) or latent (the paper's latent interpolation).")] = BetweenName.motion,
+    reproject: Reproject = 5,
+    codec: Codec = VideoCodec.H264,
+    crf: Crf = 18,
+    device: Device = "cpu",
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+) -> None:
+    """Rebuild the full-rate video at the model's size from a .kvae file."""
+    from kinema.pipelines.vsae.transmit import Between, UnpackConfig, unpack
+
+    _at_least(0, reproject=reproject)
+    with usage():
+        config = UnpackConfig(between=Between(between.value), reproject=reproject, output=_output_options(codec, crf), overwrite=overwrite)
+    with progress_bar("unpack", quiet=quiet) as progress:
+        r = unpack(source, output, config, model=model, device=device_of(device), progress=progress)
+    h, w = r.size
+    stderr.print(f"wrote {r.output}: {r.frames} frames at {w}x{h} from {r.kept} kept, in {r.seconds:.1f} s", highlight=False)

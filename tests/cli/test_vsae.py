@@ -112,3 +112,34 @@ def test_edit_insert_and_its_option_errors(tmp_path, capsys):
     assert code == 2 and "give --remove, or --insert with --at" in one_error_line(err)
     code, _, err = run(capsys, "vsae", "edit", model, src, tmp_path / "x.png", "--insert", "9:2,2,10,8", "--at", "0:16,10")
     assert code == 1 and "frame 9 is not in the video (0 … 5)" in one_error_line(err)
+
+
+def test_pack_unpack_and_their_errors(tmp_path, capsys):
+    from kinema.cli.vsae import BetweenName
+    from kinema.pipelines.vsae.transmit import Between
+
+    assert [b.value for b in BetweenName] == [b.value for b in Between]
+    src = make_video(tmp_path / "a.mp4", 9, size=(24, 32), images=[smooth(i, 24, 32) for i in range(9)])
+    model = tmp_path / "a.safetensors"
+    assert run(capsys, "vsae", "fit", src, model, "--epochs", 1, "--width", 4, "-q")[0] == 0
+    code, _, err = run(capsys, "vsae", "pack", model, src, tmp_path / "a.kvae", "--keep-every", 4, "--bits", 8)
+    assert code == 0 and "for 3 of 9 frames" in err
+    code, _, err = run(capsys, "vsae", "unpack", tmp_path / "a.kvae", tmp_path / "out.mp4", "--reproject", 1, "-q")
+    assert code == 0 and "9 frames at 32x24 from 3 kept" in err
+    assert probe(tmp_path / "out.mp4").frame_count == 9
+    code, _, err = run(capsys, "vsae", "pack", model, src, tmp_path / "s.kvae", "--no-weights", "--frames-crf", 30)
+    assert code == 0 and "(0 weights" in err
+    code, _, err = run(capsys, "vsae", "unpack", tmp_path / "s.kvae", tmp_path / "o.mp4")
+    assert code == 1 and "name the model it was packed with (--model)" in one_error_line(err)
+    code, _, err = run(capsys, "vsae", "unpack", tmp_path / "s.kvae", tmp_path / "o.mp4", "--model", model, "--between", "latent", "-q")
+    assert code == 0
+    blob = (tmp_path / "a.kvae").read_bytes()
+    (tmp_path / "cut.kvae").write_bytes(blob[: len(blob) // 2])
+    code, _, err = run(capsys, "vsae", "unpack", tmp_path / "cut.kvae", tmp_path / "c.mp4")
+    assert code == 1 and "truncated" in one_error_line(err) and not (tmp_path / "c.mp4").exists()
+    code, _, err = run(capsys, "vsae", "unpack", src, tmp_path / "c.mp4")
+    assert code == 1 and "not a kinema packed video" in one_error_line(err)
+    code, _, err = run(capsys, "vsae", "pack", model, src, tmp_path / "b.kvae", "--bits", 4)
+    assert code == 2 and "bits must be 8 or 16" in one_error_line(err) and not (tmp_path / "b.kvae").exists()
+    code, _, err = run(capsys, "vsae", "unpack", tmp_path / "a.kvae", tmp_path / "c.mp4", "--between", "nearest")
+    assert code == 2

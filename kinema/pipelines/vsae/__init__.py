@@ -3,7 +3,8 @@
 :mod:`.fit` reads the video and fits the model; :mod:`.explore` draws the latent map,
 clusters and summaries; :mod:`.motion` makes loops and retimes; :mod:`.upscale` brings
 small frames of the video back to its size; :mod:`.propagate` carries a mask through it;
-:mod:`.edit` removes objects and stitches, stretches and extends frames.
+:mod:`.edit` removes objects and stitches, stretches and extends frames; :mod:`.transmit`
+packs a video as its model and a few small frames, and rebuilds it.
 """
 
 from kinema.pipelines.vsae.explore import MapResult, SummaryResult, latent_map, summary

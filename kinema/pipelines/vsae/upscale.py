@@ -61,6 +61,16 @@ def upscale_frames(net: VideoAE, low: torch.Tensor, size: tuple[int, int], *, re
     return x
 
 
+def small_size(size: tuple[int, int], scale: int) -> tuple[int, int]:
+    """The size of a frame of ``size`` (h, w) shrunk ``scale`` times (at least 1×1)."""
+    return max(1, round(size[0] / scale)), max(1, round(size[1] / scale))
+
+
+def shrink(frames: torch.Tensor, scale: int) -> torch.Tensor:
+    """Frames shrunk ``scale`` times (antialiased bilinear): what a receiver is sent."""
+    return resize(frames, *small_size(tuple(frames.shape[-2:]), scale))
+
+
 def scale_check(model_size: tuple[int, int], low_size: tuple[int, int], scale: int) -> None:
     """Refuse small frames that are not the model's frames shrunk ``scale`` times.
 
@@ -69,7 +79,7 @@ def scale_check(model_size: tuple[int, int], low_size: tuple[int, int], scale: i
     pixels per side)."""
     (H, W), (h, w) = model_size, low_size
     if abs(h * scale - H) >= scale or abs(w * scale - W) >= scale:
-        fit = f"{max(1, round(W / scale))}x{max(1, round(H / scale))}"
+        fit = "x".join(map(str, small_size((H, W), scale)[::-1]))
         raise BadInputError(f"the model was fit at {W}x{H}: {scale}x upscaling needs frames of {fit}, got {w}x{h}")
 
 
