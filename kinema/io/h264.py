@@ -29,8 +29,8 @@ from kinema.types import BadInputError
 PRESET = "veryslow"
 
 
-def encode_h264(frames: torch.Tensor, *, crf: int, chroma: str = "444", preset: str = PRESET) -> bytes:
-    """``(N, 3, H, W)`` uint8 → an H.264 elementary stream. ``crf`` 0–51 (0: lossless);
+def encode_h264(frames: torch.Tensor, *, crf: float, chroma: str = "444", preset: str = PRESET) -> bytes:
+    """``(N, 3, H, W)`` uint8 → an H.264 elementary stream. ``crf`` 0–51, fractions allowed (0: lossless);
     ``chroma`` "444" or "420" (420 needs even sizes)."""
     if frames.dtype != torch.uint8 or frames.ndim != 4 or frames.shape[1] != 3 or len(frames) == 0:
         raise ValueError(f"frames must be a non-empty (N, 3, H, W) uint8 tensor, got {tuple(frames.shape)} {frames.dtype}")
@@ -49,13 +49,15 @@ def encode_h264(frames: torch.Tensor, *, crf: int, chroma: str = "444", preset: 
     with av.open(buffer, mode="w", format="h264") as container:
         stream = container.add_stream(codec, rate=25)
         stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
-        # One thread: the same frames give the same bytes whatever the machine's cores.
+        # One thread (PyAV's own thread count overrides x264's "threads" option).
         stream.options = {**options, "preset": preset, "threads": "1"}
+        stream.thread_count = 1
         for i, frame in enumerate(frames):
             picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame.permute(1, 2, 0).numpy()), format="rgb24")
-            # Converted here, not left to the encoder: PyAV's conversion inside encode()
-            # gave different bytes from run to run for the same frames (measured).
-            picture = picture.reformat(format=pix_fmt)
+            if pix_fmt != "rgb24":
+                picture = picture.reformat(format=pix_fmt)
+            # The frame's index only: giving frames a time base too made x264 code
+            # different bytes from run to run (measured), as did several threads.
             picture.pts = i
             container.mux(stream.encode(picture))
         container.mux(stream.encode())

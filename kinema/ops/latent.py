@@ -72,6 +72,15 @@ def kmeans(codes: torch.Tensor, k: int, *, seed: int = 0, iterations: int = 50) 
     return remap[labels], centres[torch.tensor(order)]
 
 
+def purity(labels: torch.Tensor, truth: torch.Tensor) -> float:
+    """Cluster purity: the share of items in their cluster's most common ``truth`` class
+    (1 when every cluster holds one class; with one cluster, the largest class's share)."""
+    if labels.shape != truth.shape or len(labels) == 0:
+        raise ValueError(f"labels {tuple(labels.shape)} and truth {tuple(truth.shape)} must be the same non-empty shape")
+    majority = sum(int(torch.bincount(truth[labels == c]).max()) for c in labels.unique())
+    return majority / len(labels)
+
+
 def best_earlier_match(codes: torch.Tensor, min_gap: int, *, chunk: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
     """For every code i, the most similar earlier code j ≤ i − ``min_gap`` by cosine
     similarity: ``(similarity (N,), j (N,))``, with similarity −inf and j = −1 where

@@ -115,8 +115,8 @@ def test_edit_insert_and_its_option_errors(tmp_path, capsys):
 
 
 def test_pack_unpack_and_their_errors(tmp_path, capsys):
-    from kinema.cli.vsae import BetweenName
-    from kinema.pipelines.vsae.transmit import Between
+    from kinema.cli.vsae.transmit import BetweenName
+    from kinema.pipelines.vsae.packed import Between
 
     assert [b.value for b in BetweenName] == [b.value for b in Between]
     src = make_video(tmp_path / "a.mp4", 9, size=(24, 32), images=[smooth(i, 24, 32) for i in range(9)])
@@ -143,3 +143,24 @@ def test_pack_unpack_and_their_errors(tmp_path, capsys):
     assert code == 2 and "bits must be 8 or 16" in one_error_line(err) and not (tmp_path / "b.kvae").exists()
     code, _, err = run(capsys, "vsae", "unpack", tmp_path / "a.kvae", tmp_path / "c.mp4", "--between", "nearest")
     assert code == 2
+
+
+def test_a_collection_is_fit_as_one_and_its_map_recovers_the_videos(tmp_path, capsys):
+    from tests.media import orbit
+
+    a = make_video(tmp_path / "a.mp4", 8, size=(24, 32), images=[orbit(i, 24, 32) for i in range(8)])
+    b = make_video(tmp_path / "b.mp4", 6, size=(36, 32), images=[255 - orbit(i, 36, 32) for i in range(6)])
+    model = tmp_path / "ab.safetensors"
+    code, _, err = run(capsys, "vsae", "fit", a, b, model, "--epochs", 3, "--width", 4, "-q")
+    assert code == 0 and "14 frames at 32x24" in err  # b's other shape scaled to a's working size
+    code, _, err = run(capsys, "vsae", "map", model, a, b, tmp_path / "map.png", "--clusters", 2)
+    assert code == 0 and "14 frames" in err and "recover the 2 videos with purity" in err  # the score: the benchmark's
+    assert Image.open(tmp_path / "map.png").format == "PNG" and (tmp_path / "map-cluster-2.png").is_file()
+    code, _, err = run(capsys, "vsae", "map", model, b, a, tmp_path / "map2.png")
+    assert code == 1 and "the same videos, in the same order" in one_error_line(err)
+    code, _, err = run(capsys, "vsae", "map", model, a, tmp_path / "map3.png")
+    assert code == 1 and "was fit on 2 videos (a.mp4, b.mp4)" in one_error_line(err)
+    code, _, err = run(capsys, "vsae", "fit", a, a, tmp_path / "aa.safetensors", "--epochs", 1)
+    assert code == 1 and "given twice" in one_error_line(err)
+    code, _, err = run(capsys, "vsae", "fit", a)
+    assert code == 2 and "then the output" in one_error_line(err)

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from kinema.ops.latent import best_earlier_match, kmeans, pca_2d
+from kinema.ops.latent import best_earlier_match, kmeans, pca_2d, purity
 
 
 def test_pca_finds_the_line_the_codes_lie_on():
@@ -49,3 +49,12 @@ def test_best_earlier_match_looks_back_at_least_min_gap_by_cosine():
     assert where.tolist() == [-1, -1, 0, 0, 1]
     assert sims[0] == -math.inf and sims[2] == pytest.approx(0.0)
     assert sims[3] == pytest.approx(3 / math.hypot(3, 0.1))
+
+
+def test_purity_is_the_share_in_each_clusters_majority_class():
+    truth = torch.tensor([0, 0, 0, 1, 1, 2])
+    assert purity(torch.tensor([5, 5, 5, 7, 7, 9]), truth) == 1.0  # names of clusters do not matter
+    assert purity(torch.tensor([0, 0, 1, 1, 1, 1]), truth) == pytest.approx(4 / 6)  # 2 of cluster 0, 2 of cluster 1
+    assert purity(torch.zeros(6, dtype=torch.long), truth) == 0.5  # one cluster: the largest class
+    with pytest.raises(ValueError):
+        purity(torch.tensor([0]), truth)

@@ -4,7 +4,8 @@
 clusters and summaries; :mod:`.motion` makes loops and retimes; :mod:`.upscale` brings
 small frames of the video back to its size; :mod:`.propagate` carries a mask through it;
 :mod:`.edit` removes objects and stitches, stretches and extends frames; :mod:`.transmit`
-packs a video as its model and a few small frames, and rebuilds it.
+packs a video as its model and a few small frames (:mod:`.packed`: what the file holds)
+and rebuilds it.
 """
 
 from kinema.pipelines.vsae.explore import MapResult, SummaryResult, latent_map, summary

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from kinema.io.atomic import check_output
-from kinema.ops.latent import kmeans, pca_2d
+from kinema.ops.latent import kmeans, pca_2d, purity
 from kinema.ops.metrics import psnr
 from kinema.pipelines.vsae.figures import draw_map, draw_sheet
 from kinema.pipelines.vsae.fit import Footage, VideoModel, encode_all, open_model_and_video
@@ -55,6 +55,10 @@ class MapResult:
     #: ``(N,)`` cluster of every frame (None without clusters), and the sheets written.
     labels: torch.Tensor | None = None
     sheets: tuple[Path, ...] = ()
+    #: A collection's: the video of every frame, and how purely the clusters recover
+    #: them (:func:`kinema.ops.latent.purity`; None without clusters).
+    videos: torch.Tensor | None = None
+    purity: float | None = None
 
 
 @torch.no_grad()
@@ -67,7 +71,7 @@ def decode_average(vm: VideoModel, codes: torch.Tensor, *, reproject: int) -> to
 
 def latent_map(
     model: Path,
-    source: Path,
+    source: Path | list[Path],
     output: Path,
     *,
     clusters: int | None = None,
@@ -77,35 +81,44 @@ def latent_map(
     fps: Fraction | None = None,
     overwrite: bool = False,
 ) -> MapResult:
-    """Draw the latent map of ``source`` (the video ``model`` was fit on) to ``output`` (PNG)."""
+    """Draw the latent map of ``source`` (the video ``model`` was fit on, or the list of
+    videos of a collection: then the dots are coloured by video) to ``output`` (PNG)."""
     output = Path(output)
     if output.suffix.lower() != ".png":
         raise UnsupportedFormatError(f"{output}: the map is written as .png")
     if clusters is not None and clusters < 1:
         raise ValueError(f"clusters must be ≥ 1, got {clusters}")
     sheets = [cluster_sheet_path(output, c) for c in range(clusters or 0)]
+    sources = [Path(s) for s in source] if isinstance(source, (list, tuple)) else [Path(source)]
     for path in (output, *sheets):
-        check_output(path, overwrite=overwrite, inputs=(Path(source), Path(model)))
+        check_output(path, overwrite=overwrite, inputs=(*sources, Path(model)))
     vm, footage = open_model_and_video(model, source, device=device, fps=fps)
     codes = encode_all(vm, footage)
     n = len(codes)
     if clusters is not None and clusters > n:
-        raise BadInputError(f"{source}: cannot make {clusters} clusters of {n} frames")
+        raise BadInputError(f"{vm.meta['source']['name']}: cannot make {clusters} clusters of {n} frames")
     coords, explained = pca_2d(codes)
     picks = spread_thumbnails(coords, thumbnails)
     try:
         labels = kmeans(codes, clusters)[0] if clusters else None
     except ValueError as exc:  # e.g. a still video: fewer distinct codes than clusters
-        raise BadInputError(f"{source}: {exc}") from None
+        raise BadInputError(f"{vm.meta['source']['name']}: {exc}") from None
     title = f"{vm.meta['source']['name']}: latent codes of {n} frames ({vm.path.name})"
-    draw_map(output, coords, explained, {i: footage.as_float([i])[0] for i in picks}, labels=labels, title=title, overwrite=overwrite)
+    thumbs = {i: footage.as_float([i])[0] for i in picks}
+    videos = torch.tensor(footage.video_of) if footage.videos else None
+    if videos is None:
+        draw_map(output, coords, explained, thumbs, labels=labels, title=title, overwrite=overwrite)
+    else:
+        starts = [footage.video_of.index(k) for k in range(1, len(footage.videos))]
+        draw_map(output, coords, explained, thumbs, labels=videos, names=list(footage.videos), breaks=starts, title=title, overwrite=overwrite)
     for c, path in enumerate(sheets):
         members = (labels == c).nonzero().flatten()
         shown = members[torch.linspace(0, len(members) - 1, min(23, len(members))).round().long()].tolist()
         tiles = [(decode_average(vm, codes[members], reproject=reproject), f"summary of {len(members)} frames")]
         tiles += [(footage.as_float([i])[0], f"frame {i}") for i in shown]
         draw_sheet(path, tiles, columns=6, title=f"cluster {c + 1} of {clusters}: {len(members)} frames", overwrite=overwrite)
-    return MapResult(output=output, coords=coords, explained=explained, labels=labels, sheets=tuple(sheets))
+    score = purity(labels, videos) if labels is not None and videos is not None else None
+    return MapResult(output=output, coords=coords, explained=explained, labels=labels, sheets=tuple(sheets), videos=videos, purity=score)
 
 
 @dataclass(frozen=True)

@@ -45,25 +45,33 @@ def draw_map(
     thumbs: dict[int, torch.Tensor],
     *,
     labels: torch.Tensor | None = None,
+    names: list[str] | None = None,
+    breaks: list[int] = (),
     title: str = "",
     overwrite: bool = False,
 ) -> Path:
-    """The 2-D map: one dot per frame (coloured by time, or by cluster when ``labels``),
-    the time path joining them, and thumbnails of the frames in ``thumbs`` beside their dots."""
+    """The 2-D map: one dot per frame (coloured by time, or by ``labels`` named in the
+    legend by ``names``, "cluster k" without), the time path joining them (broken before
+    each frame in ``breaks``: where a collection's next video starts), and thumbnails of
+    the frames in ``thumbs`` beside their dots."""
     plt = _pyplot()
     from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 
     xy = coords.numpy()
     n = len(xy)
     fig, ax = plt.subplots(figsize=(11, 8))
-    ax.plot(xy[:, 0], xy[:, 1], "-", color="0.6", lw=0.8, zorder=1)
+    bounds = [0, *breaks, n]
+    for a, b in zip(bounds, bounds[1:]):
+        ax.plot(xy[a:b, 0], xy[a:b, 1], "-", color="0.6", lw=0.8, zorder=1)
     if labels is None:
         dots = ax.scatter(xy[:, 0], xy[:, 1], c=np.arange(n), cmap="viridis", s=18, zorder=2)
         fig.colorbar(dots, ax=ax, label="frame")
     else:
-        dots = ax.scatter(xy[:, 0], xy[:, 1], c=labels.numpy(), cmap="tab10", s=18, zorder=2, vmin=0, vmax=9)
+        count = max(int(labels.max()) + 1, len(names or ()))
+        cmap, top = ("tab10", 9) if count <= 10 else ("tab20", 19)  # beyond 20, colours repeat
+        dots = ax.scatter(xy[:, 0], xy[:, 1], c=labels.numpy() % (top + 1), cmap=cmap, s=18, zorder=2, vmin=0, vmax=top)
         for k in sorted(set(labels.tolist())):
-            ax.scatter([], [], color=dots.cmap(dots.norm(k)), label=f"cluster {k + 1}")
+            ax.scatter([], [], color=dots.cmap(dots.norm(k % (top + 1))), label=names[k] if names else f"cluster {k + 1}")
         ax.legend(loc="best", fontsize=8)
     ax.annotate("start", xy[0], textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.annotate("end", xy[-1], textcoords="offset points", xytext=(4, 4), fontsize=8)

@@ -52,6 +52,10 @@ class Footage:
     times: tuple[tuple[Fraction, Fraction], ...]
     info: MediaInfo
     fingerprint: str
+    #: A collection (several videos fit as one): each video's name, and the video every
+    #: frame came from. Empty for one video.
+    videos: tuple[str, ...] = ()
+    video_of: tuple[int, ...] = ()
 
     @property
     def size(self) -> tuple[int, int]:
@@ -82,6 +86,32 @@ def read_footage(source: Path, *, size: tuple[int, int] | None = None, max_side:
     if not frames:
         raise BadInputError(f"{source}: no frames")
     return Footage(frames=torch.cat(frames), times=tuple(times), info=info, fingerprint=fingerprint or source_fingerprint(source))
+
+
+def collection_fingerprint(fingerprints: list[str]) -> str:
+    """The digest of several videos taken in this order (a model fit on them checks it)."""
+    return hashlib.sha256("\n".join(fingerprints).encode()).hexdigest()
+
+
+def read_collection(sources: list[Path], *, size: tuple[int, int] | None = None, max_side: int = 256, fps: Fraction | None = None, fingerprints: list[str] | None = None) -> Footage:
+    """Several videos as one footage (appendix A of the paper: one autoencoder for a
+    collection), all at one size: ``size``, or the first video's working size. A video of
+    another shape is scaled to it (stretched: the autoencoder draws one frame size).
+    ``info`` and ``times`` are the first video's and each video's own."""
+    sources = [Path(s) for s in sources]
+    if len(set(map(str, sources))) != len(sources):
+        raise BadInputError("a video is given twice in the collection")
+    fingerprints = fingerprints or [source_fingerprint(s) for s in sources]
+    first = read_footage(sources[0], size=size, max_side=max_side, fps=fps, fingerprint=fingerprints[0])
+    parts = [first] + [read_footage(s, size=first.size, fps=fps, fingerprint=f) for s, f in zip(sources[1:], fingerprints[1:])]
+    return Footage(
+        frames=torch.cat([p.frames for p in parts]),
+        times=tuple(t for p in parts for t in p.times),
+        info=first.info,
+        fingerprint=collection_fingerprint(fingerprints),
+        videos=tuple(s.name for s in sources),
+        video_of=tuple(k for k, p in enumerate(parts) for _ in range(len(p.frames))),
+    )
 
 
 @dataclass(frozen=True)
@@ -117,23 +147,28 @@ def state_path(output: Path) -> Path:
 
 
 def fit_video(
-    source: Path,
+    source: Path | list[Path],
     output: Path,
     config: FitVideoConfig = FitVideoConfig(),
     *,
     device: torch.device | str = "cpu",
     progress: Callable[[FitStatus], None] | None = None,
 ) -> FitVideoResult:
-    """Fit an autoencoder to every frame of ``source`` and write it to ``output``
-    (safetensors, with the source's description and the reconstruction PSNR)."""
+    """Fit an autoencoder to every frame of ``source`` — one video, or a list of videos
+    fit as one collection — and write it to ``output`` (safetensors, with the source's
+    description and the reconstruction PSNR)."""
     started = time.perf_counter()
-    source, output = Path(source), Path(output)
+    sources = [Path(s) for s in source] if isinstance(source, (list, tuple)) else [Path(source)]
+    output = Path(output)
     if output.suffix != ".safetensors":
         raise BadInputError(f"{output}: a model is written as .safetensors")
-    check_output(output, overwrite=config.overwrite, inputs=(source,))
+    check_output(output, overwrite=config.overwrite, inputs=tuple(sources))
     if not output.parent.is_dir():  # found now, not when the first state is saved
         raise BadInputError(f"output folder {output.parent} does not exist")
-    footage = read_footage(source, max_side=config.max_side, fps=config.source_fps)
+    if len(sources) == 1:
+        footage = read_footage(sources[0], max_side=config.max_side, fps=config.source_fps)
+    else:
+        footage = read_collection(sources, max_side=config.max_side, fps=config.source_fps)
     h, w = footage.size
     tag = {"source": footage.fingerprint, "size": [h, w], "frames": len(footage.frames)}
     state = state_path(output)
@@ -143,13 +178,14 @@ def fit_video(
     info = footage.info
     meta = {
         "source": {
-            "name": source.name,
+            "name": sources[0].name if len(sources) == 1 else f"{len(sources)} videos ({', '.join(footage.videos)})",
             "sha256": footage.fingerprint,
             "frames": len(footage.frames),
             "fps": str(info.fps or info.average_fps),
             "width": info.width,
             "height": info.height,
         },
+        **({"videos": [{"name": name, "frames": footage.video_of.count(k)} for k, name in enumerate(footage.videos)]} if footage.videos else {}),
         "size": [h, w],
         "max_side": config.max_side,
         "fit": asdict(config.fit),
@@ -161,7 +197,7 @@ def fit_video(
         "device": str(device),
         "kinema": __version__,
     }
-    check_output(output, overwrite=config.overwrite, inputs=(source,))  # it may have appeared meanwhile
+    check_output(output, overwrite=config.overwrite, inputs=tuple(sources))  # it may have appeared meanwhile
     net.to("cpu").save(output, **meta)
     return FitVideoResult(output=output, source=info, frames=len(footage.frames), size=(h, w), report=report, seconds=time.perf_counter() - started)
 
@@ -179,11 +215,12 @@ class VideoModel:
         h, w = self.meta["size"]
         return int(h), int(w)
 
-    def check(self, source: Path, fingerprint: str) -> None:
+    def check(self, source: Path | str, fingerprint: str) -> None:
         fit_on = self.meta["source"]
         if fingerprint != fit_on["sha256"]:
+            order = " (the same videos, in the same order)" if "videos" in self.meta else ""
             raise ModelMismatchError(
-                f"{self.path} was fit on {fit_on['name']} ({fit_on['frames']} frames, sha256 {fit_on['sha256'][:12]}…), "
+                f"{self.path} was fit on {fit_on['name']}{order} ({fit_on['frames']} frames, sha256 {fit_on['sha256'][:12]}…), "
                 f"not on {source} (sha256 {fingerprint[:12]}…); fit a model to it with 'kinema vsae fit'"
             )
 
@@ -195,14 +232,20 @@ def load_video_model(path: Path, *, device: torch.device | str = "cpu") -> Video
     return VideoModel(net=net, meta=meta, path=Path(path))
 
 
-def open_model_and_video(model: Path, source: Path, *, device: torch.device | str = "cpu", fps: Fraction | None = None) -> tuple[VideoModel, Footage]:
-    """The model and the footage it was fit on, at the model's working size; a video that is
-    not the one the model was fit on is refused before it is decoded."""
+def open_model_and_video(model: Path, source: Path | list[Path], *, device: torch.device | str = "cpu", fps: Fraction | None = None) -> tuple[VideoModel, Footage]:
+    """The model and the footage it was fit on (one video, or the list of videos of a
+    collection), at the model's working size; a video that is not the one the model was
+    fit on is refused before it is decoded."""
     vm = load_video_model(model, device=device)
-    probe(Path(source), fps=fps)  # a missing or unreadable input fails here, with its own message
-    fingerprint = source_fingerprint(source)
-    vm.check(Path(source), fingerprint)
-    return vm, read_footage(source, size=vm.size, fps=fps, fingerprint=fingerprint)
+    sources = [Path(s) for s in source] if isinstance(source, (list, tuple)) else [Path(source)]
+    for s in sources:
+        probe(s, fps=fps)  # a missing or unreadable input fails here, with its own message
+    fingerprints = [source_fingerprint(s) for s in sources]
+    if len(sources) == 1:
+        vm.check(sources[0], fingerprints[0])
+        return vm, read_footage(sources[0], size=vm.size, fps=fps, fingerprint=fingerprints[0])
+    vm.check(f"{len(sources)} videos ({', '.join(s.name for s in sources)})", collection_fingerprint(fingerprints))
+    return vm, read_collection(sources, size=vm.size, fps=fps, fingerprints=fingerprints)
 
 
 @torch.no_grad()

@@ -4,7 +4,7 @@ small frames, rebuilt at full rate and full size by the receiver.
 :func:`pack` keeps every ``keep_every``-th frame of the video (and the last, so nothing
 is extrapolated), shrinks them ``scale`` times and writes them, with the autoencoder's
 weights (float16, or 8 bits per weight), into one ``.kvae`` file
-(:mod:`kinema.io.kvae_file`). Without the weights (``weights=False``) the file is the
+(:mod:`kinema.pipelines.vsae.packed` says what it holds). Without the weights (``weights=False``) the file is the
 stream alone — the video-call setting, where the model was sent once beforehand and the
 receiver names it.
 
@@ -13,68 +13,37 @@ receiver names it.
 them, and writes the video with the source's own timing, at the size the model was fit
 at (the only size it can draw). The frames between come from one of two
 :class:`Between` methods: motion (kinema's learned interpolation engine between the two
-upscaled neighbours, then ``reproject`` passes through the autoencoder, which pulls the
-in-between onto the frame of *this* video it resembles — the default, because it scored
-best in the benchmark) or the paper's latent interpolation with iterative reprojection.
+upscaled neighbours — the default, because it scored best in the benchmark) or the
+paper's latent interpolation; either is then pulled onto the frame of *this* video it
+resembles by passes through the autoencoder (iterative reprojection). How many passes
+each frame gets the sender chose (:func:`rebuild` with the true frames): it rebuilds the
+video as the receiver will and keeps, per frame, the count that came closest.
 """
 
 from __future__ import annotations
 
-import enum
 import time
-import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as load_tensors
-from safetensors.torch import save as save_tensors
-from torch import nn
 
-from kinema import __version__
 from kinema.engines.base import Engine
 from kinema.engines.latent import LatentEngine
 from kinema.engines.learned import LearnedEngine
 from kinema.io.atomic import check_output
 from kinema.io.h264 import decode_h264, encode_h264
-from kinema.io.kvae_file import read_kvae, write_kvae
-from kinema.io.output import OutputOptions, Timeline, open_writer, output_kind
+from kinema.io.kvae_file import write_kvae
+from kinema.io.output import OutputOptions, open_writer, output_kind
 from kinema.models.checkpoint import tensor_digest
-from kinema.models.video_ae import ARCH, VideoAE, VideoAEConfig
-from kinema.ops.quantize import dequantize_state, quantize_state
+from kinema.models.video_ae import VideoAE
+from kinema.ops.resize import bicubic
 from kinema.pipelines.convert import Progress
 from kinema.pipelines.vsae.fit import load_video_model, open_model_and_video
-from kinema.pipelines.vsae.upscale import shrink, upscale_frames
+from kinema.pipelines.vsae.packed import MOST_PASSES, NO_BACK_PROJECTION, Between, kept_indices, make_header, mode, modes_text, net_from_blob, read_packed, transposed_weights, weights_blob
+from kinema.pipelines.vsae.upscale import back_project, shrink
 from kinema.types import BadInputError, Frame, ModelMismatchError
-
-#: What a ``.kvae`` file's header says it holds.
-CONTENT = "kinema.vsae.packed-video"
-#: More frames than a header may declare (a day at 100 fps): a damaged or hostile count
-#: is refused before any list of that length is made.
-MAX_FRAMES = 8_640_000
-
-
-class Between(enum.Enum):
-    """How :func:`unpack` makes the frames between two kept ones."""
-
-    MOTION = "motion"  # learned interpolation engine, then reprojection
-    LATENT = "latent"  # the paper: interpolated latent codes, then reprojection
-
-
-def kept_indices(count: int, every: int) -> list[int]:
-    """Frames a pack keeps: ``0, every, 2·every, …`` and the last one."""
-    kept = list(range(0, count, every))
-    if kept[-1] != count - 1:
-        kept.append(count - 1)
-    return kept
-
-
-def transposed_weights(net: nn.Module) -> set[str]:
-    """Names of the transposed convolutions' weights (their output channels are dim 1)."""
-    return {f"{name}.weight" for name, module in net.named_modules() if isinstance(module, nn.ConvTranspose2d)}
 
 
 @dataclass(frozen=True)
@@ -89,6 +58,13 @@ class PackConfig:
     bits: int = 16
     #: Include the weights (False: the stream alone, for a receiver that has the model).
     weights: bool = True
+    #: How the receiver makes the frames between kept ones.
+    between: Between = Between.MOTION
+    #: Rebuild as the receiver will and record, per frame, the rebuild mode (passes, and
+    #: for kept frames back-projection or not) that comes closest to the true frame: one
+    #: character a frame. What reprojection does for a frame depends on how well the
+    #: model knows it, and back-projection on how faithful its small frame is.
+    choose: bool = True
     overwrite: bool = False
 
     def __post_init__(self):
@@ -112,30 +88,14 @@ class PackResult:
     seconds: float
 
 
-def _frac(x: Fraction) -> str:
-    return f"{x.numerator}/{x.denominator}"
+def between_engine(between: Between, net: VideoAE, device: torch.device | str) -> Engine:
+    """The engine that makes in-betweens (its reprojections are :func:`rebuild`'s)."""
+    if between is Between.LATENT:
+        return LatentEngine(net, reproject=0)
+    return LearnedEngine.from_file(None, device=device)
 
 
-def _timing(times: tuple[tuple[Fraction, Fraction], ...]) -> dict:
-    """The frames' times, as a start and a step when they are evenly spaced."""
-    start, step = times[0][0], times[0][1]
-    if all(pts == start + i * step and duration == step for i, (pts, duration) in enumerate(times)):
-        return {"start": _frac(start), "step": _frac(step)}
-    return {"times": [[_frac(p), _frac(d)] for p, d in times]}
-
-
-def _times(timing: dict, count: int) -> list[tuple[Fraction, Fraction]]:
-    if "times" in timing:
-        times = [(Fraction(p), Fraction(d)) for p, d in timing["times"]]
-    else:
-        start, step = Fraction(timing["start"]), Fraction(timing["step"])
-        times = [(start + i * step, step) for i in range(count)]
-    if len(times) != count:
-        raise ValueError(f"{len(times)} frame times for {count} frames")
-    return times
-
-
-def pack(model: Path, source: Path, output: Path, config: PackConfig = PackConfig(), *, device: torch.device | str = "cpu") -> PackResult:
+def pack(model: Path, source: Path, output: Path, config: PackConfig = PackConfig(), *, device: torch.device | str = "cpu", progress: Progress | None = None) -> PackResult:
     """``source`` (the video ``model`` was fit on) written as a ``.kvae`` file."""
     started = time.perf_counter()
     source, output, model = Path(source), Path(output), Path(model)
@@ -147,33 +107,23 @@ def pack(model: Path, source: Path, output: Path, config: PackConfig = PackConfi
     frames = encode_h264(small, crf=config.crf)
     state = {k: v.cpu() for k, v in vm.net.state_dict().items()}
     sections = {"frames": frames}
+    receiver = vm.net
     if config.weights:
-        # zlib takes a tenth off either precision (the exponents and high bytes repeat).
-        sections["weights"] = zlib.compress(save_tensors(quantize_state(state, bits=config.bits, transposed=transposed_weights(vm.net))), 9)
-    info = footage.info
-    header = {
-        "content": CONTENT,
-        "kinema": __version__,
-        "model": {
-            "arch": ARCH,
-            "config": vm.net.config.as_dict(),
-            "digest": tensor_digest(state),
-            "bits": config.bits if config.weights else None,
-            # What the model file says it was fit on, not how (the fit's settings are
-            # a sizeable share of a stream-only file).
-            "meta": {key: vm.meta[key] for key in ("source", "size", "psnr") if key in vm.meta},
-        },
-        "video": {
-            "frames": count,
-            "size": list(footage.size),
-            "rate": _frac(info.fps or info.average_fps),
-            "time_base": _frac(info.time_base),
-            "constant_rate": not info.vfr,
-            "loop": info.loop,
-            **_timing(footage.times),
-        },
-        "kept": {"every": config.keep_every, "scale": config.scale, "size": list(small.shape[-2:]), "crf": config.crf},
-    }
+        sections["weights"] = weights_blob(state, config.bits, transposed_weights(vm.net))
+        receiver = net_from_blob(vm.net.config, sections["weights"]).to(device).eval()
+    modes = None
+    if config.choose:  # what the receiver will have: the decoded frames, the sent weights
+        truth = lambda chosen: footage.as_float(chosen)  # noqa: E731
+        engine = between_engine(config.between, receiver, device)
+        rebuilt = rebuild(receiver, decode_h264(frames), kept, footage.size, between=engine, modes=[], truth=truth)
+        chosen = []
+        for index, _, code in rebuilt:
+            chosen.append(code)
+            if progress is not None:
+                progress(index + 1, count)
+        modes = modes_text(chosen)
+    bits = config.bits if config.weights else None
+    header = make_header(vm, footage, state, bits=bits, every=config.keep_every, scale=config.scale, small=tuple(small.shape[-2:]), crf=config.crf, between=config.between, modes=modes)
     size = write_kvae(output, header, sections, overwrite=config.overwrite, inputs=(source, model))
     return PackResult(
         output=output, frames=count, kept=len(kept), bytes=size, weight_bytes=len(sections.get("weights", b"")), frame_bytes=len(frames), seconds=time.perf_counter() - started
@@ -181,69 +131,21 @@ def pack(model: Path, source: Path, output: Path, config: PackConfig = PackConfi
 
 
 @dataclass(frozen=True)
-class Packed:
-    """A ``.kvae`` file read and checked: the network (None for a stream-only file),
-    the kept frames ``(K, 3, h, w)`` uint8 and what the header says."""
-
-    net: VideoAE | None
-    kept: torch.Tensor
-    indices: list[int]
-    size: tuple[int, int]
-    times: list[tuple[Fraction, Fraction]]
-    timeline: Timeline
-    header: dict
-    bytes: int
-
-
-def read_packed(path: Path, *, device: torch.device | str = "cpu") -> Packed:
-    """Everything in a ``.kvae`` file, with every field checked (:class:`BadInputError`)."""
-    contents = read_kvae(path)
-    header, sections = contents.header, contents.sections
-    if header.get("content") != CONTENT:
-        raise BadInputError(f"{path}: a .kvae file of another kind ({header.get('content')!r})")
-    try:
-        video, kept, model = header["video"], header["kept"], header["model"]
-        count, size = int(video["frames"]), (int(video["size"][0]), int(video["size"][1]))
-        every = int(kept["every"])
-        small = (int(kept["size"][0]), int(kept["size"][1]))
-        if not (0 < count <= MAX_FRAMES and 0 < every <= count):
-            raise ValueError(f"{count} frames, one kept in {every}")
-        indices = kept_indices(count, every)
-        times = _times(video, count)
-        rate = Fraction(video["rate"])
-        timeline = Timeline(time_base=Fraction(video["time_base"]), rate=rate, constant_rate=bool(video["constant_rate"]), loop=video["loop"])
-        config = VideoAEConfig.from_dict(model["config"])
-    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
-        raise BadInputError(f"{path}: unreadable .kvae header ({exc})") from None
-    if model.get("arch") != ARCH:
-        raise ModelMismatchError(f"{path}: holds a model of another kind ({model.get('arch')!r})")
-    frames = decode_h264(sections.get("frames", b""), count=len(indices), size=small)
-    net = None
-    if "weights" in sections:
-        try:
-            state = dequantize_state(load_tensors(zlib.decompress(sections["weights"])), transposed=transposed_weights(VideoAE(config)))
-            net = VideoAE(config)
-            net.load_state_dict(state)
-        except (SafetensorError, RuntimeError, ValueError, zlib.error) as exc:
-            raise BadInputError(f"{path}: unreadable weights ({exc})") from None
-        net = net.to(device).eval()
-    return Packed(net=net, kept=frames, indices=indices, size=size, times=times, timeline=timeline, header=header, bytes=contents.size)
-
-
-@dataclass(frozen=True)
 class UnpackConfig:
-    between: Between = Between.MOTION
-    #: Passes through the autoencoder: after each upscaled kept frame's first, and after
-    #: each in-between.
-    reproject: int = 5
+    #: How to make the frames between kept ones (None: as the file was packed for).
+    between: Between | None = None
+    #: Passes through the autoencoder after each upscaled kept frame's first, and after
+    #: each in-between (None: as the sender chose them per frame; where it did not,
+    #: MOST_PASSES), kept frames back-projected only when sent losslessly.
+    reproject: int | None = None
     #: Kept frames upscaled per batch.
     batch: int = 8
     output: OutputOptions = field(default_factory=OutputOptions)
     overwrite: bool = False
 
     def __post_init__(self):
-        if self.reproject < 0 or self.batch < 1:
-            raise ValueError(f"reproject must be ≥ 0 and batch ≥ 1, got {self.reproject} and {self.batch}")
+        if (self.reproject is not None and not 0 <= self.reproject <= MOST_PASSES) or self.batch < 1:
+            raise ValueError(f"reproject must be in 0..{MOST_PASSES} and batch ≥ 1, got {self.reproject} and {self.batch}")
         self.output.validate()
 
 
@@ -256,31 +158,91 @@ class UnpackResult:
     seconds: float
 
 
-def rebuild(net: VideoAE, kept: torch.Tensor, indices: list[int], size: tuple[int, int], *, between: Engine, reproject: int, batch: int = 8) -> Iterator[tuple[int, torch.Tensor]]:
-    """``(index, frame (3, *size))`` for every frame from ``indices[0]`` to ``indices[-1]``,
-    in order: kept frames ``(K, 3, h, w)`` (uint8 or float) upscaled through ``net``, the
-    frames between them made by ``between`` and, for an engine other than the latent one
-    (which reprojects itself), pulled onto the video by ``reproject`` passes."""
+def _candidates(net: VideoAE, first: torch.Tensor, modes: set[int], low: torch.Tensor | None = None) -> dict[int, torch.Tensor]:
+    """``{mode: frames}``: what ``first`` becomes under each of ``modes``. Frames made
+    between kept ones: ``mode`` passes through ``net``. Kept frames (``low``: the small
+    frames ``first`` was enlarged from): a first pass and the :func:`mode`'s count more,
+    each followed by back-projection onto ``low`` when the mode says so (as
+    :func:`upscale_frames` does)."""
+    if low is None:
+        out, x = {0: first}, first
+        for k in range(1, max(modes) + 1):
+            x = out[k] = net(x)
+        return {m: out[m] for m in modes}
+    out = {}
+    for tied in {m < NO_BACK_PROJECTION for m in modes}:
+        x = first
+        for k in range(1 + max(m % NO_BACK_PROJECTION for m in modes if (m < NO_BACK_PROJECTION) == tied)):
+            x = net(x)
+            if tied:
+                x = back_project(x, low)
+            out[mode(k, tied)] = x
+    return {m: out[m] for m in modes}
+
+
+def _pick(candidates: dict[int, torch.Tensor], frames: list[int], modes: list[int], truth: Callable[[list[int]], torch.Tensor] | None) -> list[int]:
+    """Per frame of ``frames``, the mode to keep: its ``modes``, or the candidate that
+    comes closest to the ``truth``."""
+    if truth is None:
+        return [modes[i] for i in frames]
+    truth = truth(frames).to(next(iter(candidates.values())).device)
+    keys = list(candidates)
+    errors = torch.stack([(candidates[m] - truth).pow(2).flatten(1).mean(1) for m in keys])  # (modes, N)
+    return [keys[i] for i in errors.argmin(0).tolist()]
+
+
+def rebuild(
+    net: VideoAE,
+    kept: torch.Tensor,
+    indices: list[int],
+    size: tuple[int, int],
+    *,
+    between: Engine,
+    modes: list[int],
+    truth: Callable[[list[int]], torch.Tensor] | None = None,
+    batch: int = 8,
+) -> Iterator[tuple[int, torch.Tensor, int]]:
+    """``(index, frame (3, *size), mode)`` for every frame from ``indices[0]`` to
+    ``indices[-1]``, in order. Kept frames ``(K, 3, h, w)`` (uint8 or float) are upscaled
+    through ``net`` as their ``modes[index]`` says (passes, back-projection); the frames
+    between them are made by ``between`` from their upscaled neighbours and pulled onto
+    the video by ``modes[index]`` passes through ``net``.
+
+    With ``truth`` (the sender's view: the true frames of given indices) the modes are
+    chosen instead, per frame, as the one that comes closest to the truth (up to
+    :data:`MOST_PASSES` passes; for kept frames with or without back-projection, which
+    pulls towards a small frame's coding artifacts as well as towards its content);
+    ``modes`` is then ignored."""
     device = next(net.parameters()).device
+    every_kept = {mode(k, tied) for k in range(MOST_PASSES + 1) for tied in (True, False)}
+    every_between = set(range(MOST_PASSES + 1))
     previous = None
     for start in range(0, len(indices), batch):
-        low = kept[start : start + batch]
+        chunk = indices[start : start + batch]
+        low = kept[start : start + batch].to(device)
         low = low.float() / 255 if low.dtype == torch.uint8 else low
         with torch.no_grad():
-            high = upscale_frames(net, low.to(device), size, reproject=reproject).cpu()
-        for k, frame in enumerate(high):
-            index = indices[start + k]
+            upscaled = _candidates(net, bicubic(low, size), every_kept if truth is not None else {modes[i] for i in chunk}, low)
+        chosen = _pick(upscaled, chunk, modes, truth)
+        for k, index in enumerate(chunk):
+            frame = upscaled[chosen[k]][k].cpu()
             if previous is not None and index - previous[0] > 1:
                 gap = index - previous[0]
-                times = [j / gap for j in range(1, gap)]
+                inner = list(range(previous[0] + 1, index))
                 with torch.inference_mode():
-                    middle = between.interpolate(previous[1][None].to(device), frame[None].to(device), times)[0]
-                    if not isinstance(between, LatentEngine):
-                        middle = net.reproject(middle, reproject)
-                for j, image in enumerate(middle.cpu(), start=1):
-                    yield previous[0] + j, image
-            yield index, frame
+                    middle = between.interpolate(previous[1][None].to(device), frame[None].to(device), [(i - previous[0]) / gap for i in inner])[0]
+                    made = _candidates(net, middle, every_between if truth is not None else {modes[i] for i in inner})
+                picks = _pick(made, inner, modes, truth)
+                for j, i in enumerate(inner):
+                    yield i, made[picks[j]][j].cpu(), picks[j]
+            yield index, frame, chosen[k]
             previous = (index, frame)
+
+
+def fixed_modes(count: int, indices: list[int], passes: int, *, back_project: bool) -> list[int]:
+    """The same ``passes`` for every frame (kept frames with or without back-projection)."""
+    kept = set(indices)
+    return [mode(passes, back_project) if i in kept else passes for i in range(count)]
 
 
 def unpack(source: Path, output: Path, config: UnpackConfig = UnpackConfig(), *, model: Path | None = None, device: torch.device | str = "cpu", progress: Progress | None = None) -> UnpackResult:
@@ -300,10 +262,15 @@ def unpack(source: Path, output: Path, config: UnpackConfig = UnpackConfig(), *,
         if digest != packed.header["model"]["digest"]:
             raise ModelMismatchError(f"{model} is not the model {source} was packed with")
         net = vm.net
-    engine = LatentEngine(net, reproject=config.reproject, size=packed.size) if config.between is Between.LATENT else LearnedEngine.from_file(None, device=device)
+    engine = between_engine(config.between or packed.between, net, device)
     count = len(packed.times)
+    if config.reproject is None and packed.modes is not None and config.between in (None, packed.between):
+        modes = packed.modes
+    else:  # back-projection ties a frame to its small version: to its coding artifacts too
+        lossless = packed.header["kept"]["crf"] == 0
+        modes = fixed_modes(count, packed.indices, MOST_PASSES if config.reproject is None else config.reproject, back_project=lossless)
     with open_writer(output, packed.timeline, options=config.output, overwrite=config.overwrite) as writer:
-        for index, image in rebuild(net, packed.kept, packed.indices, packed.size, between=engine, reproject=config.reproject, batch=config.batch):
+        for index, image, _ in rebuild(net, packed.kept, packed.indices, packed.size, between=engine, modes=modes, batch=config.batch):
             pts, duration = packed.times[index]
             writer.write(Frame(image=image, pts=pts, duration=duration, index=index))
             if progress is not None:
