@@ -13,6 +13,11 @@ codes between the ends are moved by Adam to minimize the path's discrete energy
 ``Σ‖g(z_{k+1}) − g(z_k)‖²``, whose minimizers are constant-speed geodesics; time t is
 then the point at fraction t of the path.
 
+With a learned ``path`` (:class:`kinema.models.latent_path.LatentPath`, fit to the video
+by ``vsae path``) the code at t is the path network's instead: the same idea trained
+once per video, so it costs one small network pass per frame instead of an optimization
+per pair.
+
 The autoencoder only knows the video at the size it was fit at, so the frames must come
 at that size (:attr:`VideoAE`'s working size, from the model file).
 """
@@ -24,6 +29,7 @@ from collections.abc import Sequence
 import torch
 
 from kinema.engines.base import Engine, check_times
+from kinema.models.latent_path import LatentPath
 from kinema.models.video_ae import VideoAE
 
 #: Codes between the two ends of a geodesic path.
@@ -68,9 +74,13 @@ def along(path: torch.Tensor, t: float) -> torch.Tensor:
 class LatentEngine(Engine):
     name = "latent"
 
-    def __init__(self, net: VideoAE, *, reproject: int = 5, geodesic: int = 0, size: tuple[int, int] | None = None):
+    def __init__(self, net: VideoAE, *, reproject: int = 5, geodesic: int = 0, path: LatentPath | None = None, size: tuple[int, int] | None = None):
         if reproject < 0 or geodesic < 0:
             raise ValueError(f"reproject and geodesic must be ≥ 0, got {reproject} and {geodesic}")
+        if geodesic and path is not None:
+            raise ValueError("a learned path and geodesic steps are two ways to bend the path: choose one")
+        #: The learned path (None: the straight line, or the optimized geodesic).
+        self.path = None if path is None else path.eval()
         self.net = net.eval()
         self.reproject = reproject
         #: Optimization steps that bend each pair's path into a geodesic (0: straight line).
@@ -85,7 +95,11 @@ class LatentEngine(Engine):
             raise ValueError(f"frames are {w}x{h}; this autoencoder was fit at {self.size[1]}x{self.size[0]}")
         with torch.no_grad():
             za, zb = self.net.encode(torch.cat([a, b])).chunk(2)
-        if self.geodesic:
+        if self.path is not None:
+            t = torch.tensor(ts, dtype=za.dtype, device=za.device).repeat(n)
+            with torch.no_grad():
+                codes = self.path(za.repeat_interleave(len(ts), 0), zb.repeat_interleave(len(ts), 0), t)
+        elif self.geodesic:
             paths = [geodesic_path(self.net, za[i], zb[i], (h, w), steps=self.geodesic) for i in range(n)]
             codes = torch.stack([along(path, t) for path in paths for t in ts])
         else:

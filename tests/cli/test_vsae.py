@@ -164,3 +164,22 @@ def test_a_collection_is_fit_as_one_and_its_map_recovers_the_videos(tmp_path, ca
     assert code == 1 and "given twice" in one_error_line(err)
     code, _, err = run(capsys, "vsae", "fit", a)
     assert code == 2 and "then the output" in one_error_line(err)
+
+
+def test_a_learned_path_for_retime_and_loop(tmp_path, capsys):
+    src = make_video(tmp_path / "a.mp4", 12, size=(24, 32), images=[smooth(i, 24, 32) for i in range(12)])
+    other = make_video(tmp_path / "b.mp4", 12, size=(24, 32), images=[smooth(i + 3, 24, 32) for i in range(12)])
+    model, model_b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    for video, m in ((src, model), (other, model_b)):
+        assert run(capsys, "vsae", "fit", video, m, "--epochs", 2, "--width", 4, "-q")[0] == 0
+    code, _, err = run(capsys, "vsae", "path", model, src, tmp_path / "p.safetensors", "--steps", 5, "-q")
+    assert code == 0 and "dB along the path" in err and "along the straight line" in err
+    assert not (tmp_path / "p.fit-state").exists()  # the working state goes when the fit is done
+    code, _, err = run(capsys, "vsae", "retime", model, src, tmp_path / "x2.mp4", "--factor", 2, "--path", tmp_path / "p.safetensors", "-q")
+    assert code == 0 and probe(tmp_path / "x2.mp4").frame_count == 24
+    code, _, err = run(capsys, "vsae", "loop", model, src, tmp_path / "l.mp4", "--seconds", 1, "--min-gap", 4, "--path", tmp_path / "p.safetensors", "-q")
+    assert code == 0
+    code, _, err = run(capsys, "vsae", "retime", model_b, other, tmp_path / "y.mp4", "--factor", 2, "--path", tmp_path / "p.safetensors")
+    assert code == 1 and "a latent path for another model" in one_error_line(err) and not (tmp_path / "y.mp4").exists()
+    code, _, err = run(capsys, "vsae", "retime", model, src, tmp_path / "y.mp4", "--factor", 2, "--path", tmp_path / "p.safetensors", "--geodesic", 3)
+    assert code == 2 and "choose one" in one_error_line(err)

@@ -4,7 +4,7 @@ the reprojection option and small checks."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -17,6 +17,9 @@ Source = Annotated[Path, typer.Argument(help="The video the model was fit on (vi
 #: The largest shrink ``vsae fit --multi-res`` trains for (the paper's 32x example).
 MULTI_RES = 32
 
+LearnedPath = Annotated[
+    Optional[Path], typer.Option("--path", help="A latent path learned by `kinema vsae path` for this model: in-betweens follow it instead of a straight line.")
+]
 Reproject = Annotated[int, typer.Option(help="Extra passes through the autoencoder that pull a synthesized frame onto the video (the paper's n = 5).")]
 
 

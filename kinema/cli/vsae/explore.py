@@ -34,6 +34,7 @@ from kinema.cli.options import (
 from kinema.cli.options import device as device_of
 from kinema.cli.vsae.common import (
     MULTI_RES,
+    LearnedPath,
     Model,
     Reproject,
     Source,
@@ -150,6 +151,35 @@ def map_cmd(
     stderr.print(f"wrote {result.output}{extra}: {len(result.coords)} frames, the two axes hold {share:.0f} % of the variance{pure}", highlight=False)
 
 
+@app.command("path")
+def path_cmd(
+    model: Model,
+    source: Source,
+    output: Annotated[Path, typer.Argument(help="The learned path: a .safetensors file (for retime/loop --path).")],
+    steps: Annotated[int, typer.Option(help="Training steps (each decodes a few paths of 5 points).")] = 400,
+    energy: Annotated[float, typer.Option(help="Weight of the decoded path's energy (the minimizing-geodesic loss).")] = 0.01,
+    speed: Annotated[float, typer.Option(help="Weight of the constant-speed loss.")] = 0.01,
+    seed: Annotated[int, typer.Option(help="Seed of the initialization and the samples.")] = 0,
+    device: Device = "cpu",
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+) -> None:
+    """Learn the latent path between the video's frames (an interpolation network) for retime and loop --path."""
+    from kinema.pipelines.vsae.fit import fit_latent_path
+    from kinema.train.latent_path import PathFitConfig
+
+    with usage():
+        config = PathFitConfig(steps=steps, energy=energy, speed=speed, seed=seed)
+    with progress_bar("path", quiet=quiet, unit="steps") as bar:
+        progress = None if bar is None else (lambda step, row: bar(step, steps))
+        result = fit_latent_path(model, source, output, config, overwrite=overwrite, device=device_of(device), progress=progress)
+    stderr.print(
+        f"wrote {result.output}: frames between two others, at the midpoint, {result.learned_psnr:.2f} dB along the path "
+        f"({result.line_psnr:.2f} dB along the straight line), in {result.seconds:.0f} s",
+        highlight=False,
+    )
+
+
 @app.command("summary")
 def summary_cmd(
     model: Model,
@@ -182,6 +212,7 @@ def loop_cmd(
     transition: Annotated[int, typer.Option(help="Frames decoded from interpolated latents across each jump.")] = 4,
     seed: Annotated[int, typer.Option(help="Seed of the random walk.")] = 0,
     reproject: Reproject = 5,
+    path: LearnedPath = None,
     codec: Codec = VideoCodec.H264,
     crf: Crf = 18,
     device: Device = "cpu",
@@ -196,7 +227,7 @@ def loop_cmd(
         config = LoopConfig(seconds=seconds, min_gap=min_gap, jumps=jumps, transition=transition, reproject=reproject, seed=seed, output=output_options(codec, crf), overwrite=overwrite)
         config.output.validate()
     with progress_bar("loop", quiet=quiet) as progress:
-        result = video_loop(model, source, output, config, device=device_of(device), fps=source_fps, progress=progress)
+        result = video_loop(model, source, output, config, device=device_of(device), fps=source_fps, path=path, progress=progress)
     taken = sum(1 for a, b in zip(result.shots, result.shots[1:]) if b.is_frame and b.a != a.a + 1 and b.a != a.a)
     stderr.print(f"wrote {result.output}: {len(result.shots)} frames at {float(result.fps):.3f} fps, {taken} jumps among {len(result.jumps)} loop points", highlight=False)
 
@@ -211,6 +242,7 @@ def retime_cmd(
     slowmo: Slowmo = None,
     reproject: Annotated[int, typer.Option(help="Extra passes through the autoencoder per in-between (the paper: 5; off by default: it lowered the benchmark's scores).")] = 0,
     geodesic: Annotated[int, typer.Option(help="Steps bending each pair's latent path into a shortest path on the video's manifold (0: straight line).")] = 0,
+    path: LearnedPath = None,
     scene_cuts: SceneCuts = True,
     audio: Audio = True,
     codec: Codec = VideoCodec.H264,
@@ -236,8 +268,10 @@ def retime_cmd(
             overwrite=overwrite,
         )
     at_least(0, reproject=reproject, geodesic=geodesic)
+    if path is not None and geodesic:
+        raise typer.BadParameter("--path and --geodesic are two ways to bend the path between frames: choose one")
     with progress_bar("retime", quiet=quiet) as progress:
-        result = retime(model, source, output, config, reproject=reproject, geodesic=geodesic, device=device_of(device), progress=progress)
+        result = retime(model, source, output, config, reproject=reproject, geodesic=geodesic, path=path, device=device_of(device), progress=progress)
     stderr.print(
         f"wrote {result.output}: {result.frames_in} → {result.frames_out} frames ({result.interpolated} from latent interpolation) in {result.seconds:.1f} s",
         highlight=False,

@@ -10,6 +10,7 @@ that is not that one (:class:`ModelMismatchError`), before decoding it.
 from __future__ import annotations
 
 import hashlib
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -21,8 +22,10 @@ import torch
 from kinema import __version__
 from kinema.io.atomic import check_output
 from kinema.io.probe import open_reader, probe
+from kinema.models.checkpoint import tensor_digest
 from kinema.models.video_ae import VideoAE, VideoAEConfig
 from kinema.ops.resize import fit_size, resize
+from kinema.train.latent_path import PathFitConfig, fit_path
 from kinema.train.video_ae import FitConfig, FitReport, FitStatus, as_float, fit
 from kinema.types import BadInputError, Frame, MediaInfo, ModelMismatchError
 
@@ -254,3 +257,42 @@ def encode_all(vm: VideoModel, footage: Footage, *, batch: int = 16) -> torch.Te
     device = next(vm.net.parameters()).device
     codes = [vm.net.encode(footage.as_float(slice(i, i + batch)).to(device)).cpu() for i in range(0, len(footage.frames), batch)]
     return torch.cat(codes)
+
+
+@dataclass(frozen=True)
+class PathResult:
+    output: Path
+    #: Midpoint PSNR (dB) of the frames between two others, along the learned path and
+    #: along the straight line (on the frames it was fit on).
+    learned_psnr: float
+    line_psnr: float
+    seconds: float
+
+
+def fit_latent_path(
+    model: Path,
+    source: Path,
+    output: Path,
+    config: PathFitConfig = PathFitConfig(),
+    *,
+    overwrite: bool = False,
+    device: torch.device | str = "cpu",
+    progress: Callable[[int, dict], None] | None = None,
+) -> PathResult:
+    """Learn the latent path of ``model``'s video (:mod:`kinema.train.latent_path`) and
+    write it to ``output`` (safetensors, with the model's tensor digest: it is used only
+    with that model). An interrupted fit resumes from ``OUTPUT.fit-state/``."""
+    started = time.perf_counter()
+    output = Path(output)
+    if output.suffix != ".safetensors":
+        raise BadInputError(f"{output}: a latent path is written as .safetensors")
+    check_output(output, overwrite=overwrite, inputs=(Path(source), Path(model)))
+    vm, footage = open_model_and_video(model, source, device=device)
+    digest = tensor_digest(vm.net.state_dict())
+    work = output.with_name(output.stem + ".fit-state")
+    path, scores = fit_path(vm.net, footage.frames, config, work=work, identity={"model": digest}, device=device, progress=progress)
+    meta = {"model": digest, "source": vm.meta["source"], "fit": asdict(config), **scores, "seconds": round(time.perf_counter() - started, 1), "kinema": __version__}
+    check_output(output, overwrite=overwrite, inputs=(Path(source), Path(model)))
+    path.to("cpu").save(output, **meta)
+    shutil.rmtree(work, ignore_errors=True)
+    return PathResult(output=output, learned_psnr=scores["learned_psnr"], line_psnr=scores["line_psnr"], seconds=time.perf_counter() - started)

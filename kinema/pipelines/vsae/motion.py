@@ -28,8 +28,10 @@ from kinema.io.output import OutputOptions, Timeline, open_writer, output_kind
 from kinema.ops.latent import best_earlier_match
 from kinema.pipelines.convert import Progress
 from kinema.pipelines.interpolate import InterpolateConfig, InterpolateResult, audio_to_copy, interpolate_frames
-from kinema.pipelines.vsae.fit import encode_all, open_model_and_video
-from kinema.types import BadInputError, Frame
+from kinema.models.checkpoint import tensor_digest
+from kinema.models.latent_path import LatentPath
+from kinema.pipelines.vsae.fit import VideoModel, encode_all, open_model_and_video
+from kinema.types import BadInputError, Frame, ModelMismatchError
 
 
 @dataclass(frozen=True)
@@ -123,13 +125,16 @@ def video_loop(
     *,
     device: torch.device | str = "cpu",
     fps: Fraction | None = None,
+    path: Path | None = None,
     progress: Progress | None = None,
 ) -> LoopResult:
-    """A ``config.seconds`` long video texture of ``source`` written to ``output``."""
+    """A ``config.seconds`` long video texture of ``source`` written to ``output``; jumps
+    are bridged along the learned path in ``path`` when given (else a straight line)."""
     output = Path(output)
     output_kind(output)
     check_output(output, overwrite=config.overwrite, inputs=(Path(source), Path(model)))
     vm, footage = open_model_and_video(model, source, device=device, fps=fps)
+    learned = None if path is None else load_latent_path(path, vm)
     codes = encode_all(vm, footage)
     jumps = find_jumps(codes, min_gap=config.min_gap, count=config.jumps)
     rate = footage.info.fps or footage.info.average_fps
@@ -144,12 +149,21 @@ def video_loop(
                 image = footage.as_float([shot.a])[0]
             else:
                 with torch.no_grad():
-                    code = torch.lerp(codes[shot.a], codes[shot.b], shot.t)[None].to(dev)
+                    za, zb = codes[shot.a][None].to(dev), codes[shot.b][None].to(dev)
+                    code = torch.lerp(za, zb, shot.t) if learned is None else learned(za, zb, torch.tensor([shot.t], device=dev))
                     image = net.reproject(net.decode(code, vm.size), config.reproject)[0].cpu()
             writer.write(Frame(image=image, pts=k / rate, duration=1 / rate, index=k))
             if progress is not None:
                 progress(k + 1, count)
     return LoopResult(output=output, shots=tuple(shots), jumps=jumps, fps=rate)
+
+
+def load_latent_path(path: Path, vm: VideoModel) -> LatentPath:
+    """The learned path at ``path``, refused unless it was fit for ``vm``'s network."""
+    net, meta = LatentPath.load(Path(path), map_location=next(vm.net.parameters()).device)
+    if meta.get("model") != tensor_digest(vm.net.state_dict()):
+        raise ModelMismatchError(f"{path} is a latent path for another model than {vm.path} (learn one with 'kinema vsae path')")
+    return net
 
 
 def retime(
@@ -160,15 +174,18 @@ def retime(
     *,
     reproject: int = 0,
     geodesic: int = 0,
+    path: Path | None = None,
     device: torch.device | str = "cpu",
     progress: Progress | None = None,
 ) -> InterpolateResult:
-    """``source`` retimed by latent interpolation (see :func:`kinema.pipelines.interpolate.interpolate_frames`)."""
+    """``source`` retimed by latent interpolation (see :func:`kinema.pipelines.interpolate.interpolate_frames`),
+    along the learned path in ``path`` when given (a file written by ``vsae path``)."""
     source, output = Path(source), Path(output)
     kind = output_kind(output)
     check_output(output, overwrite=config.overwrite, inputs=(source, Path(model)))
     vm, footage = open_model_and_video(model, source, device=device, fps=config.source_fps)
-    engine = LatentEngine(vm.net, reproject=reproject, geodesic=geodesic, size=vm.size)
+    learned = None if path is None else load_latent_path(path, vm)
+    engine = LatentEngine(vm.net, reproject=reproject, geodesic=geodesic, path=learned, size=vm.size)
     info = footage.info
     audio = audio_to_copy(config, info, kind)
     frames = (footage.frame(i) for i in range(len(footage.frames)))
