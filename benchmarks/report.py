@@ -33,3 +33,20 @@ def write_block(name: str, text: str, root: Path = ROOT) -> Path:
         _, tail = rest.split(end, 1)
         page.write_text(f"{head}{start}\n{text.strip()}\n{end}{tail}")
     return results
+
+
+def run_sections(module: str, sections: dict, args) -> dict:
+    """Run each of ``sections`` (``{name: () -> (text, results)}``) not in ``args.skip``;
+    each text gets the command that measures it alone, is printed and, with
+    ``args.write``, written to its block ``vsae-NAME``. Returns the results by name."""
+    results = {}
+    for name, bench in sections.items():
+        if name in args.skip:
+            continue
+        text, results[name] = bench()
+        alone = " ".join(f"--skip {other}" for other in sections if other != name)
+        text += f"\n\nMeasured by `python -m benchmarks.{module} {alone} --write` with {args.threads} threads."
+        print(text)
+        if args.write:
+            write_block(f"vsae-{name}", text)
+    return results

@@ -168,7 +168,11 @@ def bench_retime(args, out: Path) -> tuple[str, dict]:
             dropped = torch.stack([clip[i] for a in kept_idx[:-1] for i in range(a + 1, a + factor)]).float() / 255
             folder = write_clip(list(kept), out / f"{name}-every{factor}")
             model = out / f"{name}-every{factor}.safetensors"
-            fits[f"{name} ×{factor}"] = fit_clip(folder, model, args.retime_minutes)
+            if args.reuse and model.is_file():  # an earlier run's fit of the same frames
+                meta = load_video_model(model).meta
+                fits[f"{name} ×{factor}"] = {"steps": meta["steps"], "psnr": meta["psnr"], "reused": True}
+            else:
+                fits[f"{name} ×{factor}"] = fit_clip(folder, model, args.retime_minutes)
             vm = load_video_model(model)
             started = time.perf_counter()
             learned = fit_latent_path(model, folder, out / f"{name}-every{factor}.path.safetensors", PathFitConfig(steps=args.path_steps), overwrite=True)
@@ -226,7 +230,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fit-minutes", type=float, default=10.0)
     parser.add_argument("--retime-clip", nargs="+", default=list(RETIME_CLIPS))
     parser.add_argument("--retime-minutes", type=float, default=3.0)
-    parser.add_argument("--path-steps", type=int, default=200)
+    parser.add_argument("--path-steps", type=int, default=400)
+    parser.add_argument("--reuse", action="store_true", help="retime: use the autoencoders an earlier run fit in --out")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip", choices=["fit", "retime"], action="append", default=[])
     parser.add_argument("--json", type=Path)

@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from benchmarks.report import write_block
+from benchmarks.report import run_sections
 from benchmarks.vsae import write_clip
 from kinema.ops.flow import dis_flow
 from kinema.ops.metrics import label_iou, psnr, ssim
@@ -366,17 +366,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
     args.out.mkdir(parents=True, exist_ok=True)
-    results = {}
-    sections = {"upscale": bench_upscale, "propagate": bench_propagate, "edit": bench_edit}
-    for name, bench in sections.items():
-        if name in args.skip:
-            continue
-        text, results[name] = bench(args, args.out)
-        alone = " ".join(f"--skip {other}" for other in sections if other != name)
-        text += f"\n\nMeasured by `python -m benchmarks.vsae_tools {alone} --write` with {args.threads} threads."
-        print(text)
-        if args.write:
-            write_block(f"vsae-{name}", text)
+    results = run_sections("vsae_tools", {"upscale": lambda: bench_upscale(args, args.out), "propagate": lambda: bench_propagate(args, args.out), "edit": lambda: bench_edit(args, args.out)}, args)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -47,6 +47,9 @@ class PathFitConfig:
     points: int = 4
     energy: float = 0.01
     speed: float = 0.01
+    #: Weight of the energy and speed terms on paths between neighbouring frames — the
+    #: pairs retiming interpolates, which no frame lies between (0: not used).
+    neighbours: float = 0.0
     hidden: int = 96
     seed: int = 0
 
@@ -63,8 +66,9 @@ def triplets(count: int, gaps: int) -> torch.Tensor:
     return torch.tensor(rows)
 
 
-def path_terms(path: LatentPath, net: VideoAE, za: torch.Tensor, zb: torch.Tensor, middle: torch.Tensor, size: tuple[int, int], points: int) -> dict[str, torch.Tensor]:
-    """The three losses of a batch of codes ``za``, ``zb`` and true middle frames."""
+def path_terms(path: LatentPath, net: VideoAE, za: torch.Tensor, zb: torch.Tensor, middle: torch.Tensor | None, size: tuple[int, int], points: int) -> dict[str, torch.Tensor]:
+    """The three losses of a batch of codes ``za``, ``zb`` and true middle frames (None:
+    no data term)."""
     n = len(za)
     t = torch.linspace(0, 1, points + 1, device=za.device)
     codes = path(za.repeat_interleave(points + 1, 0), zb.repeat_interleave(points + 1, 0), t.repeat(n))
@@ -72,7 +76,7 @@ def path_terms(path: LatentPath, net: VideoAE, za: torch.Tensor, zb: torch.Tenso
     steps = (frames[:, 1:] - frames[:, :-1]).pow(2).flatten(2).mean(2)  # (n, points)
     lengths = steps.clamp_min(1e-12).sqrt()
     return {
-        "data": (frames[:, points // 2] - middle).pow(2).mean(),
+        **({} if middle is None else {"data": (frames[:, points // 2] - middle).pow(2).mean()}),
         "energy": points * steps.sum(1).mean(),
         "speed": (lengths.var(1, unbiased=False) / lengths.mean(1).pow(2).clamp_min(1e-12)).mean(),
     }
@@ -110,6 +114,10 @@ def fit_path(
         middle = as_float(frames[pick[:, 1]]).to(device)
         terms = path_terms(path, net, codes[pick[:, 0]], codes[pick[:, 2]], middle, size, config.points)
         loss = sum(weights[k] * v for k, v in terms.items())
+        if config.neighbours:
+            first = torch.randint(0, len(frames) - 1, (config.batch,), generator=g)
+            near = path_terms(path, net, codes[first], codes[first + 1], None, size, config.points)
+            loss = loss + config.neighbours * (config.energy * near["energy"] + config.speed * near["speed"])
         return loss, {k: float(v.detach()) for k, v in terms.items()}
 
     gap1 = samples[samples[:, 1] - samples[:, 0] == 1]

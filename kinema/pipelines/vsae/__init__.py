@@ -1,6 +1,7 @@
 """Video-specific autoencoders: fit one to a video, then explore, re-time and edit it.
 
-:mod:`.fit` reads the video and fits the model; :mod:`.explore` draws the latent map,
+:mod:`.fit` reads the video (or a collection of videos) and fits the model, and
+learns a latent path between its frames; :mod:`.explore` draws the latent map,
 clusters and summaries; :mod:`.motion` makes loops and retimes; :mod:`.upscale` brings
 small frames of the video back to its size; :mod:`.propagate` carries a mask through it;
 :mod:`.edit` removes objects and stitches, stretches and extends frames; :mod:`.transmit`

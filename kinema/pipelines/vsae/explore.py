@@ -2,7 +2,8 @@
 
 * :func:`latent_map` — every frame's latent code projected on the codes' first two
   principal axes (the paper's Figure 1), the time path, thumbnails; with ``clusters``,
-  k-means on the codes and a contact sheet per cluster, led by the cluster's summary.
+  k-means on the codes (scaled to unit length) and a contact sheet per cluster, led by
+  the cluster's summary.
 * :func:`summary` — one picture per segment of the video: the decoded average of the
   segment's latent codes, sharpened by iterative reprojection (the paper's Eq. 7 and
   Figure 4). With ``compare`` the sheet also shows the per-pixel average and the average
@@ -100,10 +101,13 @@ def latent_map(
     coords, explained = pca_2d(codes)
     picks = spread_thumbnails(coords, thumbnails)
     try:
-        labels = kmeans(codes, clusters)[0] if clusters else None
+        # On unit-length codes: their direction, as the loops' cosine similarity compares
+        # them (a collection's videos came apart more purely so: docs/models/video_ae.md).
+        labels = kmeans(torch.nn.functional.normalize(codes.flatten(1), dim=1), clusters)[0] if clusters else None
     except ValueError as exc:  # e.g. a still video: fewer distinct codes than clusters
         raise BadInputError(f"{vm.meta['source']['name']}: {exc}") from None
-    title = f"{vm.meta['source']['name']}: latent codes of {n} frames ({vm.path.name})"
+    fit_on = f"{len(footage.videos)} videos" if footage.videos else vm.meta["source"]["name"]
+    title = f"{fit_on}: latent codes of {n} frames ({vm.path.name})"
     thumbs = {i: footage.as_float([i])[0] for i in picks}
     videos = torch.tensor(footage.video_of) if footage.videos else None
     if videos is None:

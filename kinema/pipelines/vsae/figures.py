@@ -73,8 +73,9 @@ def draw_map(
         for k in sorted(set(labels.tolist())):
             ax.scatter([], [], color=dots.cmap(dots.norm(k % (top + 1))), label=names[k] if names else f"cluster {k + 1}")
         ax.legend(loc="best", fontsize=8)
-    ax.annotate("start", xy[0], textcoords="offset points", xytext=(4, 4), fontsize=8)
-    ax.annotate("end", xy[-1], textcoords="offset points", xytext=(4, 4), fontsize=8)
+    if not breaks:  # one video: where it starts and ends (a collection has one path per video)
+        ax.annotate("start", xy[0], textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.annotate("end", xy[-1], textcoords="offset points", xytext=(4, 4), fontsize=8)
     for i, image in thumbs.items():
         pixels = _rgb(image)
         zoom = 56 / max(pixels.shape[:2])  # about 56 screen pixels on the long side

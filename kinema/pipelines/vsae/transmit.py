@@ -113,9 +113,8 @@ def pack(model: Path, source: Path, output: Path, config: PackConfig = PackConfi
         receiver = net_from_blob(vm.net.config, sections["weights"]).to(device).eval()
     modes = None
     if config.choose:  # what the receiver will have: the decoded frames, the sent weights
-        truth = lambda chosen: footage.as_float(chosen)  # noqa: E731
         engine = between_engine(config.between, receiver, device)
-        rebuilt = rebuild(receiver, decode_h264(frames), kept, footage.size, between=engine, modes=[], truth=truth)
+        rebuilt = rebuild(receiver, decode_h264(frames), kept, footage.size, between=engine, modes=[], truth=footage.as_float)
         chosen = []
         for index, _, code in rebuilt:
             chosen.append(code)
