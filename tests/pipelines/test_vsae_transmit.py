@@ -55,15 +55,17 @@ def test_unpack_rebuilds_every_frame_with_the_sources_timing(packed):
     # Kept frames: the autoencoder's upscaling beside bicubic (+2 dB and more, measured;
     # the fit is not bit-reproducible from run to run, so the bound leaves room).
     assert psnr(out[kept], truth[kept]).mean() > psnr(bicubic(small[:12], (48, 64)), truth[kept]).mean() + 1
-    # Frames between: motion then reprojection (the default) beside the blend of the two
-    # rebuilt neighbours, and beside the paper's latent interpolation.
+    # Frames between, motion then reprojection (the default) and the paper's latent
+    # interpolation, each beside the blend of the two rebuilt neighbours (about 6 dB
+    # below both, measured; which of the two is better is the benchmark's question).
+    blend = psnr((out[between - 1] + out[between + 1]) / 2, truth[between]).mean()
     motion = psnr(out[between], truth[between]).mean()
-    assert motion > psnr((out[between - 1] + out[between + 1]) / 2, truth[between]).mean() + 3
+    assert motion > blend + 3
     pack(model, video, folder / "latent.kvae", PackConfig(between=Between.LATENT))
     unpack(folder / "latent.kvae", folder / "latent")
     latent = frames_of(folder / "latent")[0]
-    assert torch.equal(latent[kept], out[kept])  # the kept frames' passes do not depend on it
-    assert motion > psnr(latent[between], truth[between]).mean() + 1
+    assert torch.equal(latent[kept], out[kept])  # the kept frames' modes do not depend on it
+    assert psnr(latent[between], truth[between]).mean() > blend + 3
     # The sender's choice of mode per frame beside the same passes for every frame.
     chosen = read_packed(folder / "full.kvae").modes
     assert len(chosen) == 24 and len(set(chosen)) > 1
