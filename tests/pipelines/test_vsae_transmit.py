@@ -113,11 +113,12 @@ def test_the_wrong_model_video_or_file_is_refused(packed, tmp_path):
     write_kvae(tmp_path / "bw.kvae", {k: v for k, v in contents.header.items() if k != "sections"}, broken)
     with pytest.raises(BadInputError, match="unreadable weights"):
         unpack(tmp_path / "bw.kvae", tmp_path / "o.mp4")
-    header = json.loads(json.dumps(contents.header))
-    header["video"]["frames"] = 10**12
-    write_kvae(tmp_path / "bh.kvae", header, contents.sections)
-    with pytest.raises(BadInputError, match="unreadable .kvae header"):
-        unpack(tmp_path / "bh.kvae", tmp_path / "o.mp4")
+    for part, key, value in (("video", "frames", 10**12), ("video", "size", [10**6, 64]), ("rebuild", "modes", "z" * 24)):
+        header = json.loads(json.dumps(contents.header))
+        header[part][key] = value  # hostile values under a valid checksum
+        write_kvae(tmp_path / "bh.kvae", header, contents.sections, overwrite=True)
+        with pytest.raises(BadInputError, match="unreadable .kvae header"):
+            unpack(tmp_path / "bh.kvae", tmp_path / "o.mp4")
     write_kvae(tmp_path / "other.kvae", {"content": "something else"}, {})
     with pytest.raises(BadInputError, match="another kind"):
         unpack(tmp_path / "other.kvae", tmp_path / "o.mp4")

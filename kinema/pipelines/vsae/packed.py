@@ -52,6 +52,8 @@ CONTENT = "kinema.vsae.packed-video"
 #: More frames than a header may declare (a day at 100 fps): a damaged or hostile count
 #: is refused before any list of that length is made.
 MAX_FRAMES = 8_640_000
+#: The largest frame side a header may declare (a model draws at its fit size: never near it).
+MAX_SIDE = 16384
 
 
 class Between(enum.Enum):
@@ -172,6 +174,8 @@ def read_packed(path: Path, *, device: torch.device | str = "cpu") -> Packed:
         small = (int(kept["size"][0]), int(kept["size"][1]))
         if not (0 < count <= MAX_FRAMES and 0 < every <= count):
             raise ValueError(f"{count} frames, one kept in {every}")
+        if not (all(0 < n <= MAX_SIDE for n in size) and all(0 < a <= b for a, b in zip(small, size))):
+            raise ValueError(f"frames of {size[1]}x{size[0]} from kept frames of {small[1]}x{small[0]}")
         indices = kept_indices(count, every)
         times = _times(video, count)
         rate = Fraction(video["rate"])
@@ -181,7 +185,7 @@ def read_packed(path: Path, *, device: torch.device | str = "cpu") -> Packed:
         modes = header["rebuild"]["modes"]
         if modes is not None:
             modes = [_MODE_CHARACTERS.index(c) for c in modes]  # ValueError for a foreign one
-            kept_set = set(kept_indices(count, every))
+            kept_set = set(indices)
             if len(modes) != count or any(m > MOST_PASSES for i, m in enumerate(modes) if i not in kept_set):
                 raise ValueError(f"{len(modes)} rebuild modes for {count} frames")
     except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
