@@ -75,3 +75,22 @@ def test_upscale_refuses_frames_of_another_size_and_leaves_nothing(fitted, tmp_p
     with pytest.raises(BadInputError, match="needs frames of 16x12"):
         upscale(result.output, small, tmp_path / "big.mp4", UpscaleConfig(scale=4))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["small.mp4"]
+
+
+def test_the_fallback_leans_to_bicubic_only_where_the_model_draws_something_else(fitted):
+    from kinema.pipelines.vsae.upscale import FALLBACK
+    from tests.media import smooth
+
+    video, result = fitted
+    net = load_video_model(result.output).net
+    seen = clip_frames(video)[:8]
+    foreign = torch.stack([torch.from_numpy(smooth(i, 48, 64)).permute(2, 0, 1).float() / 255 for i in range(8)])
+    for frames in (seen, foreign):
+        low = resize(frames, 12, 16)
+        default = psnr(upscale_frames(net, low, (48, 64)), frames).mean()
+        guarded = psnr(upscale_frames(net, low, (48, 64), fallback=FALLBACK), frames).mean()
+        plain = psnr(back_project(bicubic(low, (48, 64)), low), frames).mean()
+        if frames is seen:
+            assert guarded > default - 1 and guarded > plain + 2  # the model is trusted where it knows the video
+        else:
+            assert guarded > default + 10 and guarded > plain - 3  # and not where it draws another picture (measured: +22 dB, -2.3)

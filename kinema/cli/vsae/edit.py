@@ -32,6 +32,7 @@ def upscale_cmd(
     scale: Annotated[int, typer.Option(help="How many times smaller SOURCE is than the model's frames; OUTPUT is SOURCE's size × this.")] = 4,
     reproject: Annotated[int, typer.Option(help="Passes through the autoencoder after the first (iterative reprojection).")] = 5,
     consistent: Annotated[bool, typer.Option(help="Tie every pass back to SOURCE (back-projection), so the output shrinks back to it.")] = True,
+    fallback: Annotated[bool, typer.Option("--fallback", help="For frames the model never saw: where it draws what SOURCE does not show, lean towards bicubic.")] = False,
     audio: Audio = True,
     codec: Codec = VideoCodec.H264,
     crf: Crf = 18,
@@ -41,10 +42,10 @@ def upscale_cmd(
     quiet: Quiet = False,
 ) -> None:
     """Super-resolution by reprojection: small frames of the model's video drawn at its size."""
-    from kinema.pipelines.vsae.upscale import UpscaleConfig, upscale
+    from kinema.pipelines.vsae.upscale import FALLBACK, UpscaleConfig, upscale
 
     with usage():
-        config = UpscaleConfig(scale=scale, reproject=reproject, consistent=consistent, output=output_options(codec, crf), source_fps=source_fps, audio=audio, overwrite=overwrite)
+        config = UpscaleConfig(scale=scale, reproject=reproject, consistent=consistent, fallback=FALLBACK if fallback else None, output=output_options(codec, crf), source_fps=source_fps, audio=audio, overwrite=overwrite)
     with progress_bar("upscale", quiet=quiet) as progress:
         result = upscale(model, source, output, config, device=device_of(device), progress=progress)
     h, w = result.size

@@ -47,18 +47,37 @@ def back_project(high: torch.Tensor, low: torch.Tensor, steps: int = 3) -> torch
 
 
 @torch.no_grad()
-def upscale_frames(net: VideoAE, low: torch.Tensor, size: tuple[int, int], *, reproject: int = 5, consistent: bool = True) -> torch.Tensor:
+def upscale_frames(
+    net: VideoAE, low: torch.Tensor, size: tuple[int, int], *, reproject: int = 5, consistent: bool = True, fallback: float | None = None
+) -> torch.Tensor:
     """Small frames ``low`` ``(N, 3, h, w)`` → ``(N, 3, *size)`` through ``net``: bicubic,
     then one pass and ``reproject`` more, each followed by back-projection onto ``low``
-    when ``consistent``. ``net`` must be in eval mode; frames run on its device."""
+    when ``consistent``. ``net`` must be in eval mode; frames run on its device.
+
+    ``fallback`` (a tolerance, e.g. :data:`FALLBACK`): for frames the model may never
+    have seen. Where the first pass, shrunk, disagrees with the small frame by much more
+    than the tolerance (mean absolute difference over the channels, in [0, 1]), the
+    model is drawing something else than what was there — the output leans, pixel by
+    pixel, towards bicubic (back-projected) instead: weight ``exp(−(d / fallback)²)``."""
     device = next(net.parameters()).device
     low = low.to(device)
-    x = bicubic(low, size)
-    for _ in range(1 + reproject):
+    start = bicubic(low, size)
+    x, trust = start, None
+    for k in range(1 + reproject):
         x = net(x)
+        if k == 0 and fallback is not None:
+            h, w = low.shape[-2:]
+            disagreement = bicubic((resize(x, h, w) - low).abs().mean(1, keepdim=True), size).clamp_min(0)
+            trust = torch.exp(-((disagreement / fallback) ** 2))
         if consistent:
             x = back_project(x, low)
+    if trust is not None:
+        x = back_project(trust * x + (1 - trust) * back_project(start, low), low)
     return x
+
+
+#: ``vsae upscale --fallback``'s tolerance (chosen on clips the upscale benchmark does not use).
+FALLBACK = 0.1
 
 
 def small_size(size: tuple[int, int], scale: int) -> tuple[int, int]:
@@ -91,6 +110,9 @@ class UpscaleConfig:
     reproject: int = 5
     #: Tie each pass back to the input (back-projection).
     consistent: bool = True
+    #: Lean towards bicubic where the model draws something the small frame does not
+    #: show (:func:`upscale_frames`' tolerance; None: off). For frames it never saw.
+    fallback: float | None = None
     #: Frames per batch through the network.
     batch: int = 8
     output: OutputOptions = field(default_factory=OutputOptions)
@@ -107,6 +129,8 @@ class UpscaleConfig:
             raise ValueError(f"reproject must be ≥ 0, got {self.reproject}")
         if self.batch < 1:
             raise ValueError(f"batch must be ≥ 1, got {self.batch}")
+        if self.fallback is not None and self.fallback <= 0:
+            raise ValueError(f"fallback must be positive, got {self.fallback}")
         self.output.validate()
 
 
@@ -150,7 +174,7 @@ def upscale(
         def flush() -> None:
             nonlocal count
             low = torch.stack([f.image for f in batch])
-            high = upscale_frames(vm.net, low, vm.size, reproject=config.reproject, consistent=config.consistent).cpu()
+            high = upscale_frames(vm.net, low, vm.size, reproject=config.reproject, consistent=config.consistent, fallback=config.fallback).cpu()
             high = resize(high, *target).clamp_(0, 1)  # the rounding of the shrink, undone
             for f, image in zip(batch, high):
                 writer.write(f.replace(image=image, alpha=None))
