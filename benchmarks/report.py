@@ -35,6 +35,29 @@ def write_block(name: str, text: str, root: Path = ROOT) -> Path:
     return results
 
 
+def bench_arguments(parser, *, out: str, sections: tuple[str, ...] = ()) -> None:
+    """The options every vsae benchmark takes: ``--data``, ``--out``, ``--threads``,
+    ``--json``, ``--write`` and, with ``sections``, ``--skip NAME`` (repeatable)."""
+    from kinema.train.data import DATA_ROOT
+
+    parser.add_argument("--data", type=Path, default=DATA_ROOT)
+    parser.add_argument("--out", type=Path, default=Path(out))
+    parser.add_argument("--threads", type=int, default=2)
+    if sections:
+        parser.add_argument("--skip", choices=list(sections), action="append", default=[], help="a section not to run")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--write", action="store_true")
+
+
+def bench_start(args) -> None:
+    """Threads as asked, denormals flushed (they slow CPU convolutions), ``--out`` made."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+
 def run_sections(module: str, sections: dict, args) -> dict:
     """Run each of ``sections`` (``{name: () -> (text, results)}``) not in ``args.skip``;
     each text gets the command that measures it alone, is printed and, with

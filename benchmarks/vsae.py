@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.minterpolate import MinterpolateEngine
-from benchmarks.report import write_block
+from benchmarks.report import bench_arguments, bench_start, run_sections
 from kinema.engines.base import AverageEngine, Engine
 from kinema.engines.classical import ClassicalEngine
 from kinema.engines.latent import LatentEngine
@@ -40,7 +40,6 @@ from kinema.pipelines.vsae.fit import fit_latent_path
 from kinema.pipelines.vsae.motion import load_latent_path
 from kinema.train.latent_path import PathFitConfig
 from kinema.train.clips import load_frames
-from kinema.train.data import DATA_ROOT
 from kinema.train.video_ae import FitConfig
 from kinema.types import Frame
 
@@ -223,8 +222,6 @@ def bench_retime(args, out: Path) -> tuple[str, dict]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DATA_ROOT)
-    parser.add_argument("--out", type=Path, default=Path("bench_out/vsae"))
     parser.add_argument("--fit-clip", nargs="+", default=list(FIT_CLIPS))
     parser.add_argument("--fit-frames", type=int, default=100)
     parser.add_argument("--fit-minutes", type=float, default=10.0)
@@ -232,27 +229,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--retime-minutes", type=float, default=3.0)
     parser.add_argument("--path-steps", type=int, default=400)
     parser.add_argument("--reuse", action="store_true", help="retime: use the autoencoders an earlier run fit in --out")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--skip", choices=["fit", "retime"], action="append", default=[])
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--write", action="store_true")
+    bench_arguments(parser, out="bench_out/vsae", sections=("fit", "retime"))
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    results = {}
-    if "fit" not in args.skip:
-        text, results["fit"] = bench_fit(args, args.out)
-        text += f"\n\nMeasured by `python -m benchmarks.vsae --skip retime --write` with {args.threads} threads."
-        print(text)
-        if args.write:
-            write_block("vsae-fit", text)
-    if "retime" not in args.skip:
-        text, results["retime"] = bench_retime(args, args.out)
-        text += f"\n\nMeasured by `python -m benchmarks.vsae --skip fit --write` with {args.threads} threads."
-        print(text)
-        if args.write:
-            write_block("vsae-retime", text)
+    bench_start(args)
+    results = run_sections("vsae", {"fit": lambda: bench_fit(args, args.out), "retime": lambda: bench_retime(args, args.out)}, args)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.report import ROOT, write_block
+from benchmarks.report import ROOT, bench_arguments, bench_start, write_block
 from benchmarks.vsae import write_clip
 from kinema.models.video_ae import VideoAE, VideoAEConfig
 from kinema.ops.latent import kmeans, purity
@@ -36,7 +36,6 @@ from kinema.ops.resize import resize
 from kinema.pipelines.vsae import FitVideoConfig, fit_video, latent_map
 from kinema.pipelines.vsae.fit import encode_all, open_model_and_video
 from kinema.train.clips import load_frames
-from kinema.train.data import DATA_ROOT
 from kinema.train.video_ae import FitConfig, recalibrate
 
 CLIPS = (
@@ -66,19 +65,13 @@ def purities(features: torch.Tensor, videos: torch.Tensor, k: int) -> list[float
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DATA_ROOT)
-    parser.add_argument("--out", type=Path, default=Path("bench_out/vsae_collection"))
     parser.add_argument("--frames", type=int, default=40)
     parser.add_argument("--max-side", type=int, default=128)
     parser.add_argument("--minutes", type=float, default=6.0)
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reuse", action="store_true", help="use the model an earlier run fit in --out")
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--write", action="store_true")
+    bench_arguments(parser, out="bench_out/vsae_collection")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)
-    args.out.mkdir(parents=True, exist_ok=True)
+    bench_start(args)
     folders = []
     for rel in CLIPS:
         frames = load_frames(args.data / rel, args.max_side)[: args.frames]

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchmarks.report import write_block
+from benchmarks.report import bench_arguments, bench_start, write_block
 from benchmarks.vsae import write_clip
 from benchmarks.vsae_tools import fit
 from kinema.io.output import OutputOptions
@@ -32,22 +32,16 @@ from kinema.pipelines.vsae.propagate import PropagateConfig, propagate
 from kinema.pipelines.vsae.transmit import PackConfig, UnpackConfig, pack, unpack
 from kinema.pipelines.vsae.upscale import UpscaleConfig, shrink, upscale
 from kinema.train.clips import load_frames
-from kinema.train.data import DATA_ROOT
 
 CLIP = "videos/imageio_cockatoo.mp4"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DATA_ROOT)
-    parser.add_argument("--out", type=Path, default=Path("bench_out/vsae_tools"))
     parser.add_argument("--minutes", type=float, default=4.0)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--write", action="store_true")
+    bench_arguments(parser, out="bench_out/vsae_tools")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)
+    bench_start(args)
     out = args.out / "times"
     out.mkdir(parents=True, exist_ok=True)
     frames = load_frames(args.data / CLIP, 256)[:100]

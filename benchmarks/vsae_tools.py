@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from benchmarks.report import run_sections
+from benchmarks.report import bench_arguments, bench_start, run_sections
 from benchmarks.vsae import write_clip
 from kinema.ops.flow import dis_flow
 from kinema.ops.metrics import label_iou, psnr, ssim
@@ -52,7 +52,6 @@ from kinema.pipelines.vsae.propagate import PropagateConfig, follow, follow_moti
 from kinema.pipelines.vsae.upscale import shrink as small_frames
 from kinema.pipelines.vsae.upscale import FALLBACK, upscale_frames
 from kinema.train.clips import load_frames
-from kinema.train.data import DATA_ROOT
 from kinema.train.synthetic import Scene, SyntheticConfig, SyntheticTriplets, load_photos
 from kinema.train.video_ae import FitConfig
 
@@ -359,22 +358,15 @@ def bench_edit(args, out: Path) -> tuple[str, dict]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DATA_ROOT)
-    parser.add_argument("--out", type=Path, default=Path("bench_out/vsae_tools"))
     parser.add_argument("--upscale-clip", nargs="+", default=list(UPSCALE_CLIPS))
     parser.add_argument("--minutes", type=float, default=4.0)
     parser.add_argument("--propagate-clips", type=int, default=6)
     parser.add_argument("--propagate-minutes", type=float, default=2.0)
     parser.add_argument("--edit-clips", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reuse", action="store_true", help="upscale: use the fits an earlier run made in --out")
-    parser.add_argument("--skip", choices=["upscale", "propagate", "edit"], action="append", default=[], help="a section not to run")
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--write", action="store_true")
+    bench_arguments(parser, out="bench_out/vsae_tools", sections=("upscale", "propagate", "edit"))
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)
-    args.out.mkdir(parents=True, exist_ok=True)
+    bench_start(args)
     results = run_sections("vsae_tools", {"upscale": lambda: bench_upscale(args, args.out), "propagate": lambda: bench_propagate(args, args.out), "edit": lambda: bench_edit(args, args.out)}, args)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.report import run_sections
+from benchmarks.report import bench_arguments, bench_start, run_sections
 from benchmarks.vsae import write_clip
 from benchmarks.vsae_tools import UPSCALE_CLIPS, fit
 from kinema.engines.latent import LatentEngine
@@ -44,7 +44,6 @@ from kinema.pipelines.vsae import load_video_model
 from kinema.pipelines.vsae.transmit import PackConfig, UnpackConfig, pack, rebuild, unpack
 from kinema.pipelines.vsae.upscale import shrink
 from kinema.train.clips import load_frames
-from kinema.train.data import DATA_ROOT
 
 #: (label, pack settings) of the transmission table.
 PACKS = (
@@ -209,19 +208,12 @@ def bench_transmit(args) -> tuple[str, dict]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DATA_ROOT)
-    parser.add_argument("--out", type=Path, default=Path("bench_out/vsae_tools"))
     parser.add_argument("--clip", nargs="+", default=list(UPSCALE_CLIPS))
     parser.add_argument("--minutes", type=float, default=4.0)
     parser.add_argument("--refit", action="store_true", help="fit again even where a model is in --out")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--skip", choices=["temporal", "transmit"], action="append", default=[])
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--write", action="store_true")
+    bench_arguments(parser, out="bench_out/vsae_tools", sections=("temporal", "transmit"))
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)
-    args.out.mkdir(parents=True, exist_ok=True)
+    bench_start(args)
     results = run_sections("vsae_transmit", {"temporal": lambda: bench_temporal(args), "transmit": lambda: bench_transmit(args)}, args)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
