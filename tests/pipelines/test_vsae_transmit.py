@@ -87,6 +87,8 @@ def test_8_bit_weights_and_stream_only_files(packed):
     unpack(folder / "stream.kvae", folder / "stream", UnpackConfig(reproject=2), model=model)
     a, b = frames_of(folder / "int8")[0], frames_of(folder / "stream")[0]
     assert abs(float(psnr(a, truth).mean() - psnr(b, truth).mean())) < 0.5  # 8 bits cost little
+    sparse = pack(model, video, folder / "sparse.kvae", PackConfig(keep_every=100, choose=False))
+    assert sparse.kept == 2 and unpack(folder / "sparse.kvae", folder / "sparse").frames == 24  # first and last only
     assert not (folder / "s.mp4").exists()
 
 

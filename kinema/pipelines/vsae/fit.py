@@ -290,7 +290,12 @@ def fit_latent_path(
     vm, footage = open_model_and_video(model, source, device=device)
     digest = tensor_digest(vm.net.state_dict())
     work = output.with_name(output.stem + ".fit-state")
-    path, scores = fit_path(vm.net, footage.frames, config, work=work, identity={"model": digest}, device=device, progress=progress)
+    try:
+        path, scores = fit_path(vm.net, footage.frames, config, work=work, identity={"model": digest}, device=device, progress=progress)
+    except ValueError as exc:  # a state left by a fit for another model or network size
+        if not (work / "state.safetensors").is_file():
+            raise
+        raise BadInputError(f"{exc}; delete {work} to start over") from None
     meta = {"model": digest, "source": vm.meta["source"], "fit": asdict(config), **scores, "seconds": round(time.perf_counter() - started, 1), "kinema": __version__}
     check_output(output, overwrite=overwrite, inputs=(Path(source), Path(model)))
     path.to("cpu").save(output, **meta)

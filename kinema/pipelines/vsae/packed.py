@@ -172,7 +172,7 @@ def read_packed(path: Path, *, device: torch.device | str = "cpu") -> Packed:
         count, size = int(video["frames"]), (int(video["size"][0]), int(video["size"][1]))
         every = int(kept["every"])
         small = (int(kept["size"][0]), int(kept["size"][1]))
-        if not (0 < count <= MAX_FRAMES and 0 < every <= count):
+        if not (0 < count <= MAX_FRAMES and 0 < every):  # one in more than count: the first and last
             raise ValueError(f"{count} frames, one kept in {every}")
         if not (all(0 < n <= MAX_SIDE for n in size) and all(0 < a <= b for a, b in zip(small, size))):
             raise ValueError(f"frames of {size[1]}x{size[0]} from kept frames of {small[1]}x{small[0]}")
