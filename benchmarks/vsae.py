@@ -56,6 +56,12 @@ def write_clip(frames: list[torch.Tensor], folder: Path, fps: Fraction = Fractio
     return folder
 
 
+def earlier_fit(model: Path) -> dict:
+    """What an earlier run's fit at ``model`` reports (for ``--reuse``)."""
+    meta = load_video_model(model).meta
+    return {"steps": meta["steps"], "epochs": meta["epochs"], "psnr": meta["psnr"], "reused": True}
+
+
 def fit_clip(folder: Path, model: Path, minutes: float, trace: list | None = None) -> dict:
     config = FitVideoConfig(max_side=256, fit=FitConfig(minutes=minutes, epochs=10**6), resume=False, overwrite=True)
     started = time.perf_counter()
@@ -168,8 +174,7 @@ def bench_retime(args, out: Path) -> tuple[str, dict]:
             folder = write_clip(list(kept), out / f"{name}-every{factor}")
             model = out / f"{name}-every{factor}.safetensors"
             if args.reuse and model.is_file():  # an earlier run's fit of the same frames
-                meta = load_video_model(model).meta
-                fits[f"{name} ×{factor}"] = {"steps": meta["steps"], "psnr": meta["psnr"], "reused": True}
+                fits[f"{name} ×{factor}"] = earlier_fit(model)
             else:
                 fits[f"{name} ×{factor}"] = fit_clip(folder, model, args.retime_minutes)
             vm = load_video_model(model)

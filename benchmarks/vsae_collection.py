@@ -31,7 +31,7 @@ import torch
 from benchmarks.report import ROOT, bench_arguments, bench_start, write_block
 from benchmarks.vsae import write_clip
 from kinema.models.video_ae import VideoAE, VideoAEConfig
-from kinema.ops.latent import kmeans, purity
+from kinema.ops.latent import kmeans, purity, unit_length
 from kinema.ops.resize import resize
 from kinema.pipelines.vsae import FitVideoConfig, fit_video, latent_map
 from kinema.pipelines.vsae.fit import encode_all, open_model_and_video
@@ -95,11 +95,10 @@ def main(argv: list[str] | None = None) -> None:
     pixels = resize(footage.as_float(), 9, 16)
     rows = ["| k-means (K = 16) on | purity, mean of 5 seeds | range |", "| --- | --- | --- |"]
     results = {}
-    unit = lambda x: torch.nn.functional.normalize(x.flatten(1), dim=1)  # noqa: E731
     for label, features in (
-        ("**the fitted autoencoder's latent codes, at unit length (`vsae map … --clusters 16`)**", unit(trained)),
+        ("**the fitted autoencoder's latent codes, at unit length (`vsae map … --clusters 16`)**", unit_length(trained)),
         ("the same codes as they are", trained),
-        ("the same network untrained (random weights), at unit length", unit(untrained)),
+        ("the same network untrained (random weights), at unit length", unit_length(untrained)),
         ("pixels, shrunk to 16×9", pixels),
     ):
         scores = purities(features, videos, k)

@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from benchmarks.report import bench_arguments, bench_start, run_sections
-from benchmarks.vsae import write_clip
+from benchmarks.vsae import earlier_fit, write_clip
 from kinema.ops.flow import dis_flow
 from kinema.ops.metrics import label_iou, psnr, ssim
 from kinema.ops.warp import Padding, backward_warp
@@ -104,8 +104,7 @@ def bench_upscale(args, out: Path) -> tuple[str, dict]:
             folder = write_clip(chosen, out / f"{name}-{kind}")
             models[kind] = out / f"{name}-{kind}.safetensors"
             if args.reuse and models[kind].is_file():  # an earlier run's fit of the same frames
-                meta = load_video_model(models[kind]).meta
-                fits[f"{name} {kind}"] = {"steps": meta["steps"], "epochs": meta["epochs"], "psnr": meta["psnr"], "reused": True}
+                fits[f"{name} {kind}"] = earlier_fit(models[kind])
             else:
                 fits[f"{name} {kind}"] = fit(folder, models[kind], args.minutes, multi_res=multi)
             print(name, kind, fits[f"{name} {kind}"], flush=True)

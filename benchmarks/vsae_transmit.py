@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.report import bench_arguments, bench_start, run_sections
-from benchmarks.vsae import write_clip
+from benchmarks.vsae import earlier_fit, write_clip
 from benchmarks.vsae_tools import UPSCALE_CLIPS, fit
 from kinema.engines.latent import LatentEngine
 from kinema.engines.learned import LearnedEngine
@@ -57,15 +57,14 @@ PACKS = (
 def models(args, rel: str) -> tuple[Path, dict[str, Path], dict]:
     """The clip's frames folder and its ALL and ALT fits (made if missing)."""
     name = Path(rel).stem
-    frames = load_frames(args.data / rel, 256)[:100]
-    found, fits = {}, {}
-    for kind, chosen in (("all", frames), ("alt", frames[::2])):
+    found, fits, frames = {}, {}, None
+    for kind, every in (("all", 1), ("alt", 2)):
         path = args.out / f"{name}-{kind}.safetensors"
         if not path.is_file() or args.refit:
-            fits[kind] = fit(write_clip(chosen, args.out / f"{name}-{kind}"), path, args.minutes)
+            frames = frames or load_frames(args.data / rel, 256)[:100]  # decoded only for a fit
+            fits[kind] = fit(write_clip(frames[::every], args.out / f"{name}-{kind}"), path, args.minutes)
         else:
-            meta = load_video_model(path).meta
-            fits[kind] = {"steps": meta["steps"], "epochs": meta["epochs"], "psnr": meta["psnr"], "reused": True}
+            fits[kind] = earlier_fit(path)
         found[kind] = path
     return args.out / f"{name}-all", found, fits
 

@@ -72,6 +72,12 @@ def kmeans(codes: torch.Tensor, k: int, *, seed: int = 0, iterations: int = 50) 
     return remap[labels], centres[torch.tensor(order)]
 
 
+def unit_length(codes: torch.Tensor) -> torch.Tensor:
+    """Codes ``(N, …)`` flattened and scaled to length 1 ``(N, D)``: their directions, what
+    the cosine similarity of two codes compares."""
+    return torch.nn.functional.normalize(codes.flatten(1), dim=1)
+
+
 def purity(labels: torch.Tensor, truth: torch.Tensor) -> float:
     """Cluster purity: the share of items in their cluster's most common ``truth`` class
     (1 when every cluster holds one class; with one cluster, the largest class's share)."""

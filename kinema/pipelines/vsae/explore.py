@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from kinema.io.atomic import check_output
-from kinema.ops.latent import kmeans, pca_2d, purity
+from kinema.ops.latent import kmeans, pca_2d, purity, unit_length
 from kinema.ops.metrics import psnr
 from kinema.pipelines.vsae.figures import draw_map, draw_sheet
 from kinema.pipelines.vsae.fit import Footage, VideoModel, encode_all, open_model_and_video
@@ -103,7 +103,7 @@ def latent_map(
     try:
         # On unit-length codes: their direction, as the loops' cosine similarity compares
         # them (a collection's videos came apart more purely so: docs/models/video_ae.md).
-        labels = kmeans(torch.nn.functional.normalize(codes.flatten(1), dim=1), clusters)[0] if clusters else None
+        labels = kmeans(unit_length(codes), clusters)[0] if clusters else None
     except ValueError as exc:  # e.g. a still video: fewer distinct codes than clusters
         raise BadInputError(f"{vm.meta['source']['name']}: {exc}") from None
     fit_on = f"{len(footage.videos)} videos" if footage.videos else vm.meta["source"]["name"]
