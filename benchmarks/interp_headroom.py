@@ -35,6 +35,7 @@ import torch
 
 from benchmarks.report import write_block
 from benchmarks.triplets import load_triplets
+from benchmarks.vfi import ABLATIONS, PARTS
 from kinema import weights as shipped
 from kinema.engines.classical import ClassicalConfig, ClassicalEngine
 from kinema.engines.learned import LearnedConfig, LearnedEngine
@@ -52,6 +53,10 @@ from kinema.train.interp import STATE_ARCH
 
 Triplets = list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]  # (a, truth, b), each (1, 3, H, W)
 Method = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+#: The row the motion table's "gap closed" columns start from.
+GAP_BASE = "learned (default)"
 
 
 def tuning_set(data: Path, count: int = 80) -> Triplets:
@@ -166,6 +171,10 @@ def main() -> None:
             ("  guided by bilateral motion at t", LearnedEngine(best.model, LearnedConfig(guide=bilateral)).midpoint),
             ("learned best", best.midpoint),
         ]
+        for label, name, _ in PARTS:
+            net = load_net(ABLATIONS / f"{name}.safetensors")
+            rows.append((f"learned {label}", LearnedEngine(net, LearnedConfig()).midpoint))
+            rows.append((f"learned best {label}", LearnedEngine(net, LearnedConfig.best()).midpoint))
     nets = [load_net(path) for path in args.weights]
     for path, net in zip(args.weights, nets):
         rows.append((f"`{path}`, best", LearnedEngine(net, LearnedConfig.best()).midpoint))
@@ -173,14 +182,24 @@ def main() -> None:
     if args.soup and nets:
         mean_net = soup([best.model, *nets])
         rows.append((f"parameter average of the shipped weights and these {len(nets)}, best", LearnedEngine(mean_net, LearnedConfig.best()).midpoint))
-    lines = ["| method | " + " | ".join(sets) + " |", "| --- |" + " --- |" * len(sets)]
+    # With --motion: the share of the gap between the learned default and the oracle
+    # that each row closes, per set (the measure of each part).
+    gap = " | " + " | ".join(f"{name}: gap closed" for name in sets) if args.motion else ""
+    lines = ["| method | " + " | ".join(sets) + gap + " |", "| --- |" + " --- |" * (len(sets) * (2 if args.motion else 1))]
     print("\n".join(lines), flush=True)
     scored = [("oracle: DIS flows from the true middle frame", oracle), *((label, blind(method)) for label, method in rows)]
+    results: dict[str, list[float]] = {}
     for label, method in scored:
-        scores = [mean_psnr(method, trs) for trs in sets.values()]
-        lines.append(f"| {label} | " + " | ".join(f"{s:.2f}" for s in scores) + " |")
+        scores = results[label] = [mean_psnr(method, trs) for trs in sets.values()]
+        cells = [f"{s:.2f}" for s in scores]
+        if args.motion:
+            top, base = results[scored[0][0]], results.get(GAP_BASE)
+            cells += ["–"] * len(sets) if base is None or label in (GAP_BASE, scored[0][0]) else [f"{(s - b) / (o - b):+.1%}" for s, b, o in zip(scores, base, top)]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
         print(lines[-1], flush=True)
     text = "\n".join(lines) + "\n\nMeasured by `python -m benchmarks.interp_headroom` (mean PSNR in dB, 8-bit RGB)."
+    if args.motion:
+        text += f" Gap closed: the share of the distance from `{GAP_BASE}` to the oracle that a row makes up (negative: it loses)."
     if args.write:
         write_block("motion-to-t" if args.motion else "interp-headroom", text)
 

@@ -88,7 +88,28 @@ def entries() -> list[Entry]:
         Entry("  ↳ + ROI adversarial", _learned(ABLATIONS / "interp-roi-adv.safetensors"), "real-only + 300 steps with the ROI adversarial loss", False),
         Entry("  ↳ + same steps, no adversary", _learned(ABLATIONS / "interp-no-adv.safetensors"), "real-only + 300 steps without it (the control)", False),
         Entry("learned − confidence gate", _learned(ABLATIONS / "interp-no-gate.safetensors"), "the default weights with the gate off", False),
+        *motion_parts(),
     ]
+
+
+#: The motion-to-t parts, each fine-tuned from the shipped weights by the same recipe
+#: (``docs/models/interp.md``), beside the same fine-tune without them: (label, file, what).
+PARTS = (
+    ("fine-tuned, no parts (control)", "interp-ft-control", "the shipped weights, 1500 more steps of the parts' recipe"),
+    ("+ learned priority", "interp-priority", "DAIN-style z-buffer priority, learned through the projection"),
+    ("+ adaptive warping", "interp-adaptive", "MEMC-style 3×3 kernels around each flow position"),
+    ("+ both", "interp-parts", "priority and adaptive warping"),
+)
+
+
+def motion_parts() -> list[Entry]:
+    """A default and a ``best`` row for each of :data:`PARTS` (timed: the parts cost time)."""
+    rows = []
+    for label, name, note in PARTS:
+        weights = ABLATIONS / f"{name}.safetensors"
+        rows.append(Entry(f"learned {label}", _learned(weights), note))
+        rows.append(Entry(f"learned best {label}", _learned(weights, LearnedConfig.best), "the same, `--quality best`"))
+    return rows
 
 
 @dataclass

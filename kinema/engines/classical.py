@@ -6,7 +6,8 @@ No weights, CPU only. For one pair of frames ``a``, ``b`` and a time ``t``:
    ``flow_max_side`` (speed, and bounded memory on 4K), optionally coarse-to-fine
    (``multiscale``: a flow from half-size frames starts the full-size search, which
    reaches motions larger than DIS's own pyramid finds).
-2. **Project the flows to t** by forward splatting (:mod:`kinema.ops.splat`): each pixel
+2. **Project the flows to t** by forward splatting (:mod:`kinema.ops.projection`, the one
+   projection the learned interpolator also differentiates through): each pixel
    of ``a`` lands at ``p + t·F_ab(p)``, each pixel of ``b`` at ``p + (1−t)·F_ba(p)``,
    carrying its motion. This gives the flows *from* time t back to each input, which is
    what backward warping needs; scaling ``F_ab(p)`` in place (the plain baseline) uses the
@@ -42,18 +43,11 @@ import torch
 
 from kinema.engines.base import Engine, check_pair, check_times
 from kinema.ops.bilateral import BilateralConfig, bilateral_motion, match_error
-from kinema.ops.fill import push_pull_fill
 from kinema.ops.flow import DISPreset, dis_flow, luma, resize_flow
 from kinema.ops.memo import TensorMemo
 from kinema.ops.resize import fit_size, resize
-from kinema.ops.splat import forward_splat
+from kinema.ops.projection import MotionParts, project_to_t
 from kinema.ops.warp import Padding, backward_warp
-
-#: Splat mass below this counts as "nothing landed here".
-_EMPTY = 1e-3
-#: Two projected motions closer than this (pixels) are one motion seen twice: averaged.
-_AGREE = 2.0
-
 
 @dataclass(frozen=True)
 class ClassicalConfig:
@@ -121,29 +115,6 @@ class ClassicalConfig:
         return dataclasses.replace(self, **changes)
 
 
-def _project(
-    flow: torch.Tensor, t: list[float], z: torch.Tensor | None, acc: torch.Tensor | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Splat each ``flow[i]`` ``(N, 2, h, w)`` along itself scaled by ``t[i]`` — or, with
-    ``acc`` (the path's acceleration, ``(N, 2, h, w)``), along the quadratic path
-    ``t·F − acc·t·(1 − t)``, which passes through the pixel's positions at 0 and 1.
-
-    Returns the z-weighted mean of what landed on each pixel — the motion ``(N, 2, h, w)``,
-    or motion and acceleration ``(N, 4, h, w)`` — and whether anything landed
-    ``(N, 1, h, w)`` (bool; False in a disocclusion).
-    """
-    z = torch.ones_like(flow[:, :1]) if z is None else z
-    scale = torch.tensor(t, dtype=flow.dtype, device=flow.device).view(-1, 1, 1, 1)
-    if acc is None:
-        carried, displacement = flow, scale * flow
-    else:
-        carried, displacement = torch.cat([flow, acc], 1), scale * flow - acc * (scale * (1 - scale))
-    total = forward_splat(torch.cat([carried * z, z], 1), displacement)
-    motion, mass = total[:, :-1], total[:, -1:]
-    landed = mass > _EMPTY * z.mean((1, 2, 3), keepdim=True)
-    return motion / mass.clamp_min(1e-12), landed
-
-
 def _acceleration(flow_next: torch.Tensor, flow_previous: torch.Tensor) -> torch.Tensor:
     """A pixel moving with constant acceleration from frame 0 has ``x(1) = F_0→1`` and
     ``x(−1) = F_0→−1``, so ``x(t) = t·F_0→1 − acc·t·(1 − t)`` with ``acc = (F_0→1 + F_0→−1)/2``."""
@@ -183,57 +154,41 @@ class ClassicalEngine(Engine):
         error = (a - backward_warp(b, flow_ab)).abs().mean(1, keepdim=True)
         return torch.exp(-self.config.z_sharpness * error).chunk(2)
 
-    def flows_at(
-        self,
-        t: float,
-        flow_ab: torch.Tensor,
-        flow_ba: torch.Tensor,
-        z_a: torch.Tensor | None,
-        z_b: torch.Tensor | None,
-        acc_a: torch.Tensor | None = None,
-        acc_b: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def flows_at(self, t: float, parts: MotionParts) -> tuple[torch.Tensor, torch.Tensor]:
         """``(flow_ta, flow_tb)`` at the flow resolution, each ``(N, 2, h, w)``:
-        ``flow_ta`` backward-warps ``a`` to time t, ``flow_tb`` does the same for ``b``.
-        ``acc_a``/``acc_b`` (both or neither): each side's path acceleration
-        (four-frame motion, :func:`_acceleration`); the paths are straight without them."""
-        cfg = self.config
-        plain_ta, plain_tb = -t * flow_ab, -(1 - t) * flow_ba
-        if not cfg.projection:
-            return plain_ta, plain_tb
-        # Where each side's pixels land at t, carrying their full-interval motion (both
-        # sides in one batched splat).
-        n = flow_ab.shape[0]
-        z = None if z_a is None else torch.cat([z_a, z_b])
-        curved = acc_a is not None
-        carried, landed = _project(torch.cat([flow_ab, flow_ba]), [t] * n + [1 - t] * n, z, torch.cat([acc_a, acc_b]) if curved else None)
-        motion = carried[:, :2]
-        motion_a, motion_b, landed_a, landed_b = motion[:n], motion[n:], landed[:n], landed[n:]
-        # Motion seen from both sides and agreeing: average the two (halves DIS noise).
-        agree = (motion_a + motion_b).pow(2).sum(1, keepdim=True) < _AGREE**2
-        both = landed_a & landed_b & agree
-        mean = 0.5 * (motion_a - motion_b)
-        own_a, own_b = torch.where(both, mean, motion_a), torch.where(both, -mean, motion_b)
-        # A curved path ends where the straight one does but is displaced by acc·t·(1 − t)
-        # at t; one physical point has the same acceleration seen from either side.
-        bend_a = bend_b = bend_from_a = bend_from_b = 0.0
-        if curved:
-            bend = t * (1 - t)
-            landed_acc_a, landed_acc_b = carried[:n, 2:] * bend, carried[n:, 2:] * bend
-            shared = 0.5 * (landed_acc_a + landed_acc_b)
-            bend_a, bend_b = torch.where(both, shared, landed_acc_a), torch.where(both, shared, landed_acc_b)
-            bend_from_a, bend_from_b = landed_acc_a, landed_acc_b
-        if cfg.fill_holes:
-            # A pixel seen only from b moves with b's motion; its origin in a is t·F_ba back.
-            flow_ta = torch.where(landed_a, -t * own_a + bend_a, t * motion_b + bend_from_b)
-            flow_tb = torch.where(landed_b, -(1 - t) * own_b + bend_b, (1 - t) * motion_a + bend_from_a)
-            known = (landed_a | landed_b).to(flow_ab.dtype)
-            flow_ta = push_pull_fill(flow_ta, known)
-            flow_tb = push_pull_fill(flow_tb, known)
-        else:
-            flow_ta = torch.where(landed_a, -t * own_a + bend_a, plain_ta)
-            flow_tb = torch.where(landed_b, -(1 - t) * own_b + bend_b, plain_tb)
-        return flow_ta, flow_tb
+        ``flow_ta`` backward-warps ``a`` to time t, ``flow_tb`` does the same for ``b``
+        (:func:`kinema.ops.projection.project_to_t`, or the flows scaled in place without
+        ``projection``)."""
+        if not self.config.projection:
+            return -t * parts.flow_ab, -(1 - t) * parts.flow_ba
+        return project_to_t(parts, t, fill_holes=self.config.fill_holes)
+
+    def parts(
+        self, a: torch.Tensor, b: torch.Tensor, *, before: torch.Tensor | None = None, after: torch.Tensor | None = None
+    ) -> MotionParts:
+        """Steps 1 and 3: the flows both ways, their z-buffer weights and (with the
+        neighbouring frames ``before``/``after``, for :attr:`ClassicalConfig.quadratic`)
+        each side's path acceleration, at the flow resolution (``a`` fitted to
+        ``flow_max_side``), in pixels of that resolution. The learned interpolator
+        projects these itself when it learns a priority."""
+        fh, fw = fit_size(*a.shape[-2:], self.config.flow_max_side)
+        quadratic = self.config.quadratic
+        wanted = {"ab": (a, b), "ba": (b, a)}
+        if quadratic and before is not None:
+            wanted["a-"] = (a, before)
+        if quadratic and after is not None:
+            wanted["b+"] = (b, after)
+        flows = self._flows(wanted, fh, fw)
+        small_a, small_b = self._small(a, fh, fw), self._small(b, fh, fw)
+        flow_ab, flow_ba = flows["ab"], flows["ba"]
+        acc_a = acc_b = None
+        if "a-" in flows or "b+" in flows:
+            acc_a, acc_b = (
+                self._acceleration(x, y, flows[name], own, fh, fw) if name in flows else torch.zeros_like(own)
+                for name, own, (x, y) in (("a-", flow_ab, (a, before)), ("b+", flow_ba, (b, after)))
+            )
+        z_a, z_b = self._z_weight(torch.cat([small_a, small_b]), torch.cat([small_b, small_a]), torch.cat([flow_ab, flow_ba]))
+        return MotionParts(flow_ab, flow_ba, z_a, z_b, acc_a, acc_b)
 
     def motion(
         self,
@@ -245,33 +200,16 @@ class ClassicalEngine(Engine):
         after: torch.Tensor | None = None,
     ) -> list[torch.Tensor]:
         """Steps 1–4: for each time, ``(N, 4, h, w)`` = ``(flow_ta, flow_tb)`` at the flow
-        resolution (``a`` fitted to ``flow_max_side``), in pixels of that resolution.
-        ``before``/``after``: the neighbouring frames, for :attr:`ClassicalConfig.quadratic`.
+        resolution (see :meth:`parts`).
 
         This is also the motion the learned engine starts from and refines."""
-        height, width = a.shape[-2:]
-        fh, fw = fit_size(height, width, self.config.flow_max_side)
-        quadratic = self.config.quadratic
-        wanted = {"ab": (a, b), "ba": (b, a)}
-        if quadratic and before is not None:
-            wanted["a-"] = (a, before)
-        if quadratic and after is not None:
-            wanted["b+"] = (b, after)
-        flows = self._flows(wanted, fh, fw)
-        small_a, small_b = self._small(a, fh, fw), self._small(b, fh, fw)
-        flow_ab, flow_ba = flows["ab"], flows["ba"]
-        accs = None
-        if "a-" in flows or "b+" in flows:
-            accs = [
-                self._acceleration(x, y, flows[name], own, fh, fw) if name in flows else torch.zeros_like(own)
-                for name, own, (x, y) in (("a-", flow_ab, (a, before)), ("b+", flow_ba, (b, after)))
-            ]
-        z_a, z_b = self._z_weight(torch.cat([small_a, small_b]), torch.cat([small_b, small_a]), torch.cat([flow_ab, flow_ba]))
+        parts = self.parts(a, b, before=before, after=after)
         out = []
         for t in times:
-            pair = self.flows_at(t, flow_ab, flow_ba, z_a, z_b, *(accs or (None, None)))
+            pair = self.flows_at(t, parts)
             if self.config.bilateral is not None:
-                pair = self.bilateral_at(t, small_a, small_b, *pair)
+                fh, fw = parts.size
+                pair = self.bilateral_at(t, self._small(a, fh, fw), self._small(b, fh, fw), *pair)
             out.append(torch.cat(pair, 1))
         return out
 

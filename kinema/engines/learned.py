@@ -5,7 +5,9 @@ For a pair ``a``, ``b`` ``(N, 3, H, W)`` and each time t:
 1. both frames are scaled so the longer side is at most ``work_max_side`` (the network's
    cost grows with pixels; motion and occlusion are decided well below 720p);
 2. the classical engine's projected DIS flows at t (:meth:`ClassicalEngine.motion`) guide
-   the network, which refines them and predicts a blend mask and a synthesis residual;
+   the network, which refines them and predicts a blend mask and a synthesis residual (a
+   network with a learned priority gets the flows unprojected, :meth:`ClassicalEngine.parts`,
+   and projects them itself; the guide's bilateral option does not apply then);
 3. flows, mask and residual are resized to the full frame and applied there
    (:func:`kinema.models.interp.model.compose`), so the output keeps the inputs' detail
    and 4K costs little more than 720p beyond the full-size warps.
@@ -26,6 +28,7 @@ from kinema.models.interp import InterpNet
 from kinema.models.interp.model import compose
 from kinema.ops.flow import resize_flow
 from kinema.ops.memo import TensorMemo
+from kinema.ops.projection import MotionParts
 from kinema.ops.resize import fit_size, resize
 
 #: What gives the network its starting flows: ``guide(a, b, t) → (N, 4, h, w)``.
@@ -58,14 +61,31 @@ class ClassicalGuide:
         cpu = [None if x is None else x.detach().cpu() for x in (a, b, before, after)]
         return self.engines[0].motion(cpu[0], cpu[1], times, before=cpu[2], after=cpu[3])
 
-    def __call__(self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, *, first: int = 0) -> torch.Tensor:
-        """``first``: the index of ``a[0]`` in the global batch (a torchrun rank's share)."""
+    def parts(
+        self, a: torch.Tensor, b: torch.Tensor, *, before: torch.Tensor | None = None, after: torch.Tensor | None = None
+    ) -> MotionParts:
+        """What :meth:`at` projects, unprojected (for a network that projects itself)."""
+        cpu = [None if x is None else x.detach().cpu() for x in (a, b, before, after)]
+        return self.engines[0].parts(cpu[0], cpu[1], before=cpu[2], after=cpu[3])
+
+    def __call__(
+        self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, *, first: int = 0, parts: bool = False
+    ) -> torch.Tensor | MotionParts:
+        """``first``: the index of ``a[0]`` in the global batch (a torchrun rank's share);
+        ``parts``: the unprojected :class:`MotionParts` of each pair instead of flows at t."""
         a, b = a.detach().cpu(), b.detach().cpu()
         flows = []
         for i in range(a.shape[0]):
             engine = self.engines[(first + i) % len(self.engines)]
-            flows.append(engine.motion(a[i : i + 1], b[i : i + 1], [float(t[i])])[0])
-        return torch.cat(flows)
+            if parts:
+                flows.append(engine.parts(a[i : i + 1], b[i : i + 1]))
+            else:
+                flows.append(engine.motion(a[i : i + 1], b[i : i + 1], [float(t[i])])[0])
+        return MotionParts.cat(flows) if parts else torch.cat(flows)
+
+
+#: The test-time flips of an ensemble, in the order members join (identity first).
+FLIPS = ((False, False), (True, False), (False, True), (True, True))
 
 
 @dataclass(frozen=True)
@@ -76,10 +96,17 @@ class LearnedConfig:
     work_max_side: int | None = 512
     #: The classical settings that produce the guiding flows.
     guide: ClassicalConfig = ClassicalConfig.balanced()
+    #: Test-time flips averaged (1: none; 2: and mirrored left–right; 4: and upside down,
+    #: and both). DIS and the network are not mirror-symmetric, so each member makes
+    #: slightly different errors and their mean is closer to the truth; each costs a full
+    #: guide, network and composition.
+    ensemble: int = 1
 
     def __post_init__(self):
         if self.work_max_side is not None and self.work_max_side < 32:
             raise ValueError(f"work_max_side must be at least 32, got {self.work_max_side}")
+        if self.ensemble not in (1, 2, 4):
+            raise ValueError(f"ensemble must be 1, 2 or 4 members, got {self.ensemble}")
 
     @classmethod
     def fast(cls) -> LearnedConfig:
@@ -107,6 +134,7 @@ class LearnedEngine(Engine):
         self.model = model.to(self.device).eval()
         self.guide = ClassicalGuide(self.config.guide)
         self._working: TensorMemo[torch.Tensor] = TensorMemo(6)
+        self._mirrored: dict[tuple[bool, bool], TensorMemo[torch.Tensor]] = {}
 
     @classmethod
     def from_file(
@@ -128,16 +156,22 @@ class LearnedEngine(Engine):
         """One :class:`~kinema.models.interp.model.Prediction` per time, at the working size."""
         height, width = a.shape[-2:]
         wh, ww = fit_size(height, width, self.config.work_max_side)
-        # Each frame of a video is shrunk once, and so is found again by the guide's flow memo.
-        small_a, small_b, small_before, small_after = (
-            None if x is None else self._working.get(lambda y: resize(y, wh, ww), x) for x in (a, b, before, after)
-        )
-        guides = self.guide.at(small_a, small_b, times, before=small_before, after=small_after)
+        # The guide sees the frames as given and estimates motion at its own flow size
+        # (``ClassicalConfig.flow_max_side``, which may exceed the working size: large
+        # motion is found better at a higher resolution); the network gets them shrunk,
+        # each frame of a video once.
+        small_a, small_b = (self._working.get(lambda y: resize(y, wh, ww), x) for x in (a, b))
+        if self.model.config.priority:
+            # The network projects the motion itself (its learned priority joins the z-buffer).
+            parts = self.guide.parts(a, b, before=before, after=after).resized(wh, ww).to(self.device)
+            guides = [parts] * len(times)
+        else:
+            guides = [resize_flow(g, wh, ww).to(self.device) for g in self.guide.at(a, b, times, before=before, after=after)]
         small_a, small_b = small_a.to(self.device), small_b.to(self.device)
         preds = []
         for t, guide in zip(times, guides):
             ts = torch.full((a.shape[0],), t, device=self.device)
-            pred, _ = self.model.predict(small_a, small_b, ts, resize_flow(guide, wh, ww).to(self.device))
+            pred, _ = self.model.predict(small_a, small_b, ts, guide)
             preds.append(pred)
         return preds
 
@@ -161,9 +195,25 @@ class LearnedEngine(Engine):
         inner = [t for t, o in zip(times, outputs) if o is None]
         if inner:
             with torch.no_grad():
-                preds = iter(self.predict(a, b, inner, before=before, after=after))
-                da, db = a.to(self.device), b.to(self.device)
+                members = [self._member(flip, a, b, inner, before, after) for flip in FLIPS[: self.config.ensemble]]
+                frames = iter([sum(m[k] for m in members) / len(members) for k in range(len(inner))])
                 for i, o in enumerate(outputs):
                     if o is None:
-                        outputs[i] = compose(da, db, next(preds)).clamp_(0, 1).to(a.device)
+                        outputs[i] = next(frames).clamp_(0, 1).to(a.device)
         return torch.stack(outputs, 1)
+
+    def _member(
+        self, flip: tuple[bool, bool], a: torch.Tensor, b: torch.Tensor, times: list[float], before: torch.Tensor | None, after: torch.Tensor | None
+    ) -> list[torch.Tensor]:
+        """The frames at ``times`` made from the pair mirrored by ``flip`` (left–right,
+        upside down), mirrored back. Each mirrored frame is made once, so the guide's
+        memos find a video's frames again."""
+        dims = [d for d, on in zip((-1, -2), flip) if on]
+        if not dims:
+            mirrored = (a, b, before, after)
+        else:
+            memo = self._mirrored.setdefault(flip, TensorMemo(4))
+            mirrored = tuple(None if x is None else memo.get(lambda y: y.flip(dims), x) for x in (a, b, before, after))
+        da, db = (x.to(self.device) for x in mirrored[:2])
+        frames = [compose(da, db, pred) for pred in self.predict(*mirrored[:2], times, before=mirrored[2], after=mirrored[3])]
+        return [f.flip(dims) if dims else f for f in frames]

@@ -1,4 +1,4 @@
-"""The one backward warp every engine and model uses.
+"""The one backward warp every engine and model uses (and the adaptive warp built on it).
 
 Convention: ``flow`` is ``(N, 2, H, W)`` in pixels, ``[dx, dy]``, and
 ``backward_warp(image, flow)[y, x] = image[y + dy, x + dx]`` (bilinear). So to move the
@@ -101,4 +101,48 @@ def _remap(image: torch.Tensor, coords: torch.Tensor, padding: Padding) -> torch
                 borderMode=_CV_BORDER[padding],
                 borderValue=0,
             )
+    return out
+
+
+def adaptive_warp(
+    image: torch.Tensor,
+    flow: torch.Tensor,
+    kernel: torch.Tensor,
+    *,
+    spacing: float = 1.0,
+    padding: Padding = Padding.BORDER,
+) -> torch.Tensor:
+    """The adaptive warping layer (MEMC-Net): each output pixel is a weighted sum of k×k
+    bilinear samples around its flow-displaced position instead of one.
+
+    ``image`` ``(N, C, H, W)``, ``flow`` ``(N, 2, H, W)`` in pixels, ``kernel``
+    ``(N, k·k, h, w)`` — the weights of the taps at offsets ``(i − k//2, j − k//2)·spacing``
+    in row-major order, at any resolution (resized bilinearly to ``H × W`` one tap at a
+    time, so a kernel predicted at a working size is applied at full resolution and memory
+    stays at a few frames whatever k). Returns ``(N, C, H, W)``. A delta kernel (1 at the
+    centre tap) is exactly :func:`backward_warp`; weights are used as given (a caller that
+    wants brightness kept makes them sum to 1).
+    """
+    taps = kernel.shape[1]
+    k = int(round(taps**0.5))
+    if k * k != taps or k % 2 == 0 or kernel.shape[0] != image.shape[0]:
+        raise ValueError(f"kernel {tuple(kernel.shape)} is not an odd k×k kernel per image of {tuple(image.shape)}")
+    if image.shape[0] != flow.shape[0] or image.shape[-2:] != flow.shape[-2:] or flow.shape[1] != 2:
+        raise ValueError(f"image {tuple(image.shape)} and flow {tuple(flow.shape)} do not match")
+    height, width = image.shape[-2:]
+    remap = _remap_applies(image, flow, padding) and not (torch.is_grad_enabled() and kernel.requires_grad)
+    # The sampling positions are computed once; each tap only offsets them.
+    coords = base_grid(height, width, device=flow.device, dtype=flow.dtype) + flow
+    out = None
+    for index in range(taps):
+        dy, dx = (index // k - k // 2) * spacing, (index % k - k // 2) * spacing
+        weight = kernel[:, index : index + 1]
+        if weight.shape[-2:] != (height, width):
+            weight = F.interpolate(weight, size=(height, width), mode="bilinear", align_corners=False)
+        offset = torch.tensor([dx, dy], dtype=flow.dtype, device=flow.device).view(1, 2, 1, 1)
+        if remap:
+            sample = _remap(image, coords if dx == dy == 0 else coords + offset, padding)
+        else:
+            sample = backward_warp(image, flow if dx == dy == 0 else flow + offset, padding=padding)
+        out = weight * sample if out is None else out.addcmul_(weight, sample)
     return out

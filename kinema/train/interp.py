@@ -65,7 +65,9 @@ def _batch(samplers: list[tuple[Sampler, float]], size: int, g: torch.Generator)
     return stack(a), stack(mid), stack(b), torch.tensor(ts)
 
 
-#: ``guide(a, b, t, first=0)``: initial flows ``(N, 4, H, W)`` (``first``: see ClassicalGuide).
+#: ``guide(a, b, t, first=0, parts=False)``: initial flows ``(N, 4, H, W)``, or with
+#: ``parts`` the :class:`~kinema.ops.projection.MotionParts` a network with a learned
+#: priority projects itself (see ClassicalGuide).
 def train(
     net: InterpNet,
     samplers: list[tuple[Sampler, float]],
@@ -112,7 +114,7 @@ def train(
         # Every rank draws the whole batch (one random stream at any world size) and
         # trains on its share.
         a, mid, b, t = (x[share] for x in _batch(cumulative, cfg.batch, g))
-        flows = None if guide is None else guide(a, b, t, first=share.start).to(device)
+        flows = None if guide is None else guide(a, b, t, first=share.start, parts=net.config.priority).to(device)
         teacher = privileged_flows(a, mid, b) if cfg.distill > 0 else None
         a, mid, b, t = (x.to(device) for x in (a, mid, b, t))
         loss, out_frames = loss_terms(predict, a, mid, b, t, flows, census_weight=cfg.census_weight, distill=cfg.distill, teacher=teacher)
@@ -147,7 +149,7 @@ def evaluate(net: InterpNet, triplets, device, guide: Guide | None = None) -> fl
     scores = []
     for a, mid, b, t in triplets:
         ts = torch.tensor([t])
-        flows = None if guide is None else guide(a[None], b[None], ts).to(device)
+        flows = None if guide is None else guide(a[None], b[None], ts, parts=net.config.priority).to(device)
         pred = net(a[None].to(device), b[None].to(device), ts.to(device), flows)
         scores.append(float(psnr(pred.cpu(), mid[None])[0]))
     net.train()

@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--init", type=Path, default=None, help="start from these weights (fine-tuning stages)")
     parser.add_argument("--adversarial", type=float, default=0.0, help="weight of the ROI adversarial loss (0: off)")
     parser.add_argument("--distill", type=float, default=0.0, help="weight of the privileged-flow term: DIS flows from the true middle frame teach the network's flows (0: off)")
+    parser.add_argument("--adaptive", type=int, default=None, help="adaptive warping with K×K kernels (odd K; 0 off; default: as the --init file, else off)")
+    parser.add_argument("--priority", action=argparse.BooleanOptionalAction, default=None, help="learn a priority for the projection's z-buffer (default: as the --init file, else off)")
     parser.add_argument("--no-guide", action="store_true", help="start flows from zero, not from the classical engine")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--device", default="cpu")
@@ -70,10 +72,10 @@ def main(argv: list[str] | None = None) -> None:
 
     replica, device = join(args.device)
     torch.manual_seed(args.seed)  # every torchrun rank (and one process) builds the same initial weights
-    if args.init is not None:
-        net, _ = InterpNet.load(args.init)
-    else:
-        net = InterpNet(InterpConfig.tiny() if args.tiny else InterpConfig())
+    net = InterpNet.load(args.init)[0] if args.init is not None else InterpNet(InterpConfig.tiny() if args.tiny else InterpConfig())
+    parts = {k: v for k, v in (("adaptive", args.adaptive), ("priority", args.priority)) if v is not None}
+    if parts:
+        net = with_parts(net, **parts)
 
     def report(step: int, row: dict) -> None:
         print(f"step {step}: loss {row['loss']:.4f}, validation {row['val_psnr']:.2f} dB, {row['seconds']:.0f} s", flush=True)
@@ -92,6 +94,16 @@ def main(argv: list[str] | None = None) -> None:
             guide="none" if args.no_guide else [repr(c) for c in GUIDES],
         )  # fmt: skip
         print(f"wrote {path}")
+
+def with_parts(net: InterpNet, **parts) -> InterpNet:
+    """``net`` with optional parts switched on or off (``InterpConfig.adaptive`` /
+    ``priority``): the weights it shares are copied, a new part starts at zero (so the
+    output is unchanged until it trains)."""
+    grown = InterpNet(net.config.replace(**parts))
+    kept = grown.state_dict().keys()
+    grown.load_state_dict({k: v for k, v in net.state_dict().items() if k in kept}, strict=False)
+    return grown
+
 
 if __name__ == "__main__":
     main()

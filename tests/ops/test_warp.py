@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from kinema.ops.warp import Padding, backward_warp
+from kinema.ops.warp import Padding, adaptive_warp, backward_warp
 
 
 def test_zero_flow_is_identity():
@@ -60,3 +60,37 @@ def test_opencv_fast_path_matches_grid_sample(channels, padding):
         fast = backward_warp(image, flow, padding=padding)  # no autograd: cv2.remap
     slow = backward_warp(image.requires_grad_(), flow, padding=padding).detach()  # grid_sample
     assert torch.allclose(fast, slow, atol=1e-4)
+
+
+def _delta(n: int, k: int, h: int, w: int) -> torch.Tensor:
+    kernel = torch.zeros(n, k * k, h, w)
+    kernel[:, k * k // 2] = 1
+    return kernel
+
+
+@pytest.mark.parametrize("grad", [False, True])  # the OpenCV path and the autograd path
+def test_adaptive_warp_with_a_delta_kernel_is_the_bilinear_warp(grad):
+    g = torch.Generator().manual_seed(0)
+    image, flow = torch.rand(2, 3, 20, 30, generator=g), torch.randn(2, 2, 20, 30, generator=g) * 3
+    image.requires_grad_(grad)
+    for k, kernel_size in ((3, (20, 30)), (5, (7, 9))):  # full-size kernels and kernels upsampled
+        out = adaptive_warp(image, flow, _delta(2, k, *kernel_size), spacing=2.5)
+        torch.testing.assert_close(out, backward_warp(image, flow), atol=1e-5, rtol=0)
+
+
+def test_adaptive_warp_taps_sit_at_their_offsets_and_mix_linearly():
+    g = torch.Generator().manual_seed(1)
+    image, flow = torch.rand(1, 3, 16, 24, generator=g), torch.randn(1, 2, 16, 24, generator=g)
+    kernel = torch.zeros(1, 9, 16, 24)
+    kernel[:, 5] = 0.75  # row 1, column 2: offset (dx, dy) = (+2, 0) at spacing 2
+    kernel[:, 1] = 0.25  # row 0, column 1: offset (0, −2)
+    expected = 0.75 * backward_warp(image, flow + torch.tensor([2.0, 0]).view(1, 2, 1, 1))
+    expected += 0.25 * backward_warp(image, flow + torch.tensor([0, -2.0]).view(1, 2, 1, 1))
+    torch.testing.assert_close(adaptive_warp(image, flow, kernel, spacing=2), expected, atol=1e-5, rtol=0)
+
+
+def test_adaptive_warp_refuses_kernels_that_are_not_odd_squares():
+    image, flow = torch.rand(1, 3, 8, 8), torch.zeros(1, 2, 8, 8)
+    for taps in (4, 8):
+        with pytest.raises(ValueError, match="kernel"):
+            adaptive_warp(image, flow, torch.ones(1, taps, 8, 8))

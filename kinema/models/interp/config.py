@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from kinema.models.checkpoint import ConfigDict
@@ -32,6 +33,14 @@ class InterpConfig(ConfigDict):
     #: where ``g`` warps by the guide's flows. Where the guide already brings both frames
     #: into agreement the classical answer stands; a still scene is left untouched.
     gate: float = 0.02
+    #: Side k of the adaptive warping kernels (MEMC-Net; 0: off): each output pixel mixes
+    #: k×k bilinear samples around its flow-displaced position, with weights predicted per
+    #: pixel (a delta kernel plus a learned zero-sum correction) instead of taking one.
+    adaptive: int = 0
+    #: Learn a per-pixel priority (DAIN's depth order, without a depth network): the flows
+    #: between the frames are projected to t inside the network, and where projected pixels
+    #: collide the one whose photo-consistency × exp(priority) is higher wins.
+    priority: bool = False
 
     def __post_init__(self):
         if len(self.scales) != len(self.flow_widths) or not self.scales:
@@ -44,8 +53,14 @@ class InterpConfig(ConfigDict):
             raise ValueError("synth_layers must be at least 2")
         if self.gate < 0:
             raise ValueError("gate must be ≥ 0")
+        if self.adaptive < 0 or (self.adaptive and self.adaptive % 2 == 0):
+            raise ValueError(f"adaptive must be 0 (off) or an odd kernel side, got {self.adaptive}")
 
     @classmethod
     def tiny(cls) -> InterpConfig:
         """A few thousand parameters: for tests."""
         return cls(scales=(2, 1), flow_widths=(16, 12), flow_depth=1, context=4, synth_width=8, synth_kernel=3, synth_layers=2)
+
+    def replace(self, **changes) -> InterpConfig:
+        """A copy with some fields changed, e.g. ``config.replace(adaptive=3)``."""
+        return dataclasses.replace(self, **changes)

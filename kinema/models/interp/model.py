@@ -1,8 +1,9 @@
 """The learned interpolator.
 
 Shape contract: ``a``, ``b`` ``(N, 3, H, W)`` in [0, 1], ``t`` ``(N,)`` in [0, 1], an
-optional ``guide`` ``(N, 4, H, W)`` (initial flows from t to a and to b, in pixels) →
-``(N, 3, H, W)``. Any H, W: inputs are padded to a multiple of the coarsest scale and
+optional ``guide`` — ``(N, 4, H, W)`` initial flows from t to a and to b, in pixels, or the
+:class:`~kinema.ops.projection.MotionParts` they are projected from (needed by
+``InterpConfig.priority``) — → ``(N, 3, H, W)``. Any H, W: inputs are padded to a multiple of the coarsest scale and
 the outputs cropped back.
 
 1. **Flow to t, coarse to fine** (RIFE-style: the network predicts the flows *from* t
@@ -19,6 +20,21 @@ the outputs cropped back.
    added to ``Î``.
 4. **Confidence gate** (``InterpConfig.gate``): all corrections are scaled down where the
    guide's warps of a and b already agree, so the network works where DIS failed.
+
+Two switchable parts attack the motion to t itself (both off in the shipped default file):
+
+- **Learned priority** (``InterpConfig.priority``, DAIN's depth-aware projection): a small
+  head on each frame and its context features predicts a log-priority; the guide's flows
+  between the frames are projected to t here, through the differentiable soft z-buffer of
+  :func:`kinema.ops.projection.project_to_t`, with the classical photo-consistency weights
+  (the prior) multiplied by ``exp(priority)``: where surfaces collide at t, the one the
+  network ranks closer wins. Trained end to end by the frame loss.
+- **Adaptive warping** (``InterpConfig.adaptive``, MEMC-Net): step 2 samples each frame
+  with :func:`kinema.ops.warp.adaptive_warp`, a k×k kernel per pixel around the flow's
+  position — a delta plus a learned zero-sum correction, predicted from the warped frames —
+  which can re-blur, sharpen or shift by a fraction of a pixel where one bilinear tap is
+  wrong. The kernels are predicted at the working size and applied at full size by
+  :func:`compose`, their taps spaced by the scale between the two.
 
 Every correction starts at zero and the mask at the time prior ``1 − t``, so an untrained
 network returns the guided linear blend — the classical engine's own output — and
@@ -40,7 +56,8 @@ from torch import nn
 from kinema.models.checkpoint import Checkpointed
 from kinema.models.interp.config import InterpConfig
 from kinema.ops.flow import resize_flow
-from kinema.ops.warp import Padding, backward_warp
+from kinema.ops.projection import MotionParts, project_to_t
+from kinema.ops.warp import Padding, adaptive_warp, backward_warp
 
 ARCH = "kinema.interp.v2"
 
@@ -86,19 +103,34 @@ class Prediction:
     flows: torch.Tensor  # (N, 4, h, w): flow_ta, flow_tb in pixels
     mask: torch.Tensor  # (N, 1, h, w): weight of warped a, in (0, 1)
     residual: torch.Tensor  # (N, 3, h, w): synthesis correction
+    #: (N, 2·k², h, w): the adaptive warping kernels of a, then of b (None: one bilinear tap)
+    kernels: torch.Tensor | None = None
+
+
+def warp_pair(a: torch.Tensor, b: torch.Tensor, flows: torch.Tensor, kernels: torch.Tensor | None, spacing: float = 1.0):
+    """Both frames ``(N, 3, H, W)`` backward-warped by ``flows`` ``(N, 4, H, W)``: one
+    bilinear tap, or adaptive warping with ``kernels`` (any resolution; taps ``spacing``
+    pixels apart)."""
+    if kernels is None:
+        return backward_warp(a, flows[:, :2], padding=Padding.BORDER), backward_warp(b, flows[:, 2:], padding=Padding.BORDER)
+    taps = kernels.shape[1] // 2
+    return (
+        adaptive_warp(a, flows[:, :2], kernels[:, :taps], spacing=spacing),
+        adaptive_warp(b, flows[:, 2:], kernels[:, taps:], spacing=spacing),
+    )
 
 
 def compose(a: torch.Tensor, b: torch.Tensor, pred: Prediction) -> torch.Tensor:
     """The frame ``(N, 3, H, W)`` from full-size inputs and a (possibly smaller) prediction:
-    flows, mask and residual are resized to the inputs, both warped, blended, corrected."""
+    flows, mask and residual are resized to the inputs, both warped (adaptive kernels keep
+    their taps one working-size pixel apart), blended, corrected."""
     h, w = a.shape[-2:]
     flows = resize_flow(pred.flows, h, w)
     mask, residual = pred.mask, pred.residual
     if mask.shape[-2:] != (h, w):
         mask = F.interpolate(mask, size=(h, w), mode="bilinear", align_corners=False)
         residual = F.interpolate(residual, size=(h, w), mode="bilinear", align_corners=False)
-    warped_a = backward_warp(a, flows[:, :2], padding=Padding.BORDER)
-    warped_b = backward_warp(b, flows[:, 2:], padding=Padding.BORDER)
+    warped_a, warped_b = warp_pair(a, b, flows, pred.kernels, spacing=w / pred.flows.shape[-1])
     return torch.lerp(warped_b, warped_a, mask) + residual
 
 
@@ -122,6 +154,20 @@ class InterpNet(Checkpointed, nn.Module):
         self.synthesis = nn.Sequential(*layers)
         nn.init.zeros_(self.synthesis[-1].weight)
         nn.init.zeros_(self.synthesis[-1].bias)
+        # Optional parts: their last layers start at zero, so switching one on leaves the
+        # network's output unchanged until it is trained (a fine-tune starts where it was).
+        self.kernel_head = self.priority_head = None
+        if config.adaptive:
+            taps = config.adaptive**2
+            self.kernel_head = nn.Sequential(
+                _conv(3 * 3 + config.context + 1, config.synth_width), nn.Conv2d(config.synth_width, 2 * taps, 3, 1, 1)
+            )
+            nn.init.zeros_(self.kernel_head[-1].weight)
+            nn.init.zeros_(self.kernel_head[-1].bias)
+        if config.priority:
+            self.priority_head = nn.Sequential(_conv(3 + config.context, 16), nn.Conv2d(16, 1, 3, 1, 1))
+            nn.init.zeros_(self.priority_head[-1].weight)
+            nn.init.zeros_(self.priority_head[-1].bias)
 
     @property
     def multiple(self) -> int:
@@ -158,33 +204,66 @@ class InterpNet(Checkpointed, nn.Module):
             return F.max_pool2d(F.max_pool2d(gate, (1, 7), 1, (0, 3)), (7, 1), 1, (3, 0))
 
     def predict(
-        self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, guide: torch.Tensor | None = None
+        self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, guide: torch.Tensor | MotionParts | None = None
     ) -> tuple[Prediction, torch.Tensor]:
-        """``(prediction, Î)``: flows, mask and synthesis residual at the size of ``a``, and
-        the blend before synthesis (which the training loss also scores)."""
+        """``(prediction, Î)``: flows, mask, synthesis residual (and adaptive kernels) at
+        the size of ``a``, and the blend before synthesis (which the training loss also
+        scores). ``guide`` as :class:`~kinema.ops.projection.MotionParts` must be at the
+        size of ``a``."""
         n, _, h, w = a.shape
         m = self.multiple
         pad = (0, (-w) % m, 0, (-h) % m)
+        padded = (lambda x: F.pad(x, pad, mode="replicate")) if any(pad) else (lambda x: x)
+        a, b = padded(a), padded(b)
+        context_a, context_b = self.context(a), self.context(b)
+        if isinstance(guide, MotionParts):
+            guide = self._project(guide, t, torch.cat([a, context_a], 1)[..., :h, :w], torch.cat([b, context_b], 1)[..., :h, :w])
         guide = torch.zeros(n, 4, h, w, dtype=a.dtype, device=a.device) if guide is None else guide
-        if any(pad):
-            a, b, guide = (F.pad(x, pad, mode="replicate") for x in (a, b, guide))
+        guide = padded(guide)
         tmap = t.to(a.dtype).view(n, 1, 1, 1).expand(n, 1, *a.shape[-2:])
         flows, mask = self._estimate(a, b, tmap, guide)
         gate = self._gate(a, b, guide)
         if gate is not None:
             flows = guide + gate * (flows - guide)
             mask = torch.lerp(1 - tmap, mask, gate)
-        warped_a = backward_warp(a, flows[:, :2], padding=Padding.BORDER)
-        warped_b = backward_warp(b, flows[:, 2:], padding=Padding.BORDER)
+        warped_a, warped_b = warp_pair(a, b, flows, None)
+        ctx = torch.lerp(backward_warp(context_b, flows[:, 2:]), backward_warp(context_a, flows[:, :2]), mask)
+        kernels = None
+        if self.kernel_head is not None:
+            kernels = self._kernels(torch.cat([warped_a, warped_b, torch.lerp(warped_b, warped_a, mask), ctx, mask], 1), gate)
+            warped_a, warped_b = warp_pair(a, b, flows, kernels)
         coarse = torch.lerp(warped_b, warped_a, mask)
-        ctx = torch.lerp(
-            backward_warp(self.context(b), flows[:, 2:]), backward_warp(self.context(a), flows[:, :2]), mask
-        )
         residual = self.synthesis(torch.cat([coarse, ctx, warped_a, warped_b, mask], 1))
         if gate is not None:
             residual = gate * residual
-        crop = lambda x: x[..., :h, :w]  # noqa: E731
-        return Prediction(crop(flows), crop(mask), crop(residual)), crop(coarse)
+        crop = lambda x: None if x is None else x[..., :h, :w]  # noqa: E731
+        return Prediction(crop(flows), crop(mask), crop(residual), crop(kernels)), crop(coarse)
+
+    def _project(self, parts: MotionParts, t: torch.Tensor, features_a: torch.Tensor, features_b: torch.Tensor) -> torch.Tensor:
+        """The guide's motion projected to t ``(N, 4, h, w)``, with the learned priority
+        multiplied into the z-buffer weights when ``InterpConfig.priority`` is on."""
+        if parts.size != tuple(features_a.shape[-2:]):
+            raise ValueError(f"motion parts at {parts.size} do not match frames at {tuple(features_a.shape[-2:])}")
+        if self.priority_head is not None:
+            # Bounded log-priority (exp(±8) is far past any photo-consistency ratio): a
+            # runaway value cannot overflow the splat's weighted sums.
+            priority = 8 * torch.tanh(self.priority_head(torch.cat([features_a, features_b])) / 8)
+            parts = parts.weighted(*priority.chunk(2))
+        return torch.cat(project_to_t(parts, t), 1)
+
+    def _kernels(self, features: torch.Tensor, gate: torch.Tensor | None) -> torch.Tensor:
+        """Adaptive warping kernels ``(N, 2·k², H, W)``: a delta at the centre tap plus a
+        zero-sum correction per side (brightness is kept), scaled by the gate."""
+        taps = self.config.adaptive**2
+        raw = self.kernel_head(features)
+        n, _, height, width = raw.shape
+        raw = raw.view(n, 2, taps, height, width)
+        correction = raw - raw.mean(2, keepdim=True)
+        if gate is not None:
+            correction = gate[:, None] * correction
+        delta = torch.zeros(taps, dtype=raw.dtype, device=raw.device)
+        delta[taps // 2] = 1
+        return (delta.view(1, 1, taps, 1, 1) + correction).view(n, 2 * taps, height, width)
 
     def forward(self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
         """``(N, 3, H, W)`` ×2, ``t`` ``(N,)`` and optional ``guide`` → ``(N, 3, H, W)``."""
