@@ -17,6 +17,7 @@ engines timed before any quality run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -33,6 +34,7 @@ import torch
 from benchmarks.minterpolate import MinterpolateEngine, ffmpeg_path, run_minterpolate
 from benchmarks.report import write_block
 from benchmarks.triplets import SETS, Triplet, load_triplets
+from kinema import weights
 from kinema.engines.base import AverageEngine, Engine
 from kinema.engines.classical import ClassicalConfig, ClassicalEngine
 from kinema.engines.learned import LearnedConfig, LearnedEngine
@@ -81,9 +83,14 @@ def entries() -> list[Entry]:
         Entry("balanced + bilateral motion", lambda: ClassicalEngine(balanced.replace(bilateral=BilateralConfig())), "projected motion refined into symmetric motion at t", False),
         Entry("best + bilateral motion", lambda: ClassicalEngine(best.replace(bilateral=BilateralConfig())), "the same on `--quality best`", False),
         Entry("best − projection", lambda: ClassicalEngine(best.replace(projection=False, occlusion=False, fill_holes=False)), "flows scaled in place", False),
-        Entry("**learned**", _learned(), "default: network at ≤ 512 px guided by classical balanced"),
+        Entry("**learned**", _learned(), "default: network at ≤ 512 px, guided by DIS to full working resolution, multi-scale"),
         Entry("learned fast", _learned(config=LearnedConfig.fast), "`--quality fast`: guided by DIS ultrafast"),
-        Entry("learned best", _learned(config=LearnedConfig.best), "`--quality best`: guided by DIS to full working resolution"),
+        Entry("learned best", _learned(config=LearnedConfig.best), "`--quality best`: adaptive warping, guide at ≤ 1024 px, 4 flips averaged"),
+        Entry("learned, earlier default", _learned(config=lambda: LearnedConfig(guide=balanced)), "guided by classical balanced (the default until this run)"),
+        Entry("learned, earlier best", _learned(config=lambda: LearnedConfig(guide=balanced.replace(finest_scale=0))), "guided by DIS to full working resolution, one scale"),
+        Entry("default + 2 flips", _learned(config=lambda: LearnedConfig(ensemble=2)), "the default, and mirrored left–right, averaged"),
+        Entry("best − ensemble", _learned(config=lambda: dataclasses.replace(LearnedConfig.best(), ensemble=1)), "`best` with one member"),
+        Entry("best − adaptive warping", _learned(config=lambda: dataclasses.replace(LearnedConfig.best(), shipped=weights.INTERP)), "`best` with the default weights", False),
         Entry("learned − synthetic data", _learned(ABLATIONS / "interp-real-only.safetensors"), "same recipe, real triplets only", False),
         Entry("  ↳ + ROI adversarial", _learned(ABLATIONS / "interp-roi-adv.safetensors"), "real-only + 300 steps with the ROI adversarial loss", False),
         Entry("  ↳ + same steps, no adversary", _learned(ABLATIONS / "interp-no-adv.safetensors"), "real-only + 300 steps without it (the control)", False),
@@ -95,21 +102,16 @@ def entries() -> list[Entry]:
 #: The motion-to-t parts, each fine-tuned from the shipped weights by the same recipe
 #: (``docs/models/interp.md``), beside the same fine-tune without them: (label, file, what).
 PARTS = (
-    ("fine-tuned, no parts (control)", "interp-ft-control", "the shipped weights, 1500 more steps of the parts' recipe"),
-    ("+ learned priority", "interp-priority", "DAIN-style z-buffer priority, learned through the projection"),
-    ("+ adaptive warping", "interp-adaptive", "MEMC-style 3×3 kernels around each flow position"),
-    ("+ both", "interp-parts", "priority and adaptive warping"),
+    ("fine-tuned, no parts (control)", ABLATIONS / "interp-ft-control.safetensors", "the default weights, 1500 more steps of the parts' recipe"),
+    ("+ learned priority", ABLATIONS / "interp-priority.safetensors", "DAIN-style z-buffer priority, learned through the projection"),
+    ("+ adaptive warping", weights.INTERP_ADAPTIVE.path, "MEMC-style 3×3 kernels around each flow position (the `best` weights)"),
+    ("+ both", ABLATIONS / "interp-parts.safetensors", "priority and adaptive warping"),
 )
 
 
 def motion_parts() -> list[Entry]:
-    """A default and a ``best`` row for each of :data:`PARTS` (timed: the parts cost time)."""
-    rows = []
-    for label, name, note in PARTS:
-        weights = ABLATIONS / f"{name}.safetensors"
-        rows.append(Entry(f"learned {label}", _learned(weights), note))
-        rows.append(Entry(f"learned best {label}", _learned(weights, LearnedConfig.best), "the same, `--quality best`"))
-    return rows
+    """A row for each of :data:`PARTS` on the default settings (timed: the parts cost time)."""
+    return [Entry(f"learned {label}", _learned(path), note) for label, path, note in PARTS]
 
 
 @dataclass

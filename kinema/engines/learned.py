@@ -94,8 +94,11 @@ class LearnedConfig:
 
     #: The network runs on frames whose longer side is at most this (None: full size).
     work_max_side: int | None = 512
-    #: The classical settings that produce the guiding flows.
-    guide: ClassicalConfig = ClassicalConfig.balanced()
+    #: The classical settings that produce the guiding flows (at their own flow size: the
+    #: guide sees the frames as given).
+    guide: ClassicalConfig = ClassicalConfig.balanced().replace(finest_scale=0, multiscale=True)
+    #: The shipped weights :meth:`LearnedEngine.from_file` loads when given no path.
+    shipped: weights.Shipped = weights.INTERP
     #: Test-time flips averaged (1: none; 2: and mirrored left–right; 4: and upside down,
     #: and both). DIS and the network are not mirror-symmetric, so each member makes
     #: slightly different errors and their mean is closer to the truth; each costs a full
@@ -115,14 +118,16 @@ class LearnedConfig:
 
     @classmethod
     def balanced(cls) -> LearnedConfig:
-        """The default: guided by the classical default."""
+        """The default: guided by DIS down to the full working resolution, started from a
+        half-size flow (large motion)."""
         return cls()
 
     @classmethod
     def best(cls) -> LearnedConfig:
-        """Guided by DIS down to the full working resolution (about 2× the flow time); the
-        network was trained on this guide and the default one."""
-        return cls(guide=ClassicalConfig.balanced().replace(finest_scale=0))
+        """Quality first: the weights with adaptive warping, guided by DIS on frames up to
+        1024 px, and a four-member flip ensemble (about a fifth of the default's speed;
+        ``docs/models/interp.md``)."""
+        return cls(guide=cls().guide.replace(flow_max_side=1024), shipped=weights.INTERP_ADAPTIVE, ensemble=4)
 
 
 class LearnedEngine(Engine):
@@ -140,8 +145,9 @@ class LearnedEngine(Engine):
     def from_file(
         cls, path: Path | None = None, config: LearnedConfig | None = None, *, device: str | torch.device = "cpu"
     ) -> LearnedEngine:
-        """The engine with weights from ``path`` (default: the shipped ``interp.safetensors``)."""
-        model, _ = InterpNet.load(Path(path) if path is not None else weights.INTERP.path, map_location=device)
+        """The engine with weights from ``path`` (default: the config's shipped file)."""
+        config = config or LearnedConfig()
+        model, _ = InterpNet.load(Path(path) if path is not None else config.shipped.path, map_location=device)
         return cls(model, config, device=device)
 
     def predict(

@@ -54,6 +54,7 @@ class Shipped:
 
 
 INTERP = Shipped("interp", InterpNet, "kinema interpolate / pair --engine learned")
+INTERP_ADAPTIVE = Shipped("interp-adaptive", InterpNet, "kinema interpolate / pair --quality best: with adaptive warping")
 DITHER = Shipped("dither", DitherNet, "kinema gif2video --dither auto: is a GIF dithered?")
 GIF = {
     (dithered, colors): Shipped(gif_name(dithered, colors), CCDNet, f"kinema gif2video: {'dithered' if dithered else 'flat'} GIFs of about {colors} colours")
@@ -65,4 +66,4 @@ SNAPSHOT = {
     (5, True): Shipped(snapshot_name(5, jpeg_robust=True), SnapshotNet, "kinema snapshot --jpeg-robust: 5 frames, survives JPEG"),
     (9, False): Shipped(snapshot_name(9), SnapshotNet, "kinema snapshot --frames 9"),
 }
-SHIPPED: tuple[Shipped, ...] = (INTERP, DITHER, *GIF.values(), *SNAPSHOT.values())
+SHIPPED: tuple[Shipped, ...] = (INTERP, INTERP_ADAPTIVE, DITHER, *GIF.values(), *SNAPSHOT.values())
