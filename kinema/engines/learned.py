@@ -139,7 +139,6 @@ class LearnedEngine(Engine):
         self.model = model.to(self.device).eval()
         self.guide = ClassicalGuide(self.config.guide)
         self._working: TensorMemo[torch.Tensor] = TensorMemo(6)
-        self._mirrored: dict[tuple[bool, bool], TensorMemo[torch.Tensor]] = {}
 
     @classmethod
     def from_file(
@@ -201,8 +200,12 @@ class LearnedEngine(Engine):
         inner = [t for t, o in zip(times, outputs) if o is None]
         if inner:
             with torch.no_grad():
-                members = [self._member(flip, a, b, inner, before, after) for flip in FLIPS[: self.config.ensemble]]
-                frames = iter([sum(m[k] for m in members) / len(members) for k in range(len(inner))])
+                # A running sum: one member's frames at a time are held (memory at 4K).
+                total = None
+                for flip in FLIPS[: self.config.ensemble]:
+                    member = self._member(flip, a, b, inner, before, after)
+                    total = member if total is None else [x.add_(y) for x, y in zip(total, member)]
+                frames = iter([x.div_(self.config.ensemble) for x in total])
                 for i, o in enumerate(outputs):
                     if o is None:
                         outputs[i] = next(frames).clamp_(0, 1).to(a.device)
@@ -212,14 +215,11 @@ class LearnedEngine(Engine):
         self, flip: tuple[bool, bool], a: torch.Tensor, b: torch.Tensor, times: list[float], before: torch.Tensor | None, after: torch.Tensor | None
     ) -> list[torch.Tensor]:
         """The frames at ``times`` made from the pair mirrored by ``flip`` (left–right,
-        upside down), mirrored back. Each mirrored frame is made once, so the guide's
-        memos find a video's frames again."""
+        upside down), mirrored back. Mirrored frames are not kept between pairs (at 4K,
+        three flips of four frames would hold 1.2 GB), so in a video a mirrored member
+        computes its neighbour flows again instead of finding them in the guide's memo."""
         dims = [d for d, on in zip((-1, -2), flip) if on]
-        if not dims:
-            mirrored = (a, b, before, after)
-        else:
-            memo = self._mirrored.setdefault(flip, TensorMemo(4))
-            mirrored = tuple(None if x is None else memo.get(lambda y: y.flip(dims), x) for x in (a, b, before, after))
+        mirrored = tuple(x.flip(dims) if x is not None and dims else x for x in (a, b, before, after))
         da, db = (x.to(self.device) for x in mirrored[:2])
         frames = [compose(da, db, pred) for pred in self.predict(*mirrored[:2], times, before=mirrored[2], after=mirrored[3])]
         return [f.flip(dims) if dims else f for f in frames]
