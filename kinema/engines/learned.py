@@ -125,7 +125,7 @@ class LearnedConfig:
     @classmethod
     def best(cls) -> LearnedConfig:
         """Quality first: the weights with adaptive warping, guided by DIS on frames up to
-        1024 px, and a four-member flip ensemble (about a fifth of the default's speed;
+        1024 px, and a four-member flip ensemble (about a thirteenth of the default's speed;
         ``docs/models/interp.md``)."""
         return cls(guide=cls().guide.replace(flow_max_side=1024), shipped=weights.INTERP_ADAPTIVE, ensemble=4)
 

@@ -71,7 +71,7 @@ def adapt(
         samples = [triplets.sample(g) for _ in range(config.batch)]
         a, mid, b = (torch.stack([s[k] for s in samples]) for k in range(3))
         t = torch.full((config.batch,), 0.5)
-        flows = None if guide is None else guide(a, b, t).to(device)
+        flows = None if guide is None else guide(a, b, t, parts=model.config.priority).to(device)
         loss, _ = loss_terms(model.predict, a.to(device), mid.to(device), b.to(device), t.to(device), flows, census_weight=config.census_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()

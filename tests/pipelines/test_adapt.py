@@ -37,3 +37,14 @@ def test_still_or_too_short_video_is_refused():
     still = [torch.full((3, 32, 32), 100, dtype=torch.uint8)] * 5
     with pytest.raises(ValueError, match="three consecutive moving frames"):
         adapt(InterpNet(InterpConfig.tiny()), still, AdaptConfig(steps=3), guide=None)
+
+
+def test_a_network_with_a_learned_priority_adapts_on_the_unprojected_motion():
+    from kinema.engines.learned import ClassicalGuide
+
+    frames = [(f * 255).round().to(torch.uint8) for f in _clip()]
+    torch.manual_seed(0)
+    model = InterpNet(InterpConfig.tiny().replace(priority=True, adaptive=3))
+    adapt(model, frames, AdaptConfig(steps=3, lr=3e-3, batch=2, crop=40, seed=3), guide=ClassicalGuide())
+    # The heads start at zero and get gradients only through the parts the guide hands over.
+    assert model.priority_head[-1].weight.abs().max() > 0 and model.kernel_head[-1].weight.abs().max() > 0
