@@ -197,8 +197,9 @@ def main() -> None:
         scores = results[label] = [mean_psnr(method, trs) for trs in sets.values()]
         cells = [f"{s:.2f}" for s in scores]
         if args.motion:
-            top, base = results[scored[0][0]], results.get(GAP_BASE)
-            cells += ["–"] * len(sets) if base is None or label in (GAP_BASE, scored[0][0]) else [f"{(s - b) / (o - b):+.1%}" for s, b, o in zip(scores, base, top)]
+            base, top = results.get(GAP_BASE), results[scored[0][0]]
+            shown = base is not None and label not in (GAP_BASE, scored[0][0])
+            cells += [f"{(s - b) / (o - b):+.1%}" for s, b, o in zip(scores, base, top)] if shown else ["–"] * len(sets)
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
         print(lines[-1], flush=True)
     text = "\n".join(lines) + "\n\nMeasured by `python -m benchmarks.interp_headroom` (mean PSNR in dB, 8-bit RGB)."

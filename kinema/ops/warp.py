@@ -127,12 +127,7 @@ def adaptive_warp(
     k = int(round(taps**0.5))
     if k * k != taps or k % 2 == 0 or kernel.shape[0] != image.shape[0]:
         raise ValueError(f"kernel {tuple(kernel.shape)} is not an odd k×k kernel per image of {tuple(image.shape)}")
-    if image.shape[0] != flow.shape[0] or image.shape[-2:] != flow.shape[-2:] or flow.shape[1] != 2:
-        raise ValueError(f"image {tuple(image.shape)} and flow {tuple(flow.shape)} do not match")
     height, width = image.shape[-2:]
-    remap = _remap_applies(image, flow, padding) and not (torch.is_grad_enabled() and kernel.requires_grad)
-    # The sampling positions are computed once; each tap only offsets them.
-    coords = base_grid(height, width, device=flow.device, dtype=flow.dtype) + flow
     out = None
     for index in range(taps):
         dy, dx = (index // k - k // 2) * spacing, (index % k - k // 2) * spacing
@@ -140,9 +135,7 @@ def adaptive_warp(
         if weight.shape[-2:] != (height, width):
             weight = F.interpolate(weight, size=(height, width), mode="bilinear", align_corners=False)
         offset = torch.tensor([dx, dy], dtype=flow.dtype, device=flow.device).view(1, 2, 1, 1)
-        if remap:
-            sample = _remap(image, coords if dx == dy == 0 else coords + offset, padding)
-        else:
-            sample = backward_warp(image, flow if dx == dy == 0 else flow + offset, padding=padding)
+        # backward_warp checks the shapes and takes the OpenCV path where it applies.
+        sample = backward_warp(image, flow if dx == dy == 0 else flow + offset, padding=padding)
         out = weight * sample if out is None else out.addcmul_(weight, sample)
     return out
