@@ -202,6 +202,16 @@ def _rebuild_frame(pts, duration, index, image, alpha, stored) -> Frame:
     return frame
 
 
+class CutMode(str, enum.Enum):
+    """How ``interpolate`` finds scene changes (:mod:`kinema.pipelines.interpolate`)."""
+
+    #: The learned detector, in a pass over the file before the work: cuts, fades, dissolves.
+    AUTO = "auto"
+    #: Pair by pair, a colour-histogram jump confirmed by optical flow: hard cuts only.
+    QUICK = "quick"
+    OFF = "off"
+
+
 @dataclass(frozen=True, slots=True)
 class AudioInfo:
     """The first audio stream of a source; kinema copies its packets, never re-encodes."""

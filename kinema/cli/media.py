@@ -43,6 +43,7 @@ from kinema.cli.options import (
     use_threads,
 )
 from kinema.cli.options import device as device_of
+from kinema.types import CutMode
 from kinema.io.video_out import OddSize, VideoCodec
 
 if TYPE_CHECKING:
@@ -147,7 +148,7 @@ def interpolate_cmd(
     device: Device = "cpu",
     threads: Threads = None,
     adapt: Adapt = 0,
-    scene_cuts: SceneCuts = True,
+    scene_cuts: SceneCuts = CutMode.QUICK,
     max_repeats: Annotated[int, typer.Option(help="Repeated frames up to this run length are interpolated across (anime on twos/threes); 0 = off.")] = 2,
     overwrite: Overwrite = False,
     codec: Codec = VideoCodec.H264,
@@ -195,6 +196,8 @@ def interpolate_cmd(
         notes = [f"{result.interpolated} synthesized"]
         if result.cuts:
             notes.append(f"{result.cuts} scene cut{'s' * (result.cuts > 1)} held")
+        if result.blended:
+            notes.append(f"{result.blended} blended inside fades/dissolves")
         if result.repeats:
             notes.append(f"{result.repeats} repeated frames bridged")
         notes.append("audio copied" if result.audio_copied else "no audio")
@@ -255,7 +258,7 @@ def gif2video_cmd(
     weights: WeightsOption = None,
     device: Device = "cpu",
     threads: Threads = None,
-    scene_cuts: SceneCuts = True,
+    scene_cuts: SceneCuts = CutMode.QUICK,
     overwrite: Overwrite = False,
     codec: Codec = VideoCodec.H264,
     crf: Crf = 18,

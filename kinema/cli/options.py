@@ -17,7 +17,7 @@ from typing import Annotated, Optional
 import typer
 
 from kinema.io.video_out import OddSize, VideoCodec
-from kinema.types import KinemaError, parse_rate
+from kinema.types import CutMode, KinemaError, parse_rate
 
 
 def _rate(text: str) -> Fraction:
@@ -104,7 +104,13 @@ Crf = Annotated[int, typer.Option(help="H.264 quality, 0 (lossless luma) to 51; 
 Preset = Annotated[str, typer.Option(help="H.264 speed preset, ultrafast … veryslow.")]
 OddSizeOption = Annotated[OddSize, typer.Option(help="Odd frame sizes for H.264: pad, crop or error.")]
 Audio = Annotated[bool, typer.Option("--audio/--no-audio", help="Copy the source's audio unchanged.")]
-SceneCuts = Annotated[bool, typer.Option("--scene-cuts/--no-scene-cuts", help="Hold the frame at scene cuts.")]
+SceneCuts = Annotated[
+    CutMode,
+    typer.Option(
+        "--scene-cuts",
+        help="Scene changes: auto (learned detector, a pass over the file first: no in-between across a cut, blends inside fades and dissolves), quick (hard cuts, pair by pair) or off.",
+    ),
+]
 SourceFps = Annotated[Optional[Fraction], rate_option("Frame rate of an image-sequence input without kinema.json (default 25).")]
 Factor = Annotated[Optional[int], typer.Option(help="N× the frame rate, same duration.")]
 TargetFps = Annotated[Optional[Fraction], rate_option("Constant output frame rate, e.g. 60, 59.94 or 60000/1001.")]

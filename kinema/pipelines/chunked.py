@@ -2,8 +2,9 @@
 
 Three steps, each a plain function so a process pool or a Ray cluster can run the parts:
 
-1. :func:`plan_chunks` reads the video once (decoding and the cheap repeat test only)
-   and cuts it into parts of about ``frames`` source frames. Every cut is at a *clean
+1. :func:`plan_chunks` reads the video once (decoding and the cheap repeat test only;
+   with ``CutMode.AUTO`` the transition detector reads it once more, and parts end at
+   scene cuts where they can) and cuts it into parts of about ``frames`` source frames. Every cut is at a *clean
    anchor* — a frame the whole-video pass interpolates from and after which its repeat
    detector holds no history — so a part that starts there makes the same decisions the
    whole-video pass makes. Neighbouring parts share that frame: one part ends on it, the
@@ -42,7 +43,15 @@ from kinema.io.video import LOOP_TAG, VideoReader
 from kinema.io.video_out import VideoCodec, VideoOptions
 from kinema.pipelines.convert import Progress
 from kinema.pipelines.anchors import anchors
-from kinema.pipelines.interpolate import InterpolateConfig, InterpolateResult, audio_to_copy, interpolate_frames, output_timeline
+from kinema.pipelines.interpolate import (
+    InterpolateConfig,
+    InterpolateResult,
+    audio_to_copy,
+    find_transitions,
+    interpolate_frames,
+    output_timeline,
+)
+from kinema.pipelines.transitions import Shots, Transition
 from kinema.types import BadInputError, Frame, MediaKind
 
 #: The parts' container: it keeps any time base exactly, whatever the codec.
@@ -69,6 +78,9 @@ class Chunk:
     #: looks at (None at the video's ends).
     before: tuple[int, Fraction] | None = None
     after: tuple[int, Fraction] | None = None
+    #: The learned detector's transitions that touch the part (``CutMode.AUTO``; None:
+    #: the part tests its pairs itself).
+    transitions: tuple[Transition, ...] | None = None
 
 
 def plan_chunks(source: Path, config: InterpolateConfig, *, frames: int) -> list[Chunk]:
@@ -77,12 +89,16 @@ def plan_chunks(source: Path, config: InterpolateConfig, *, frames: int) -> list
     if frames < 2:
         raise ValueError(f"a part needs at least 2 frames, got {frames}")
     reader = open_reader(source, fps=config.source_fps)
+    # With the learned detector, parts also end at scene cuts (once half a part long): a
+    # part then needs nothing from its neighbours, and the detector's finds go with it.
+    shots = find_transitions(source, config)
     if reader.info.frame_count < frames + frames // 2:
         # No cut can leave a tail of half a part: one part, and no pass over the video.
         first = next(iter(reader), None)
         if first is None:
             raise BadInputError(f"{source}: no frames to interpolate")
-        return [Chunk(0, 0, reader.info.frame_count - 1, True, first.pts, first.pts)]
+        return [Chunk(0, 0, reader.info.frame_count - 1, True, first.pts, first.pts, transitions=None if shots is None else tuple(shots.transitions))]
+    scene_cuts = {t.first for t in shots.transitions if not t.gradual} if shots is not None else set()
     cuts, starts, origin, count = [0], [], None, 0
 
     def counted() -> Iterator[Frame]:
@@ -95,7 +111,8 @@ def plan_chunks(source: Path, config: InterpolateConfig, *, frames: int) -> list
     drawn: list[tuple[int, Fraction]] = []  # every anchor, for the parts' neighbours
     for frame, clean in anchors(counted(), config.max_repeats):
         drawn.append((frame.index, frame.pts))
-        if clean and frame.index - cuts[-1] >= frames:
+        length = frame.index - cuts[-1]
+        if clean and (length >= frames or (frame.index in scene_cuts and length >= frames // 2)):
             cuts.append(frame.index)
             starts.append(frame.pts)
     if count == 0:
@@ -115,7 +132,8 @@ def plan_chunks(source: Path, config: InterpolateConfig, *, frames: int) -> list
     chunks = []
     for i, (first, last, start) in enumerate(zip(cuts, ends, starts)):
         final = i == len(cuts) - 1
-        chunks.append(Chunk(i, first, last, final, origin, start, beside(first, -1) if i else None, None if final else beside(last, 1)))
+        found = () if shots is None else tuple(t for t in shots.transitions if t.last + 1 >= first and t.first - 1 <= last)
+        chunks.append(Chunk(i, first, last, final, origin, start, beside(first, -1) if i else None, None if final else beside(last, 1), found))
     return chunks
 
 
@@ -169,6 +187,7 @@ def render_chunk(
     return interpolate_frames(
         _frames(reader, chunk), reader.info, part, part_config, engine=engine, device=device,
         progress=progress, origin=chunk.origin, finish=chunk.final, before=before, after=after,
+        transitions=None if chunk.transitions is None else Shots(chunk.transitions),
     )  # fmt: skip
 
 

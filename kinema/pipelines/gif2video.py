@@ -32,7 +32,7 @@ from kinema.io.gif import GifReader
 from kinema.io.output import OutputOptions, output_kind
 from kinema.pipelines.convert import Progress
 from kinema.pipelines.interpolate import InterpolateConfig, InterpolateResult, interpolate_frames
-from kinema.types import Frame, MediaInfo
+from kinema.types import CutMode, Frame, MediaInfo
 
 #: Frames examined for palette size and dithering.
 PROBE_FRAMES = 8
@@ -51,7 +51,8 @@ class Gif2VideoConfig:
     #: False: frames pass through unrestored (to compare, or to only retime).
     restore: bool = True
     output: OutputOptions = field(default_factory=OutputOptions)
-    scene_cuts: bool = True
+    #: A GIF's frames are restored on their way to the retimer, so AUTO acts as QUICK here.
+    scene_cuts: CutMode = CutMode.QUICK
     overwrite: bool = False
 
     def __post_init__(self):

@@ -5,7 +5,10 @@ twos or threes, screen captures) are set aside (:mod:`kinema.pipelines.anchors`)
 is interpolated between the distinct drawings instead of stuttering; longer runs are real
 pauses and are kept. Each pair of remaining frames ("anchors") is checked for a scene cut:
 across a cut the earlier frame is held up to the cut's original time, never blended into
-the next shot. Output times come from :mod:`kinema.pipelines.retime`; an engine renders
+the next shot. With ``CutMode.AUTO`` the learned transition detector
+(:mod:`kinema.pipelines.transitions`) reads the video first and decides instead; it also
+finds fades and dissolves, where in-betweens are blends of the two frames in time (the
+transition itself is a blend: warping one shot onto the other would make ghosts). Output times come from :mod:`kinema.pipelines.retime`; an engine renders
 each pair's times in one call, so motion is estimated once per pair, and it is shown the
 drawings on either side of the pair (within the shot) for four-frame motion.
 """
@@ -19,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -31,7 +35,10 @@ from kinema.pipelines.convert import Progress, audio_source
 from kinema.pipelines.retime import FactorSchedule, RateSchedule, Slot
 from kinema.pipelines.anchors import Thumbnails, anchors
 from kinema.pipelines.stages import BackgroundWriter, Prefetch, StageClock
-from kinema.types import BadInputError, Frame, KinemaError, MediaInfo, MediaKind
+from kinema.types import BadInputError, CutMode, Frame, KinemaError, MediaInfo, MediaKind
+
+if TYPE_CHECKING:
+    from kinema.pipelines.transitions import Shots
 
 #: Default bound on an output's frame count: 9 hours at 60 fps.
 MAX_FRAMES = 2_000_000
@@ -51,7 +58,7 @@ class InterpolateConfig:
     #: Frame rate for an image-sequence input that has no timing sidecar.
     source_fps: Fraction | None = None
     audio: bool = True
-    scene_cuts: bool = True
+    scene_cuts: CutMode = CutMode.QUICK
     #: Up to this many repeats of a frame are one held drawing (interpolated across);
     #: longer runs are a pause and stay still. 0 turns repeat handling off.
     max_repeats: int = 2
@@ -80,6 +87,7 @@ class InterpolateConfig:
             raise ValueError("max_repeats must be ≥ 0 and batch ≥ 1")
         if self.max_frames < 1:
             raise ValueError(f"max_frames must be ≥ 1, got {self.max_frames}")
+        object.__setattr__(self, "scene_cuts", CutMode(self.scene_cuts))
         self.output.validate()
 
 
@@ -93,6 +101,8 @@ class InterpolateResult:
     interpolated: int
     #: Scene cuts found (each one held instead of interpolated).
     cuts: int
+    #: In-betweens made by blending inside a fade or dissolve (``CutMode.AUTO``).
+    blended: int
     #: Source frames set aside as repeats of the previous drawing.
     repeats: int
     duration_in: Fraction
@@ -112,6 +122,7 @@ class _Counts:
     frames_out: int = 0
     interpolated: int = 0
     cuts: int = 0
+    blended: int = 0
     repeats: int = 0
     end: Fraction = Fraction(0)
 
@@ -171,7 +182,19 @@ def interpolate_video(
     check_output(output, overwrite=config.overwrite, inputs=(source,))
     reader = open_reader(source, fps=config.source_fps)
     audio = audio_to_copy(config, reader.info, kind)
-    return interpolate_frames(reader, reader.info, output, config, engine=engine, device=device, progress=progress, audio=audio)
+    found = find_transitions(source, config, device=device)
+    return interpolate_frames(
+        reader, reader.info, output, config, engine=engine, device=device, progress=progress, audio=audio, transitions=found
+    )
+
+
+def find_transitions(source: Path, config: InterpolateConfig, *, device: torch.device | str = "cpu") -> Shots | None:
+    """The learned detector's pass over ``source`` when ``config`` asks for it (else None)."""
+    if config.scene_cuts is not CutMode.AUTO:
+        return None
+    from kinema.pipelines.transitions import Shots, detect
+
+    return Shots(detect(open_reader(source, fps=config.source_fps), device=device))
 
 
 def interpolate_frames(
@@ -189,6 +212,7 @@ def interpolate_frames(
     finish: bool = True,
     before: Frame | None = None,
     after: Frame | None = None,
+    transitions: Shots | None = None,
 ) -> InterpolateResult:
     """Retime a stream of ``frames`` described by ``info`` (any source: a reader, restored
     GIF frames…) into ``output``; ``audio`` is a file whose audio is copied.
@@ -201,6 +225,11 @@ def interpolate_frames(
     motion stretches time around it); ``finish=False`` stops at the last frame given,
     which the next part starts with, instead of filling the time after it; ``before`` and
     ``after`` are the drawings just outside the part, which four-frame motion looks at.
+
+    ``transitions`` (frame indices of this stream's source, from
+    :func:`find_transitions`) replace the pair-by-pair cut test: no in-between across a
+    cut, blends inside a fade or dissolve. Without them ``CutMode.AUTO`` falls back to the
+    quick test (a stream has no file to read first).
     """
     output = Path(output)
     started = time.perf_counter()
@@ -261,9 +290,14 @@ def interpolate_frames(
         for p, q, known in decided:
             if p is x and q is y:
                 return known
-        small_x, small_y = thumbs(x), thumbs(y)
-        with clock("tests"):
-            known = config.scene_cuts and bool(is_cut(small_x, small_y)[0])
+        if transitions is not None:
+            known = transitions.splits(x.index, y.index)
+        elif config.scene_cuts is CutMode.OFF:
+            known = False
+        else:
+            small_x, small_y = thumbs(x), thumbs(y)
+            with clock("tests"):
+                known = bool(is_cut(small_x, small_y)[0])
         decided[:] = [*decided[-2:], (x, y, known)]
         return known
 
@@ -282,12 +316,17 @@ def interpolate_frames(
         pending: list[tuple[Slot, float]] = []
         cut: bool | None = None  # decided at the first in-between time
         inputs: dict | None = None
+        blend = b is not None and transitions is not None and transitions.blends(a.index, b.index)
 
         def flush() -> None:
             nonlocal inputs
             moving = [i for i, (_, t) in enumerate(pending) if t > 0 and not cut]
             frames: dict[int, torch.Tensor] = {}
-            if moving:
+            if moving and blend:
+                # Inside a fade or dissolve the picture itself is a blend in time.
+                frames.update((i, torch.lerp(a.image, b.image, pending[i][1])) for i in moving)
+                counts.blended += len(moving)
+            elif moving:
                 inputs = inputs or window(before, a, b, after)
                 with torch.inference_mode(), clock("engine"):
                     out = engine.interpolate_window(
@@ -351,6 +390,7 @@ def interpolate_frames(
         frames_out=counts.frames_out,
         interpolated=counts.interpolated,
         cuts=counts.cuts,
+        blended=counts.blended,
         repeats=counts.repeats,
         duration_in=duration_in,
         duration_out=_output_duration(config, duration_in, counts.frames_out),

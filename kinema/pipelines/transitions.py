@@ -15,6 +15,7 @@ any other (a dissolve, a wipe) a dissolve.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -65,6 +66,31 @@ class Transition:
         return self.gradual and self.first - 1 <= i and j <= self.last + 1
 
 
+class Shots:
+    """A video's transitions, asked pair by pair: is a pair of source frames split by a
+    cut, or inside a gradual transition? Looked up by bisection (transitions do not overlap)."""
+
+    def __init__(self, transitions: Iterable[Transition]):
+        self.transitions = sorted(transitions, key=lambda t: t.first)
+        self._firsts = [t.first for t in self.transitions]
+
+    def _near(self, i: int, j: int) -> Iterable[Transition]:
+        """The transitions that can touch frames i..j (with a frame of margin each side)."""
+        k = bisect.bisect_right(self._firsts, j + 1)
+        while k > 0 and self.transitions[k - 1].last >= i - 1:
+            k -= 1
+            yield self.transitions[k]
+
+    def splits(self, i: int, j: int) -> bool:
+        return i < j and any(t.splits(i, j) for t in self._near(i, j))
+
+    def blends(self, i: int, j: int) -> bool:
+        return i < j and any(t.blends(i, j) for t in self._near(i, j))
+
+    def __len__(self) -> int:
+        return len(self.transitions)
+
+
 @dataclass(frozen=True)
 class Scan:
     """What the detector saw: per-frame probabilities, flatness and times."""
@@ -73,8 +99,7 @@ class Scan:
     probabilities: np.ndarray
     #: ``(N,)`` standard deviation of each working-size frame.
     flatness: np.ndarray
-    #: Each frame's ``(pts, end)``; kept only as floats per frame would lose exactness, so
-    #: these are the Fractions (two per frame).
+    #: Each frame's ``(pts, end)``, exact.
     times: list[tuple[Fraction, Fraction]]
 
 
@@ -175,8 +200,12 @@ def detect(
         from kinema.weights import TRANSITIONS
 
         net, _ = TRANSITIONS.load(device=device)
-    frames = open_reader(Path(source)) if isinstance(source, (str, Path)) else source
-    return decode(scan(frames, net, device=device, progress=progress), **thresholds)
+    if isinstance(source, (str, Path)):
+        reader = open_reader(Path(source))
+        if not reader.info.frame_count:
+            raise BadInputError(f"{source}: no frames to look at")
+        source = reader
+    return decode(scan(source, net, device=device, progress=progress), **thresholds)
 
 
 #: Tiles per row of a contact sheet: the frames around a transition.

@@ -317,13 +317,12 @@ def score(found: list[Transition] | list[tuple[str, int, int]], truth: list[tupl
     a dissolve). Each detection counts once; the rest are false positives of their kind.
     """
     events = [(t.kind, t.first, t.last) if isinstance(t, Transition) else t for t in found]
-    cuts = sorted(e for e in events if e[0] == "cut")
     counts = dict(cut_tp=0, cut_fp=0, cut_fn=0, gradual_tp=0, gradual_fp=0, gradual_fn=0)
     used: set[int] = set()
     for kind, first, last in truth:
         if kind != "cut":
             continue
-        best = min((abs(e[1] - first), i) for i, e in enumerate(events) if e[0] == "cut" and i not in used) if cuts else None
+        best = min(((abs(e[1] - first), i) for i, e in enumerate(events) if e[0] == "cut" and i not in used), default=None)
         if best is not None and best[0] <= tolerance:
             used.add(best[1])
             counts["cut_tp"] += 1

@@ -6,6 +6,7 @@ import torch
 from kinema.engines.classical import ClassicalConfig, ClassicalEngine
 from kinema.engines.gif2video import GifRestorer
 from kinema.io import GifReader, open_reader
+from kinema.types import CutMode
 from kinema.models.gif2video import CCDNet, CCDNetConfig, DitherConfig, DitherNet
 from kinema.pipelines.gif2video import Gif2VideoConfig, gif2video
 from kinema.types import BadInputError
@@ -61,7 +62,7 @@ def test_factor_interpolates_restored_frames_and_a_loop_wraps_to_the_first(tmp_p
     gif = make_gif(tmp_path / "in.gif", [100, 100, 100], loop=0)
     out = tmp_path / "x2"
     # (The synthetic frames change a lot: scene-cut detection would hold across the seam.)
-    result = gif2video(gif, out, Gif2VideoConfig(factor=2, scene_cuts=False), restorer=restorer, engine=ENGINE)
+    result = gif2video(gif, out, Gif2VideoConfig(factor=2, scene_cuts=CutMode.OFF), restorer=restorer, engine=ENGINE)
     frames = _frames(out)
     assert len(frames) == 6 and result.retimed.frames_out == 6
     assert frames[-1].pts == Fraction(25, 100) and frames[-1].end == Fraction(3, 10)
@@ -74,7 +75,7 @@ def test_factor_interpolates_restored_frames_and_a_loop_wraps_to_the_first(tmp_p
 def test_gif_that_plays_once_holds_its_last_frame(tmp_path, restorer):
     gif = make_gif(tmp_path / "in.gif", [100, 100, 100], loop=None)
     out = tmp_path / "x2"
-    gif2video(gif, out, Gif2VideoConfig(factor=2, scene_cuts=False), restorer=restorer, engine=ENGINE)
+    gif2video(gif, out, Gif2VideoConfig(factor=2, scene_cuts=CutMode.OFF), restorer=restorer, engine=ENGINE)
     frames = _frames(out)
     assert torch.equal(frames[-1].image, frames[-2].image)
 

@@ -69,3 +69,5 @@ def test_scoring_matches_cuts_within_a_frame_and_graduals_by_overlap():
     # Two detections in one dissolve: one finds it, the other is a false positive.
     assert score([("cut", 31, 31), ("cut", 38, 38)], [("dissolve", 30, 40)])["cut_fp"] == 1
     assert f1(score([], []), "cut") == (1.0, 1.0, 1.0)
+    # More true cuts than detections: the rest are misses.
+    assert score([("cut", 5, 5)], [("cut", 5, 5), ("cut", 9, 9)])["cut_fn"] == 1

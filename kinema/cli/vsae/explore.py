@@ -32,6 +32,7 @@ from kinema.cli.options import (
     usage,
 )
 from kinema.cli.options import device as device_of
+from kinema.types import CutMode
 from kinema.cli.vsae.common import (
     MULTI_RES,
     LearnedPath,
@@ -243,7 +244,7 @@ def retime_cmd(
     reproject: Annotated[int, typer.Option(help="Extra passes through the autoencoder per in-between (the paper: 5; off by default: it lowered the benchmark's scores).")] = 0,
     geodesic: Annotated[int, typer.Option(help="Steps bending each pair's latent path into a shortest path on the video's manifold (0: straight line).")] = 0,
     path: LearnedPath = None,
-    scene_cuts: SceneCuts = True,
+    scene_cuts: SceneCuts = CutMode.QUICK,
     audio: Audio = True,
     codec: Codec = VideoCodec.H264,
     crf: Crf = 18,
