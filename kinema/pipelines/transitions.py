@@ -202,7 +202,7 @@ def detect(
         net, _ = TRANSITIONS.load(device=device)
     if isinstance(source, (str, Path)):
         reader = open_reader(Path(source))
-        if not reader.info.frame_count:
+        if reader.info.frame_count == 0:
             raise BadInputError(f"{source}: no frames to look at")
         source = reader
     return decode(scan(source, net, device=device, progress=progress), **thresholds)

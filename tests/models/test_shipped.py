@@ -22,6 +22,7 @@ from kinema.models.checkpoint import save_checkpoint, tensor_digest
 from kinema.models.gif2video import CCDNet, DitherNet
 from kinema.models.interp import InterpNet
 from kinema.models.snapshot import SnapshotNet
+from kinema.models.transitions import TransitionNet
 from kinema.ops.color import palette_of, quantize_gif, stack_palettes
 from kinema.types import BadInputError
 from kinema.weights import FOLDER, SHIPPED, Shipped
@@ -55,6 +56,10 @@ def run(model: torch.nn.Module) -> torch.Tensor:
             return model(gif, None if model.config.dithered else palettes)
         if isinstance(model, DitherNet):
             return torch.cat([model(_gif(32, d)[0]) for d in (False, True)])
+        if isinstance(model, TransitionNet):
+            # A cut in the middle of twelve frames, at the working size.
+            frames = F.interpolate(torch.cat([_frames(6), _frames(12)[6:].flip(-1)]), size=(model.config.height, model.config.width), mode="area")
+            return model(frames[None])
         if isinstance(model, SnapshotNet):
             snapshot, _ = model.embed(_frames(model.config.frames)[None])
             return torch.cat([snapshot, model.expand(snapshot)[0]])

@@ -80,3 +80,47 @@ def test_the_contact_sheet_shows_one_row_per_transition(tmp_path):
     with pytest.raises(BadInputError):
         write_sheet(video, [], tmp_path / "empty.png")
     assert not (tmp_path / "empty.png").exists()
+
+
+# ---- the shipped detector on transitions made in code ---------------------------------------
+def _scene(i: int, shot: int, h: int = 72, w: int = 128) -> np.ndarray:
+    """Two different textured scenes, each drifting slowly (one right, one down)."""
+    from tests.pipelines.test_interpolate import _shot
+
+    return _shot(i, shot, h, w).astype(np.float32)
+
+
+def _detect(images: list[np.ndarray]) -> list[tuple[str, int, int]]:
+    frames = _frames(np.stack([im.clip(0, 255).round().astype(np.uint8) for im in images]))
+    return [(t.kind, t.first, t.last) for t in tr.detect(frames)]
+
+
+def test_the_shipped_detector_finds_a_cut_at_its_frame():
+    assert _detect([_scene(i, 0 if i < 30 else 1) for i in range(60)]) == [("cut", 30, 30)]
+
+
+def test_the_shipped_detector_finds_a_dissolve_over_its_frames():
+    images = []
+    for i in range(70):
+        alpha = min(max((i - 24) / 13, 0), 1)  # frames 25–36 mixed
+        images.append((1 - alpha) * _scene(i, 0) + alpha * _scene(i, 1))
+    (kind, first, last), *rest = _detect(images)
+    assert not rest and kind == "dissolve" and abs(first - 25) <= 2 and abs(last - 36) <= 2
+
+
+def test_the_shipped_detector_finds_a_fade_through_black():
+    images = []
+    for i in range(70):
+        out, into = min(max((i - 19) / 9, 0), 1), min(max((i - 31) / 9, 0), 1)  # 20–27 out, 28–31 black, 32–39 in
+        images.append(_scene(i, 0) * (1 - out) if i < 30 else _scene(i, 1) * into)
+    (kind, first, last), *rest = _detect(images)
+    assert not rest and kind == "fade" and abs(first - 20) <= 2 and abs(last - 39) <= 2
+
+
+def test_a_fast_pan_is_not_a_cut():
+    """A texture moving 14 pixels a frame (a whip pan at this size) is one shot."""
+    from tests.media import texture
+
+    scene = (texture(72, 1400, seed=3, cell=10)[0].permute(1, 2, 0).numpy() * 255).astype(np.float32)
+    images = [scene[:, 14 * i : 14 * i + 128] for i in range(60)]
+    assert _detect(images) == []
