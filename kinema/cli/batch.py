@@ -28,6 +28,7 @@ from kinema.cli.options import (
     Quality,
     QualityOption,
     Quiet,
+    SceneCuts,
     Threads,
     Slowmo,
     SourceFps,
@@ -38,7 +39,7 @@ from kinema.cli.options import (
 from kinema.cli.options import device as device_of
 from kinema.io.output import output_kind
 from kinema.io.video_out import VideoCodec
-from kinema.types import KinemaError
+from kinema.types import CutMode, KinemaError
 
 if TYPE_CHECKING:
     from kinema.pipelines.batch import Job
@@ -145,7 +146,8 @@ def interpolate_cmd(
     engine: EngineOption = DEFAULT_ENGINE,
     quality: QualityOption = Quality.balanced,
     weights: WeightsOption = None,
-    chunk_frames: Annotated[Optional[int], typer.Option(help="Cut videos into parts of about N frames that run on different workers (long videos).")] = None,
+    chunk_frames: Annotated[Optional[int], typer.Option(help="Cut videos into parts of about N frames that run on different workers (long videos; with --scene-cuts auto, parts end at cuts).")] = None,
+    scene_cuts: SceneCuts = CutMode.QUICK,
     adapt: Adapt = 0,
     source_fps: SourceFps = None,
     to: Annotated[str, typer.Option(help="Output format: mp4, mov, mkv, gif, … ('' for PNG folders).")] = "mp4",
@@ -159,7 +161,7 @@ def interpolate_cmd(
     from kinema.pipelines.batch import InterpolateJob
     from kinema.pipelines.interpolate import InterpolateConfig
 
-    config = _config(InterpolateConfig, factor=factor, fps=fps, slowmo=slowmo, output=_output(codec=codec, crf=crf), source_fps=source_fps)
+    config = _config(InterpolateConfig, factor=factor, fps=fps, slowmo=slowmo, output=_output(codec=codec, crf=crf), source_fps=source_fps, scene_cuts=scene_cuts)
     if adapt and engine is not EngineName.learned:
         raise typer.BadParameter("--adapt needs --engine learned")
     if chunk_frames is not None and chunk_frames < 2:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -357,15 +358,13 @@ def run_net(net: TransitionNet, frames: torch.Tensor) -> Scan:
     with torch.inference_mode():
         p = net(frames[None])[0].softmax(-1).numpy()
     flat = frames.flatten(1).std(1).numpy()
-    from fractions import Fraction
-
     return Scan(p, flat, [(Fraction(i), Fraction(i + 1)) for i in range(len(frames))])
 
 
 # ---- training --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TransitionTrainConfig:
-    steps: int = 4000
+    steps: int = 3000
     batch: int = 8
     window: int = 48
     lr: float = 2e-3

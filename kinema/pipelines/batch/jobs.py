@@ -115,7 +115,7 @@ class InterpolateJob:
             engine = copy.deepcopy(engine)  # the next file starts from the loaded weights again
             adapt_to_video(engine, source, self.adapt, source_fps=config.source_fps)
         r = interpolate_video(source, output, config, engine=engine, device=device)
-        return {"frames_in": r.frames_in, "frames_out": r.frames_out, "interpolated": r.interpolated, "cuts": r.cuts, "audio": r.audio_copied}
+        return {"frames_in": r.frames_in, "frames_out": r.frames_out, "interpolated": r.interpolated, "cuts": r.cuts, "blended": r.blended, "audio": r.audio_copied}
 
 
 def _render_part(job: InterpolateJob, source: Path, chunk: Chunk, part: Path, options: OutputOptions, engine: Engine, device) -> Row:
