@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
 import time
 from pathlib import Path
 
@@ -243,7 +244,10 @@ def main(argv: list[str] | None = None) -> None:
     for name, (detector, alone) in detectors.items():
         b, fps, _ = evaluate(detector, built)
         r, _, _ = evaluate(detector, real)
-        results[name] = {"built": b, "real": r, "fps": fps, "network_fps": alone}
+        results[name] = {
+            "cut_f1": f1(b, "cut")[2], "gradual_f1": f1(b, "gradual")[2], "real_cut_f1": f1(r, "cut")[2],
+            "built": b, "real": r, "fps": fps, "network_fps": alone,
+        }  # fmt: skip
         alone_text = f"{alone:.0f}" if alone else "–"
         rows.append(f"| {name} | {cell(b, 'cut')} | {cell(b, 'gradual')} | {cell(r, 'cut')} | {fps:.0f} | {alone_text} |")
         print(rows[-1], flush=True)
@@ -277,7 +281,8 @@ def main(argv: list[str] | None = None) -> None:
         import shutil
 
         shutil.copy(figure, Path(__file__).resolve().parent.parent / "docs" / "transitions-dissolve.png")
-    (args.out / "transitions.json").write_text(json.dumps(results, indent=2))
+    machine = f"{platform.machine()}, {args.threads} threads, torch {torch.__version__}"
+    (args.out / "transitions.json").write_text(json.dumps({"benchmark": "benchmarks.transitions", "machine": machine, "rows": results}, indent=2))
     if args.write:
         write_block("transitions", text)
 

@@ -132,7 +132,7 @@ def plan_chunks(source: Path, config: InterpolateConfig, *, frames: int) -> list
     chunks = []
     for i, (first, last, start) in enumerate(zip(cuts, ends, starts)):
         final = i == len(cuts) - 1
-        found = () if shots is None else tuple(t for t in shots.transitions if t.last + 1 >= first and t.first - 1 <= last)
+        found = None if shots is None else tuple(t for t in shots.transitions if t.last + 1 >= first and t.first - 1 <= last)
         chunks.append(Chunk(i, first, last, final, origin, start, beside(first, -1) if i else None, None if final else beside(last, 1), found))
     return chunks
 

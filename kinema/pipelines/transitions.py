@@ -155,33 +155,37 @@ def scan(
     return Scan(np.concatenate(probabilities), np.asarray(flatness, np.float32), times)
 
 
-def decode(scan: Scan, *, cut_threshold: float = 0.5, gradual_threshold: float = 0.5, min_gradual: int = 2) -> list[Transition]:
-    """The transitions in ``scan`` (see the module docstring), in frame order."""
+def decode(
+    scan: Scan, *, cut_threshold: float = 0.5, gradual_threshold: float = 0.5, min_gradual: int = 2, merge: int = 0
+) -> list[Transition]:
+    """The transitions in ``scan`` (see the module docstring), in frame order. Runs of
+    gradual frames at most ``merge`` frames apart are one transition (the middle of a long
+    dissolve changes too slowly to be sure of every frame)."""
     p = scan.probabilities
     n = len(p)
     cut, gradual = p[:, 1], p[:, 2:].sum(1)
-    inside = gradual >= gradual_threshold
+    inside = np.flatnonzero(gradual >= gradual_threshold)
+    runs: list[list[int]] = []
+    for i in inside.tolist():
+        if runs and i - runs[-1][1] - 1 <= merge:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
     found: list[Transition] = []
 
     def make(kind: str, first: int, last: int, confidence: float) -> Transition:
         return Transition(kind, first, last, scan.times[first][0], scan.times[last][1], round(float(confidence), 4))
 
-    i = 0
-    while i < n:
-        if not inside[i]:
-            i += 1
-            continue
-        j = i
-        while j + 1 < n and inside[j + 1]:
-            j += 1
+    for i, j in runs:
         if j - i + 1 >= min_gradual:
             flat = bool((scan.flatness[i : j + 1] < FLAT).any())
             found.append(make("fade" if flat else "dissolve", i, j, gradual[i : j + 1].mean()))
-        i = j + 1
-    spans = [(t.first, t.last) for t in found]
-    for i in range(1, n):
+    covered = np.zeros(n, bool)
+    for t in found:
+        covered[t.first : t.last + 1] = True
+    for i in np.flatnonzero(cut >= cut_threshold).tolist():
         lo, hi = max(0, i - 2), min(n, i + 3)
-        if cut[i] >= cut_threshold and cut[i] == cut[lo:hi].max() and not any(a <= i <= b for a, b in spans):
+        if i > 0 and cut[i] == cut[lo:hi].max() and not covered[i]:
             found.append(make("cut", i, i, cut[i]))
     return sorted(found, key=lambda t: t.first)
 

@@ -1,6 +1,10 @@
 """Train the shot-transition detector.
 
     python -m kinema.train.run_transitions --out runs/transitions [--mixer meast|none|conv3d]
+    python -m kinema.train.run_transitions --tune runs/transitions/transitions.safetensors
+
+``--tune`` scores the decoding thresholds of :func:`kinema.pipelines.transitions.decode`
+on the validation sequences (never the benchmark's) and prints the best setting.
 
 Resumable: the same command continues from ``OUT``. Training sequences are built from the
 single-shot clips of :data:`kinema.train.transitions.TRAIN_CLIPS` and the training part
@@ -11,12 +15,15 @@ of the photos; the validation clips and photos select nothing but are logged
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
+import itertools
 from pathlib import Path
 
 import torch
 
 from kinema.models.transitions import Mixer, TransitionConfig, TransitionNet
+from kinema.pipelines.transitions import decode
 from kinema.train.data import DATA_ROOT
 from kinema.train.loop import finish_run
 from kinema.train.transitions import (
@@ -26,9 +33,13 @@ from kinema.train.transitions import (
     Builder,
     TransitionTrainConfig,
     degrade,
+    f1,
     load_clip,
     load_photo,
     photo_paths,
+    run_net,
+    score,
+    train_transitions,
 )
 
 #: Clips are kept this much larger than the working size, for random crops.
@@ -55,10 +66,28 @@ def validation_set(build: Builder, count: int = 24, length: int = 240) -> list:
     return out
 
 
+def tune(weights: Path, data: Path) -> list[tuple[float, dict]]:
+    """Mean of cut and gradual F1 on the validation sequences for a grid of decoding
+    settings, best first."""
+    net, _ = TransitionNet.load(weights)
+    validation = validation_set(builder(data, VALIDATION_CLIPS, PHOTO_SPLIT[1], net.config))
+    scans = [(run_net(net, frames), events) for frames, events in validation]
+    results = []
+    for setting in itertools.product((0.3, 0.4, 0.5, 0.6), (0.3, 0.4, 0.5, 0.6), (2, 3), (0, 2, 4)):
+        options = dict(zip(("cut_threshold", "gradual_threshold", "min_gradual", "merge"), setting))
+        counts: dict[str, int] = {}
+        for found, events in scans:
+            for k, v in score(decode(found, **options), events).items():
+                counts[k] = counts.get(k, 0) + v
+        results.append(((f1(counts, "cut")[2] + f1(counts, "gradual")[2]) / 2, {**options, "cut_f1": f1(counts, "cut")[2], "gradual_f1": f1(counts, "gradual")[2]}))
+    return sorted(results, key=lambda r: -r[0])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA_ROOT)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--tune", type=Path, default=None, help="score decoding settings of these weights on the validation set, and stop")
+    parser.add_argument("--out", type=Path)
     parser.add_argument("--mixer", choices=[m.value for m in Mixer], default=Mixer.MEAST.value)
     parser.add_argument("--tiny", action="store_true", help="the tiny model (smoke runs)")
     defaults = TransitionTrainConfig()
@@ -71,6 +100,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--stop-at", type=int, default=None, help="stop at this step (run again to resume)")
     args = parser.parse_args(argv)
+    if args.tune is not None:
+        for value, setting in tune(args.tune, args.data)[:8]:
+            print(f"{value:.4f} {setting}")
+        return
+    if args.out is None:
+        parser.error("--out is required")
     torch.set_flush_denormal(True)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -85,14 +120,16 @@ def main(argv: list[str] | None = None) -> None:
     def report(step: int, row: dict) -> None:
         print(f"step {step}: loss {row['loss']:.4f}, validation F1 cut {row['val_cut_f1']:.3f} gradual {row['val_gradual_f1']:.3f}, {row['seconds']:.0f} s", flush=True)
 
-    from kinema.train.transitions import train_transitions
-
     reached = train_transitions(net, train, validation, cfg, args.out, stop_at=args.stop_at, progress=report)
     if reached < cfg.steps:
         print(f"stopped at step {reached}; run again to continue")
         return
     data = [args.data / c for c in TRAIN_CLIPS] + photo_paths(args.data, PHOTO_SPLIT[0])
-    path = finish_run(net, args.out / "transitions.safetensors", script="kinema.train.run_transitions", argv=argv, steps=reached, data=data, train=cfg)
+    metrics = {k: v for k, v in list(csv.DictReader((args.out / "log.csv").open()))[-1].items() if k.startswith("val_")}
+    path = finish_run(
+        net, args.out / "transitions.safetensors", script="kinema.train.run_transitions", argv=argv, steps=reached, data=data, train=cfg,
+        metrics={k: float(v) for k, v in metrics.items()},
+    )  # fmt: skip
     print(f"wrote {path}")
 
 
