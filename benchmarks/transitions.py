@@ -167,8 +167,8 @@ def dissolve_section(data: Path, work: Path, *, pairs: int = 4, frames: int = 40
     are the input and ``interpolate --factor 2`` restores the odd ones, scored against the
     truth inside the dissolve and in the shots around it. Three ways: ``--scene-cuts
     quick`` (no detector: the engine everywhere, held at a cut it finds), ``auto`` (the
-    detector's cuts held, its gradual transitions blended in time), and the detector's
-    cuts with the engine inside gradual transitions. Returns table rows and a figure."""
+    detector's cuts held, the engine elsewhere) and ``auto --blend-dissolves`` (its
+    gradual transitions cross-faded). Returns table rows and a figure."""
     from PIL import Image
 
     from kinema.engines.learned import LearnedEngine
@@ -176,12 +176,11 @@ def dissolve_section(data: Path, work: Path, *, pairs: int = 4, frames: int = 40
     from kinema.io.video import VideoReader
     from kinema.ops.metrics import psnr
     from kinema.pipelines.interpolate import InterpolateConfig, find_transitions, interpolate_frames
-    from kinema.pipelines.transitions import Shots
     from kinema.types import CutMode
 
     shots = [s for s in held_out_shots(data) if len(s) >= frames]
     engine = LearnedEngine.from_file(device="cpu")
-    modes = ("quick", "auto", "auto, engine inside gradual transitions")
+    modes = ("`--scene-cuts quick`", "`--scene-cuts auto` (the engine inside gradual transitions)", "`--scene-cuts auto --blend-dissolves` (cross-fades)")
     scores = {(span, mode): {"inside": [], "outside": []} for span in spans for mode in modes}
     figure: dict[str, torch.Tensor] = {}
     for span in spans:
@@ -194,8 +193,8 @@ def dissolve_section(data: Path, work: Path, *, pairs: int = 4, frames: int = 40
             found = find_transitions(source, InterpolateConfig(factor=2, scene_cuts=CutMode.AUTO))
             for m, mode in enumerate(modes):
                 out = work / f"dissolve-{span}-{k}-{m}.nut"
-                config = InterpolateConfig(factor=2, scene_cuts=CutMode.QUICK if m == 0 else CutMode.AUTO, overwrite=True)
-                given = None if m == 0 else found if m == 1 else Shots(t for t in found.transitions if not t.gradual)
+                config = InterpolateConfig(factor=2, scene_cuts=CutMode.QUICK if m == 0 else CutMode.AUTO, blend_gradual=m == 2, overwrite=True)
+                given = None if m == 0 else found
                 reader = open_reader(source)
                 interpolate_frames(reader, reader.info, out, config, engine=engine, transitions=given)
                 made = torch.stack([f.image for f in VideoReader(out)])

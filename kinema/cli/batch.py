@@ -18,6 +18,7 @@ from kinema.cli.options import (
     DEFAULT_ENGINE,
     Adapt,
     Audio,
+    BlendDissolves,
     Codec,
     Crf,
     Device,
@@ -148,6 +149,7 @@ def interpolate_cmd(
     weights: WeightsOption = None,
     chunk_frames: Annotated[Optional[int], typer.Option(help="Cut videos into parts of about N frames that run on different workers (long videos; with --scene-cuts auto, parts end at cuts).")] = None,
     scene_cuts: SceneCuts = CutMode.QUICK,
+    blend_dissolves: BlendDissolves = False,
     adapt: Adapt = 0,
     source_fps: SourceFps = None,
     to: Annotated[str, typer.Option(help="Output format: mp4, mov, mkv, gif, … ('' for PNG folders).")] = "mp4",
@@ -161,7 +163,7 @@ def interpolate_cmd(
     from kinema.pipelines.batch import InterpolateJob
     from kinema.pipelines.interpolate import InterpolateConfig
 
-    config = _config(InterpolateConfig, factor=factor, fps=fps, slowmo=slowmo, output=_output(codec=codec, crf=crf), source_fps=source_fps, scene_cuts=scene_cuts)
+    config = _config(InterpolateConfig, factor=factor, fps=fps, slowmo=slowmo, output=_output(codec=codec, crf=crf), source_fps=source_fps, scene_cuts=scene_cuts, blend_gradual=blend_dissolves)
     if adapt and engine is not EngineName.learned:
         raise typer.BadParameter("--adapt needs --engine learned")
     if chunk_frames is not None and chunk_frames < 2:

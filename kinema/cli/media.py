@@ -20,6 +20,7 @@ from kinema.cli.options import (
     DEFAULT_ENGINE,
     Adapt,
     Audio,
+    BlendDissolves,
     Codec,
     Crf,
     Device,
@@ -149,6 +150,7 @@ def interpolate_cmd(
     threads: Threads = None,
     adapt: Adapt = 0,
     scene_cuts: SceneCuts = CutMode.QUICK,
+    blend_dissolves: BlendDissolves = False,
     max_repeats: Annotated[int, typer.Option(help="Repeated frames up to this run length are interpolated across (anime on twos/threes); 0 = off.")] = 2,
     overwrite: Overwrite = False,
     codec: Codec = VideoCodec.H264,
@@ -175,6 +177,7 @@ def interpolate_cmd(
             source_fps=source_fps,
             audio=audio,
             scene_cuts=scene_cuts,
+            blend_gradual=blend_dissolves,
             max_repeats=max_repeats,
             overwrite=overwrite,
             **({} if max_frames is None else {"max_frames": max_frames}),  # None: the config's own bound
@@ -197,7 +200,7 @@ def interpolate_cmd(
         if result.cuts:
             notes.append(f"{result.cuts} scene cut{'s' * (result.cuts > 1)} held")
         if result.blended:
-            notes.append(f"{result.blended} blended inside fades/dissolves")
+            notes.append(f"{result.blended} cross-faded inside fades/dissolves")
         if result.repeats:
             notes.append(f"{result.repeats} repeated frames bridged")
         notes.append("audio copied" if result.audio_copied else "no audio")

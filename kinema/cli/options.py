@@ -108,8 +108,11 @@ SceneCuts = Annotated[
     CutMode,
     typer.Option(
         "--scene-cuts",
-        help="Scene changes: auto (learned detector, a pass over the file first: no in-between across a cut, blends inside fades and dissolves), quick (hard cuts, pair by pair) or off.",
+        help="Scene changes: auto (the learned detector, a pass over the file first: cuts, fades and dissolves; no in-between across a cut, none mistaken inside a dissolve), quick (hard cuts, pair by pair) or off.",
     ),
+]
+BlendDissolves = Annotated[
+    bool, typer.Option("--blend-dissolves", help="With --scene-cuts auto: cross-fade the in-betweens inside fades and dissolves instead of the engine's (the engine measured better).")
 ]
 SourceFps = Annotated[Optional[Fraction], rate_option("Frame rate of an image-sequence input without kinema.json (default 25).")]
 Factor = Annotated[Optional[int], typer.Option(help="N× the frame rate, same duration.")]

@@ -7,8 +7,8 @@ pauses and are kept. Each pair of remaining frames ("anchors") is checked for a 
 across a cut the earlier frame is held up to the cut's original time, never blended into
 the next shot. With ``CutMode.AUTO`` the learned transition detector
 (:mod:`kinema.pipelines.transitions`) reads the video first and decides instead; it also
-finds fades and dissolves, where in-betweens are blends of the two frames in time (the
-transition itself is a blend: warping one shot onto the other would make ghosts). Output times come from :mod:`kinema.pipelines.retime`; an engine renders
+knows fades and dissolves, so none is mistaken for a cut (and, with ``blend_gradual``,
+their in-betweens are cross-fades rather than the engine's). Output times come from :mod:`kinema.pipelines.retime`; an engine renders
 each pair's times in one call, so motion is estimated once per pair, and it is shown the
 drawings on either side of the pair (within the shot) for four-frame motion.
 """
@@ -59,6 +59,10 @@ class InterpolateConfig:
     source_fps: Fraction | None = None
     audio: bool = True
     scene_cuts: CutMode = CutMode.QUICK
+    #: With ``CutMode.AUTO``: in-betweens inside a fade or dissolve are the two frames
+    #: cross-faded instead of the engine's. Off by default: the engine scored higher inside
+    #: dissolves (``benchmarks/results/transitions.md``), as both shots move in them.
+    blend_gradual: bool = False
     #: Up to this many repeats of a frame are one held drawing (interpolated across);
     #: longer runs are a pause and stay still. 0 turns repeat handling off.
     max_repeats: int = 2
@@ -101,7 +105,7 @@ class InterpolateResult:
     interpolated: int
     #: Scene cuts found (each one held instead of interpolated).
     cuts: int
-    #: In-betweens made by blending inside a fade or dissolve (``CutMode.AUTO``).
+    #: In-betweens cross-faded inside a fade or dissolve (``blend_gradual``).
     blended: int
     #: Source frames set aside as repeats of the previous drawing.
     repeats: int
@@ -228,7 +232,7 @@ def interpolate_frames(
 
     ``transitions`` (frame indices of this stream's source, from
     :func:`find_transitions`) replace the pair-by-pair cut test: no in-between across a
-    cut, blends inside a fade or dissolve. Without them ``CutMode.AUTO`` falls back to the
+    cut (and cross-fades inside a fade or dissolve with ``config.blend_gradual``). Without them ``CutMode.AUTO`` falls back to the
     quick test (a stream has no file to read first).
     """
     output = Path(output)
@@ -316,7 +320,7 @@ def interpolate_frames(
         pending: list[tuple[Slot, float]] = []
         cut: bool | None = None  # decided at the first in-between time
         inputs: dict | None = None
-        blend = b is not None and transitions is not None and transitions.blends(a.index, b.index)
+        blend = config.blend_gradual and b is not None and transitions is not None and transitions.blends(a.index, b.index)
 
         def flush() -> None:
             nonlocal inputs

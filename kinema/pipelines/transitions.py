@@ -8,8 +8,8 @@ edge (``config.reach`` frames of context on each side). Only those probabilities
 flatness value per frame are kept, so memory is flat in the video's length.
 
 :func:`decode` turns the probabilities into transitions: a cut at each local peak of the
-cut probability; a gradual transition over each run of frames that are probably inside
-one (start, inner or end). A gradual transition through a near-uniform frame is a fade,
+cut probability; a gradual transition over each run of frames that may be inside one
+(start, inner or end). A gradual transition through a near-uniform frame is a fade,
 any other (a dissolve, a wipe) a dissolve.
 """
 
@@ -156,11 +156,12 @@ def scan(
 
 
 def decode(
-    scan: Scan, *, cut_threshold: float = 0.5, gradual_threshold: float = 0.5, min_gradual: int = 2, merge: int = 0
+    scan: Scan, *, cut_threshold: float = 0.5, gradual_threshold: float = 0.5, min_gradual: int = 2, merge: int = 2
 ) -> list[Transition]:
     """The transitions in ``scan`` (see the module docstring), in frame order. Runs of
     gradual frames at most ``merge`` frames apart are one transition (the middle of a long
-    dissolve changes too slowly to be sure of every frame)."""
+    dissolve changes too slowly to be sure of every frame). The defaults were chosen on
+    the validation sequences (``python -m kinema.train.run_transitions --tune``)."""
     p = scan.probabilities
     n = len(p)
     cut, gradual = p[:, 1], p[:, 2:].sum(1)

@@ -3,15 +3,16 @@
 import json
 from fractions import Fraction
 
+import numpy as np
 from PIL import Image
 
 from tests.cli.test_main import one_error_line, run
 from tests.media import make_video, make_zero_frame_video
-from tests.pipelines.test_interpolate import _shot
+from tests.pipelines.test_transitions import _scene
 
 
 def test_cuts_lists_a_hard_cut_as_json_and_draws_a_sheet(tmp_path, capsys):
-    images = [_shot(i, 0 if i < 20 else 1) for i in range(40)]
+    images = [_scene(i, 0 if i < 20 else 1).round().astype(np.uint8) for i in range(40)]
     clip = make_video(tmp_path / "cut.mp4", 40, time_base=Fraction(1, 25), images=images)
     code, out, _ = run(capsys, "cuts", clip, "--json", "--sheet", tmp_path / "sheet.png")
     assert code == 0

@@ -1,5 +1,5 @@
 """``interpolate`` with the learned detector's transitions (``--scene-cuts auto``): holds at
-cuts, blends in time inside a dissolve, and chunked parts that end at cuts."""
+cuts, the engine (or, asked for, cross-fades) inside a dissolve, and chunked parts that end at cuts."""
 
 from fractions import Fraction
 
@@ -58,9 +58,16 @@ def detected(monkeypatch):
     return found
 
 
-def test_auto_blends_inside_the_dissolve_and_holds_at_the_cut(dissolve_clip, detected, tmp_path):
+def test_auto_holds_only_at_the_cut_and_runs_the_engine_inside_the_dissolve(dissolve_clip, detected, tmp_path):
     engine = SpyEngine()
     config = InterpolateConfig(factor=2, scene_cuts=CutMode.AUTO, output=LOSSLESS)
+    result = interpolate_video(dissolve_clip, tmp_path / "out.nut", config, engine=engine)
+    assert result.blended == 0 and result.cuts == 1 and result.interpolated == engine.calls == 29 - 1
+
+
+def test_auto_can_cross_fade_inside_the_dissolve(dissolve_clip, detected, tmp_path):
+    engine = SpyEngine()
+    config = InterpolateConfig(factor=2, scene_cuts=CutMode.AUTO, blend_gradual=True, output=LOSSLESS)
     result = interpolate_video(dissolve_clip, tmp_path / "out.nut", config, engine=engine)
     # Pairs (9,10) … (15,16) are inside the dissolve: 7 blends; (23,24) is held; the rest
     # of the 29 pairs (and the time after the last frame, held) go to the engine.

@@ -49,12 +49,13 @@ def test_decoding_finds_cut_peaks_and_gradual_runs():
     p[11] = [0.4, 0.6, 0, 0, 0]  # beside a stronger peak: the same cut
     p[20:26] = [0.1, 0, 0.3, 0.3, 0.3]  # a gradual run
     p[30] = [0.4, 0, 0.6, 0, 0]  # one frame alone is not a gradual transition
-    found = decode(_scan(p))
+    found = decode(_scan(p), merge=0)
     assert [(t.kind, t.first, t.last) for t in found] == [("cut", 10, 10), ("dissolve", 20, 25)]
+    assert [(t.first, t.last) for t in decode(_scan(p), merge=4)][1] == (20, 30)  # the lone frame joins the run
     assert found[0].start == 10 and found[1].end == 26 and found[0].confidence == pytest.approx(0.8)
     flat = np.ones(40, np.float32)
     flat[23] = 0.01  # a uniform frame inside: a fade
-    assert [t.kind for t in decode(_scan(p, flat))] == ["cut", "fade"]
+    assert [t.kind for t in decode(_scan(p, flat), merge=0)] == ["cut", "fade"]
 
 
 def test_pairs_split_by_a_cut_and_blended_inside_a_dissolve():
@@ -84,10 +85,15 @@ def test_the_contact_sheet_shows_one_row_per_transition(tmp_path):
 
 # ---- the shipped detector on transitions made in code ---------------------------------------
 def _scene(i: int, shot: int, h: int = 72, w: int = 128) -> np.ndarray:
-    """Two different textured scenes, each drifting slowly (one right, one down)."""
-    from tests.pipelines.test_interpolate import _shot
+    """Two different random textures, each drifting a pixel a frame (one right, one down).
+    (Not a drifting sinusoid: a moving sinusoid *is* a cross-fade of two fixed ones.)"""
+    from tests.media import texture
 
-    return _shot(i, shot, h, w).astype(np.float32)
+    scene = texture(h + 80, w + 80, seed=11 + shot, cell=8)[0].permute(1, 2, 0).numpy()
+    tint = np.array([1.0, 0.8, 0.5]) if shot == 0 else np.array([0.5, 0.8, 1.0])  # a warm and a cool scene
+    scene = ((scene - 0.5) * 2.5 + 0.5).clip(0, 1) * tint * 255  # the contrast of real footage
+    y, x = (0, i) if shot == 0 else (i, 0)
+    return scene[y : y + h, x : x + w].astype(np.float32)
 
 
 def _detect(images: list[np.ndarray]) -> list[tuple[str, int, int]]:
@@ -105,7 +111,8 @@ def test_the_shipped_detector_finds_a_dissolve_over_its_frames():
         alpha = min(max((i - 24) / 13, 0), 1)  # frames 25–36 mixed
         images.append((1 - alpha) * _scene(i, 0) + alpha * _scene(i, 1))
     (kind, first, last), *rest = _detect(images)
-    assert not rest and kind == "dissolve" and abs(first - 25) <= 2 and abs(last - 36) <= 2
+    # Where a slow dissolve ends is the least certain frame: the end may come late.
+    assert not rest and kind == "dissolve" and abs(first - 25) <= 2 and 0 <= last - 36 <= 4
 
 
 def test_the_shipped_detector_finds_a_fade_through_black():
