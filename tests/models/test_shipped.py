@@ -59,7 +59,7 @@ def run(model: torch.nn.Module) -> torch.Tensor:
         if isinstance(model, TransitionNet):
             # A cut in the middle of twelve frames, at the working size.
             frames = F.interpolate(torch.cat([_frames(6), _frames(12)[6:].flip(-1)]), size=(model.config.height, model.config.width), mode="area")
-            return model(frames[None])
+            return model(frames[None]).contiguous()
         if isinstance(model, SnapshotNet):
             snapshot, _ = model.embed(_frames(model.config.frames)[None])
             return torch.cat([snapshot, model.expand(snapshot)[0]])
