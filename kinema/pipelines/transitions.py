@@ -3,9 +3,10 @@
 The video streams through once: each frame is shrunk to the detector's working size
 (area averaging on its stored 8-bit samples, so a 4K frame never becomes floats) and the
 network (:class:`kinema.models.transitions.TransitionNet`) runs on overlapping windows,
-each frame's five class probabilities taken from the window where it is farthest from an
-edge (``config.reach`` frames of context on each side). Only those probabilities and one
-flatness value per frame are kept, so memory is flat in the video's length.
+each frame's five class probabilities taken from a window that gives it
+``config.reach`` frames of context on each side (so they equal one call over the whole
+video, tested). Only the working-size frames still needed as context are held; what is
+kept of every frame is its probabilities, flatness and times (tens of bytes).
 
 :func:`decode` turns the probabilities into transitions: a cut at each local peak of the
 cut probability; a gradual transition over each run of frames that may be inside one
