@@ -35,10 +35,9 @@ def cuts_cmd(
         check_output(sheet, overwrite=overwrite, inputs=(source,), directory=False)
     use_threads(threads)
     where = device_of(device)
-    reader = open_reader(source)
-    total = reader.info.frame_count
+    total = open_reader(source).info.frame_count  # a bad file is refused here, before the network loads
     with progress_bar("cuts", quiet=quiet or as_json) as bar:
-        found = detect(reader, device=where, progress=None if bar is None else (lambda done: bar(done, total)))
+        found = detect(source, device=where, progress=None if bar is None else (lambda done: bar(done, total)))
     if sheet is not None and found:
         write_sheet(source, found, sheet, overwrite=overwrite)
     if as_json:
