@@ -8,7 +8,8 @@ across a cut the earlier frame is held up to the cut's original time, never blen
 the next shot. With ``CutMode.AUTO`` the learned transition detector
 (:mod:`kinema.pipelines.transitions`) reads the video first and decides instead; it also
 knows fades and dissolves, so none is mistaken for a cut (and, with ``blend_gradual``,
-their in-betweens are cross-fades rather than the engine's). Output times come from :mod:`kinema.pipelines.retime`; an engine renders
+their in-betweens are cross-fades rather than the engine's). Output times come from
+:mod:`kinema.pipelines.retime`; an engine renders
 each pair's times in one call, so motion is estimated once per pair, and it is shown the
 drawings on either side of the pair (within the shot) for four-frame motion.
 """
@@ -232,8 +233,9 @@ def interpolate_frames(
 
     ``transitions`` (frame indices of this stream's source, from
     :func:`find_transitions`) replace the pair-by-pair cut test: no in-between across a
-    cut (and cross-fades inside a fade or dissolve with ``config.blend_gradual``). Without them ``CutMode.AUTO`` falls back to the
-    quick test (a stream has no file to read first).
+    cut (and cross-fades inside a fade or dissolve with ``config.blend_gradual``).
+    Without them ``CutMode.AUTO`` falls back to the quick test (a stream has no file to
+    read first).
     """
     output = Path(output)
     started = time.perf_counter()
