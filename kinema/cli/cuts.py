@@ -51,5 +51,5 @@ def cuts_cmd(
             span = f"frame {t.first}" if t.first == t.last else f"frames {t.first}-{t.last}"
             typer.echo(f"{t.kind:8s} {span:16s} {float(t.start):9.3f} s  (confidence {t.confidence:.2f})")
     if not quiet and not as_json:
-        note = f"; sheet {sheet}" if sheet is not None and found else ""
+        note = "" if sheet is None else f"; sheet {sheet}" if found else "; no sheet written (nothing to show)"
         stderr.print(f"{len(found)} transition{'s' * (len(found) != 1)} in {source}{note}", highlight=False)
