@@ -156,6 +156,15 @@ def assemble(shots: list[torch.Tensor], joins: list[Join]) -> tuple[torch.Tensor
     return torch.cat(parts), torch.tensor(labels), events
 
 
+def _uniform(g: torch.Generator, lo: float = 0.0, hi: float = 1.0) -> float:
+    return lo + (hi - lo) * float(torch.rand((), generator=g))
+
+
+def _integer(g: torch.Generator, lo: int, hi: int) -> int:
+    """Uniform in ``lo..hi``, both included."""
+    return int(torch.randint(lo, hi + 1, (), generator=g))
+
+
 class Builder:
     """Random shots, joins and sequences at one frame size from given clips and photos."""
 
@@ -165,7 +174,7 @@ class Builder:
     # ---- shots -------------------------------------------------------------------------
     def shot(self, n: int, g: torch.Generator) -> torch.Tensor:
         """``n`` frames of one random shot, ``(n, 3, H, W)`` float."""
-        r = float(torch.rand((), generator=g))
+        r = _uniform(g)
         if r < 0.05:
             return self._solid(n, g)
         if r < 0.5 or not self.clips:
@@ -176,16 +185,16 @@ class Builder:
 
     def _clip(self, n: int, g: torch.Generator) -> torch.Tensor:
         clip = self.clips[int(torch.randint(len(self.clips), (), generator=g))]
-        stride = int(torch.randint(1, 4, (), generator=g)) if torch.rand((), generator=g) < 0.3 else 1
+        stride = int(torch.randint(1, 4, (), generator=g)) if _uniform(g) < 0.3 else 1
         count = len(clip)
         start = int(torch.randint(count, (), generator=g))
         # Past the clip's end it plays backwards (and forwards again): motion reverses, no cut.
         index = (start + stride * torch.arange(n)) % (2 * count - 2 if count > 1 else 1)
         index = torch.where(index >= count, 2 * count - 2 - index, index)
         frames = clip[index].float() / 255
-        if torch.rand((), generator=g) < 0.5:
+        if _uniform(g) < 0.5:
             frames = frames.flip(0)
-        if torch.rand((), generator=g) < 0.5:
+        if _uniform(g) < 0.5:
             frames = frames.flip(-1)
         return self._crop(frames, g)
 
@@ -200,24 +209,23 @@ class Builder:
         photo = self.photos[int(torch.randint(len(self.photos), (), generator=g))]
         h, w = self.size
         ph, pw = photo.shape[-2:]
-        u = lambda lo, hi: lo + (hi - lo) * float(torch.rand((), generator=g))  # noqa: E731
-        zoom = u(0.35, 0.9)  # crop width over photo width
+        zoom = _uniform(g, 0.35, 0.9)  # crop width over photo width
         sx, sy = zoom, zoom * (h / w) * (pw / ph)
-        fast = torch.rand((), generator=g) < 0.25
-        speed = u(4, 20) if fast else u(0, 2.5)  # output pixels per frame
-        angle = u(0, 2 * math.pi)
+        fast = _uniform(g) < 0.25
+        speed = _uniform(g, 4, 20) if fast else _uniform(g, 0, 2.5)  # output pixels per frame
+        angle = _uniform(g, 0, 2 * math.pi)
         vx, vy = speed * math.cos(angle) * 2 / w * sx, speed * math.sin(angle) * 2 / h * sy
-        rate = u(-0.01, 0.01) if torch.rand((), generator=g) < 0.3 else 0.0  # zoom per frame
+        rate = _uniform(g, -0.01, 0.01) if _uniform(g) < 0.3 else 0.0  # zoom per frame
         t = torch.arange(n, dtype=torch.float32)
         scale = torch.exp(rate * t)
-        cx, cy = u(-1, 1) * (1 - sx), u(-1, 1) * (1 - max(sy, 0))
-        shake = torch.randn(2, n, generator=g) * (u(0, 3) / w) if torch.rand((), generator=g) < 0.15 else torch.zeros(2, n)
+        cx, cy = _uniform(g, -1, 1) * (1 - sx), _uniform(g, -1, 1) * (1 - max(sy, 0))
+        shake = torch.randn(2, n, generator=g) * (_uniform(g, 0, 3) / w) if _uniform(g) < 0.15 else torch.zeros(2, n)
         theta = torch.zeros(n, 2, 3)
         theta[:, 0, 0], theta[:, 1, 1] = sx * scale, sy * scale
         theta[:, 0, 2], theta[:, 1, 2] = cx + vx * t + shake[0], cy + vy * t + shake[1]
         grid = F.affine_grid(theta, (n, 3, h, w), align_corners=False)
         frames = F.grid_sample(photo.expand(n, -1, -1, -1), grid, mode="bilinear", padding_mode="reflection", align_corners=False)
-        if torch.rand((), generator=g) < 0.35:
+        if _uniform(g) < 0.35:
             frames = self._sprite(frames, g)
         return frames
 
@@ -225,10 +233,9 @@ class Builder:
         """A soft disc cut from another photo crossing the shot (large ones fill the frame)."""
         n, _, h, w = frames.shape
         photo = self.photos[int(torch.randint(len(self.photos), (), generator=g))]
-        u = lambda lo, hi: lo + (hi - lo) * float(torch.rand((), generator=g))  # noqa: E731
-        radius = u(0.1, 0.6) * h
-        start = torch.tensor([u(0, w), u(0, h)])
-        velocity = torch.tensor([u(-1, 1), u(-1, 1)]) * (u(4, 16) if torch.rand((), generator=g) < 0.3 else u(0, 3))
+        radius = _uniform(g, 0.1, 0.6) * h
+        start = torch.tensor([_uniform(g, 0, w), _uniform(g, 0, h)])
+        velocity = torch.tensor([_uniform(g, -1, 1), _uniform(g, -1, 1)]) * (_uniform(g, 4, 16) if _uniform(g) < 0.3 else _uniform(g, 0, 3))
         ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
         texture = F.interpolate(photo[None], size=(h, w), mode="area")[0]
         t = torch.arange(n, dtype=torch.float32).view(-1, 1, 1)
@@ -237,39 +244,38 @@ class Builder:
         return torch.lerp(frames, texture.expand_as(frames), mask)
 
     def _solid(self, n: int, g: torch.Generator) -> torch.Tensor:
-        colour = torch.rand(3, generator=g) if torch.rand((), generator=g) < 0.3 else torch.full((3,), float(torch.rand((), generator=g) < 0.3))
+        colour = torch.rand(3, generator=g) if _uniform(g) < 0.3 else torch.full((3,), float(_uniform(g) < 0.3))
         return colour.view(1, 3, 1, 1).expand(n, 3, *self.size).clone()
 
     def _negatives(self, frames: torch.Tensor, g: torch.Generator) -> torch.Tensor:
         """Flashes and lighting drift: large changes that are not transitions."""
         n = len(frames)
-        if torch.rand((), generator=g) < 0.15 and n > 3:  # a flash: one to three frames
+        if _uniform(g) < 0.15 and n > 3:  # a flash: one to three frames
             at = int(torch.randint(n, (), generator=g))
-            strength = 0.3 + 0.6 * float(torch.rand((), generator=g))
+            strength = 0.3 + 0.6 * _uniform(g)
             for k in range(int(torch.randint(1, 4, (), generator=g))):
                 if at + k < n:
                     frames[at + k] = torch.lerp(frames[at + k], torch.ones_like(frames[at + k]), strength * 0.5**k)
-        if torch.rand((), generator=g) < 0.15:  # lighting drift over the shot
-            gain = torch.linspace(1, 0.7 + 0.6 * float(torch.rand((), generator=g)), n).view(-1, 1, 1, 1)
+        if _uniform(g) < 0.15:  # lighting drift over the shot
+            gain = torch.linspace(1, 0.7 + 0.6 * _uniform(g), n).view(-1, 1, 1, 1)
             frames = (frames * gain).clamp(0, 1)
         return frames
 
     # ---- joins and sequences --------------------------------------------------------------
     def join(self, g: torch.Generator, *, min_length: int = 3) -> Join:
-        r = float(torch.rand((), generator=g))
-        rand = lambda lo, hi: int(torch.randint(lo, hi + 1, (), generator=g))  # noqa: E731
+        r = _uniform(g)
         if r < 0.45:
             return Join("cut")
         if r < 0.75:  # dissolves: mostly short, some up to 60 frames
-            n = rand(min_length, 12) if torch.rand((), generator=g) < 0.6 else rand(13, 60)
+            n = _integer(g, min_length, 12) if _uniform(g) < 0.6 else _integer(g, 13, 60)
             return Join("dissolve", a=n, b=n)
         if r < 0.9:
-            pick = float(torch.rand((), generator=g))
+            pick = _uniform(g)
             colour = (0.0, 0.0, 0.0) if pick < 0.6 else (1.0, 1.0, 1.0) if pick < 0.8 else tuple(torch.rand(3, generator=g).tolist())
-            a, b = rand(max(1, min_length // 2), 25), rand(max(1, min_length // 2), 25)
-            return Join("fade", a=a, b=b, hold=rand(0, 8), colour=colour)
-        n = rand(max(4, min_length), 30)
-        return Join("wipe", a=n, b=n, angle=float(torch.rand((), generator=g)) * 2 * math.pi)
+            a, b = _integer(g, max(1, min_length // 2), 25), _integer(g, max(1, min_length // 2), 25)
+            return Join("fade", a=a, b=b, hold=_integer(g, 0, 8), colour=colour)
+        n = _integer(g, max(4, min_length), 30)
+        return Join("wipe", a=n, b=n, angle=_uniform(g) * 2 * math.pi)
 
     def sequence(self, length: int, g: torch.Generator, *, rate: float = 1 / 24, min_length: int = 3):
         """At least ``length`` frames of shots and transitions (about ``rate`` transitions
@@ -278,7 +284,7 @@ class Builder:
         total = pures[0]
         while total < length:
             joins.append(self.join(g, min_length=min_length))
-            pure = 1 + int(-math.log(1 - 0.999 * float(torch.rand((), generator=g))) / rate)  # exponential lengths
+            pure = 1 + int(-math.log(1 - 0.999 * _uniform(g)) / rate)  # exponential lengths
             pures.append(pure)
             total += joins[-1].length + pure
         shots = []
@@ -298,9 +304,9 @@ class Builder:
 
 def degrade(frames: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     """Sensor noise and, half the time, JPEG at a random quality (8-bit round trip)."""
-    sigma = 0.02 * float(torch.rand((), generator=g))
+    sigma = 0.02 * _uniform(g)
     frames = (frames + sigma * torch.randn(frames.shape, generator=g)).clamp(0, 1)
-    if torch.rand((), generator=g) < 0.5:
+    if _uniform(g) < 0.5:
         quality = int(torch.randint(30, 95, (), generator=g))
         pixels = frames.mul(255).round().byte().permute(0, 2, 3, 1).numpy()
         out = [cv2.imdecode(cv2.imencode(".jpg", p, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_UNCHANGED) for p in pixels]
