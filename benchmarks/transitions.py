@@ -1,7 +1,7 @@
 """Shot-transition detection on footage no training read: kinema's detector beside
 PySceneDetect and kinema's quick cut test.
 
-Two sets, scored with :func:`kinema.train.transitions.score` (a cut is found within one
+Two sets, scored with :func:`kinema.ops.metrics.transition_counts` (a cut is found within one
 frame; a gradual transition by any detection overlapping it):
 
 * **built**: sequences made by the training builder — shots from the held-out clips
@@ -39,7 +39,8 @@ from kinema.models.transitions import TransitionNet
 from kinema.ops.scenes import is_cut, thumbnail
 from kinema.pipelines.transitions import detect
 from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
-from kinema.train.transitions import PHOTO_SPLIT, Builder, f1, load_clip, load_photo, photo_paths, score
+from kinema.ops.metrics import precision_recall_f1, transition_counts
+from kinema.train.transitions import PHOTO_SPLIT, Builder, load_clip, load_photo, photo_paths
 from kinema.weights import TRANSITIONS
 
 LABELS = Path(__file__).parent / "labels" / "transitions.json"
@@ -141,7 +142,7 @@ def evaluate(detector, items) -> tuple[dict, float, int]:
         found = detector(path)
         seconds += time.perf_counter() - started
         frames += frames_of(path)
-        for k, v in score(found, truth).items():
+        for k, v in transition_counts(found, truth).items():
             counts[k] = counts.get(k, 0) + v
     return counts, frames / seconds if seconds else 0.0, frames
 
@@ -156,7 +157,7 @@ def network_fps(net: TransitionNet, frames: int = 1024) -> float:
 
 
 def cell(counts: dict, kind: str) -> str:
-    p, r, f = f1(counts, kind)
+    p, r, f = precision_recall_f1(counts, kind)
     found = counts[f"{kind}_tp"] + counts[f"{kind}_fp"]
     return f"{p:.3f} / {r:.3f} / **{f:.3f}**" if found else f"– / {r:.3f} / **{f:.3f}**"
 
@@ -244,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
         b, fps, _ = evaluate(detector, built)
         r, _, _ = evaluate(detector, real)
         results[name] = {
-            "cut_f1": f1(b, "cut")[2], "gradual_f1": f1(b, "gradual")[2], "real_cut_f1": f1(r, "cut")[2],
+            "cut_f1": precision_recall_f1(b, "cut")[2], "gradual_f1": precision_recall_f1(b, "gradual")[2], "real_cut_f1": precision_recall_f1(r, "cut")[2],
             "built": b, "real": r, "fps": fps, "network_fps": alone,
         }  # fmt: skip
         alone_text = f"{alone:.0f}" if alone else "–"

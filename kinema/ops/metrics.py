@@ -1,5 +1,5 @@
-"""Image quality metrics on the 8-bit RGB scale (peak 255), as papers report them, and
-the IoU of label maps.
+"""Image quality metrics on the 8-bit RGB scale (peak 255), as papers report them, the
+IoU of label maps, and precision / recall of detected shot transitions.
 
 PSNR and SSIM quantize their inputs to 8 bits first, so a score measures what a user
 would see in a saved PNG rather than sub-quantum float differences.
@@ -87,3 +87,48 @@ def label_iou(pred: torch.Tensor, truth: torch.Tensor, labels: int, *, skip_back
         if union:
             out.append(int((a & b).sum()) / union)
     return out
+
+
+def transition_counts(found, truth: list[tuple[str, int, int]], *, tolerance: int = 1) -> dict[str, int]:
+    """True/false positives and misses for cuts and for gradual transitions: ``found``
+    are detections as ``(kind, first, last)`` or anything with those fields (kinema's
+    ``Transition``), ``truth`` the labelled events; kind "cut" or any gradual kind.
+
+    A cut is found when a detected cut lies within ``tolerance`` frames of it. A gradual
+    transition (first..last) is found by any detection, of any kind, overlapping
+    first − 1 .. last + 1 (a detector that reports only cuts gets credit for a cut inside
+    a dissolve). Each detection counts once; the rest are false positives of their kind.
+    """
+    events = [t if isinstance(t, tuple) else (t.kind, t.first, t.last) for t in found]
+    counts = dict(cut_tp=0, cut_fp=0, cut_fn=0, gradual_tp=0, gradual_fp=0, gradual_fn=0)
+    used: set[int] = set()
+    for kind, first, last in truth:
+        if kind != "cut":
+            continue
+        best = min(((abs(e[1] - first), i) for i, e in enumerate(events) if e[0] == "cut" and i not in used), default=None)
+        if best is not None and best[0] <= tolerance:
+            used.add(best[1])
+            counts["cut_tp"] += 1
+        else:
+            counts["cut_fn"] += 1
+    for kind, first, last in truth:
+        if kind == "cut":
+            continue
+        hits = [i for i, e in enumerate(events) if i not in used and e[1] <= last + 1 and e[2] >= first - 1]
+        if hits:
+            used.add(hits[0])
+            counts["gradual_tp"] += 1
+        else:
+            counts["gradual_fn"] += 1
+    for i, e in enumerate(events):
+        if i not in used:
+            counts["cut_fp" if e[0] == "cut" else "gradual_fp"] += 1
+    return counts
+
+
+def precision_recall_f1(counts: dict[str, int], kind: str) -> tuple[float, float, float]:
+    """``(precision, recall, F1)`` of ``kind`` ("cut" or "gradual") from :func:`transition_counts` sums."""
+    tp, fp, fn = counts[f"{kind}_tp"], counts[f"{kind}_fp"], counts[f"{kind}_fn"]
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    return precision, recall, (2 * precision * recall / (precision + recall) if precision + recall else 0.0)

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from kinema.models.transitions import Mixer, TransitionConfig, TransitionNet
+from kinema.ops.metrics import precision_recall_f1, transition_counts
 from kinema.pipelines.transitions import decode
 from kinema.train.data import DATA_ROOT
 from kinema.train.loop import finish_run
@@ -33,12 +34,10 @@ from kinema.train.transitions import (
     Builder,
     TransitionTrainConfig,
     degrade,
-    f1,
     load_clip,
     load_photo,
     photo_paths,
     run_net,
-    score,
     train_transitions,
 )
 
@@ -77,9 +76,9 @@ def tune(weights: Path, data: Path) -> list[tuple[float, dict]]:
         options = dict(zip(("cut_threshold", "gradual_threshold", "min_gradual", "merge"), setting))
         counts: dict[str, int] = {}
         for found, events in scans:
-            for k, v in score(decode(found, **options), events).items():
+            for k, v in transition_counts(decode(found, **options), events).items():
                 counts[k] = counts.get(k, 0) + v
-        results.append(((f1(counts, "cut")[2] + f1(counts, "gradual")[2]) / 2, {**options, "cut_f1": f1(counts, "cut")[2], "gradual_f1": f1(counts, "gradual")[2]}))
+        results.append(((precision_recall_f1(counts, "cut")[2] + precision_recall_f1(counts, "gradual")[2]) / 2, {**options, "cut_f1": precision_recall_f1(counts, "cut")[2], "gradual_f1": precision_recall_f1(counts, "gradual")[2]}))
     return sorted(results, key=lambda r: -r[0])
 
 

@@ -34,7 +34,8 @@ from kinema.io.images import IMAGE_SUFFIXES, read_image
 from kinema.io.pixels import from_hwc
 from kinema.io.probe import open_reader
 from kinema.models.transitions import CLASSES, TransitionNet
-from kinema.pipelines.transitions import Scan, Transition, decode
+from kinema.ops.metrics import precision_recall_f1, transition_counts
+from kinema.pipelines.transitions import Scan, decode
 from kinema.train.loop import Schedule, run_loop
 
 NONE, CUT, START, INSIDE, END = range(len(CLASSES))
@@ -129,7 +130,7 @@ def assemble(shots: list[torch.Tensor], joins: list[Join]) -> tuple[torch.Tensor
     """Shots joined by ``joins`` → ``(frames, labels, events)``.
 
     Shot ``i`` must have ``joins[i-1].b + pure + joins[i].a`` frames with ``pure ≥ 1``;
-    ``events`` are ``(kind, first, last)`` with the frame spans of :class:`Transition`.
+    ``events`` are ``(kind, first, last)`` with the frame spans of :class:`kinema.pipelines.transitions.Transition`.
     """
     parts, labels, events = [], [], []
     at = 0
@@ -314,50 +315,6 @@ def degrade(frames: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     return frames
 
 
-# ---- scoring ------------------------------------------------------------------------------
-def score(found: list[Transition] | list[tuple[str, int, int]], truth: list[tuple[str, int, int]], *, tolerance: int = 1) -> dict[str, int]:
-    """True/false positives and misses for cuts and for gradual transitions.
-
-    A cut is found when a detected cut lies within ``tolerance`` frames of it. A gradual
-    transition (first..last) is found by any detection, of any kind, overlapping
-    first − 1 .. last + 1 (a detector that reports only cuts gets credit for a cut inside
-    a dissolve). Each detection counts once; the rest are false positives of their kind.
-    """
-    events = [(t.kind, t.first, t.last) if isinstance(t, Transition) else t for t in found]
-    counts = dict(cut_tp=0, cut_fp=0, cut_fn=0, gradual_tp=0, gradual_fp=0, gradual_fn=0)
-    used: set[int] = set()
-    for kind, first, last in truth:
-        if kind != "cut":
-            continue
-        best = min(((abs(e[1] - first), i) for i, e in enumerate(events) if e[0] == "cut" and i not in used), default=None)
-        if best is not None and best[0] <= tolerance:
-            used.add(best[1])
-            counts["cut_tp"] += 1
-        else:
-            counts["cut_fn"] += 1
-    for kind, first, last in truth:
-        if kind == "cut":
-            continue
-        hits = [i for i, e in enumerate(events) if i not in used and e[1] <= last + 1 and e[2] >= first - 1]
-        if hits:
-            used.add(hits[0])
-            counts["gradual_tp"] += 1
-        else:
-            counts["gradual_fn"] += 1
-    for i, e in enumerate(events):
-        if i not in used:
-            counts["cut_fp" if e[0] == "cut" else "gradual_fp"] += 1
-    return counts
-
-
-def f1(counts: dict[str, int], kind: str) -> tuple[float, float, float]:
-    """``(precision, recall, F1)`` of ``kind`` ("cut" or "gradual") from :func:`score` sums."""
-    tp, fp, fn = counts[f"{kind}_tp"], counts[f"{kind}_fp"], counts[f"{kind}_fn"]
-    precision = tp / (tp + fp) if tp + fp else 1.0
-    recall = tp / (tp + fn) if tp + fn else 1.0
-    return precision, recall, (2 * precision * recall / (precision + recall) if precision + recall else 0.0)
-
-
 def run_net(net: TransitionNet, frames: torch.Tensor) -> Scan:
     """The detector on a whole ``(T, 3, H, W)`` working-size sequence in one call (short
     sequences: validation and tests), as a :class:`Scan` with frame times 0, 1, 2…"""
@@ -412,9 +369,9 @@ def train_transitions(
         net.eval()
         counts: dict[str, int] = {}
         for frames, events in validation:
-            for k, v in score(decode(run_net(net, frames)), events).items():
+            for k, v in transition_counts(decode(run_net(net, frames)), events).items():
                 counts[k] = counts.get(k, 0) + v
-        cut, gradual = f1(counts, "cut")[2], f1(counts, "gradual")[2]
+        cut, gradual = precision_recall_f1(counts, "cut")[2], precision_recall_f1(counts, "gradual")[2]
         return {"val_f1": (cut + gradual) / 2, "val_cut_f1": cut, "val_gradual_f1": gradual}
 
     return run_loop(

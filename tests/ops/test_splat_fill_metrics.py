@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from kinema.ops.fill import push_pull_fill
-from kinema.ops.metrics import psnr, ssim
+from kinema.ops.metrics import precision_recall_f1, psnr, ssim, transition_counts
 from kinema.ops.splat import forward_splat
 
 
@@ -53,3 +53,16 @@ def test_ssim_is_one_for_identical_images_and_lower_for_noise():
     noisy = (a + 0.1 * torch.randn_like(a)).clamp(0, 1)
     assert (ssim(a, noisy) < 0.95).all()
     assert ssim(torch.rand(1, 3, 3, 5), torch.rand(1, 3, 3, 5)).shape == (1,)  # smaller than the window
+
+
+def test_scoring_matches_cuts_within_a_frame_and_graduals_by_overlap():
+    truth = [("cut", 10, 10), ("dissolve", 30, 40), ("cut", 60, 60)]
+    found = [("cut", 11, 11), ("cut", 35, 35), ("cut", 80, 80), ("dissolve", 50, 52)]
+    counts = transition_counts(found, truth)
+    assert counts == dict(cut_tp=1, cut_fp=1, cut_fn=1, gradual_tp=1, gradual_fp=1, gradual_fn=0)
+    assert precision_recall_f1(counts, "cut") == (0.5, 0.5, 0.5)
+    # Two detections in one dissolve: one finds it, the other is a false positive.
+    assert transition_counts([("cut", 31, 31), ("cut", 38, 38)], [("dissolve", 30, 40)])["cut_fp"] == 1
+    assert precision_recall_f1(transition_counts([], []), "cut") == (1.0, 1.0, 1.0)
+    # More true cuts than detections: the rest are misses.
+    assert transition_counts([("cut", 5, 5)], [("cut", 5, 5), ("cut", 9, 9)])["cut_fn"] == 1

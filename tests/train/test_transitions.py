@@ -1,8 +1,8 @@
-"""Training sequences for the transition detector: exact labels, and the scoring rule."""
+"""Training sequences for the transition detector: exact labels."""
 
 import torch
 
-from kinema.train.transitions import CUT, END, INSIDE, NONE, START, Builder, Join, assemble, f1, mix, score
+from kinema.train.transitions import CUT, END, INSIDE, NONE, START, Builder, Join, assemble, mix
 
 
 def _shot(value: float, n: int) -> torch.Tensor:
@@ -58,16 +58,3 @@ def test_built_sequences_have_labels_that_match_their_events():
             else:
                 rebuilt[first], rebuilt[first + 1 : last], rebuilt[last] = START, INSIDE, END
         assert torch.equal(rebuilt, labels)
-
-
-def test_scoring_matches_cuts_within_a_frame_and_graduals_by_overlap():
-    truth = [("cut", 10, 10), ("dissolve", 30, 40), ("cut", 60, 60)]
-    found = [("cut", 11, 11), ("cut", 35, 35), ("cut", 80, 80), ("dissolve", 50, 52)]
-    counts = score(found, truth)
-    assert counts == dict(cut_tp=1, cut_fp=1, cut_fn=1, gradual_tp=1, gradual_fp=1, gradual_fn=0)
-    assert f1(counts, "cut") == (0.5, 0.5, 0.5)
-    # Two detections in one dissolve: one finds it, the other is a false positive.
-    assert score([("cut", 31, 31), ("cut", 38, 38)], [("dissolve", 30, 40)])["cut_fp"] == 1
-    assert f1(score([], []), "cut") == (1.0, 1.0, 1.0)
-    # More true cuts than detections: the rest are misses.
-    assert score([("cut", 5, 5)], [("cut", 5, 5), ("cut", 9, 9)])["cut_fn"] == 1
