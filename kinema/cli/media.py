@@ -244,6 +244,7 @@ class Dither(str, enum.Enum):
     auto = "auto"
     yes = "yes"
     no = "no"
+    ordered = "ordered"
 
 
 @app.command("gif2video")
@@ -253,7 +254,7 @@ def gif2video_cmd(
     factor: Factor = None,
     fps: TargetFps = None,
     loop: Annotated[int, typer.Option(help="Play the animation N times in the output (seams interpolated).")] = 1,
-    dither: Annotated[Dither, typer.Option(help="Is the GIF dithered? auto lets the classifier decide.")] = Dither.auto,
+    dither: Annotated[Dither, typer.Option(help="How the GIF was made: yes (error diffusion), ordered, no; auto lets the classifier decide.")] = Dither.auto,
     restore: Annotated[bool, typer.Option("--restore/--no-restore", help="Undo the colour quantization (off: only retime).")] = True,
     models: Annotated[Optional[Path], typer.Option(help="Folder of GIF restoration weights (default: the shipped ones).")] = None,
     engine: EngineOption = DEFAULT_ENGINE,
@@ -272,6 +273,7 @@ def gif2video_cmd(
     from kinema.engines.gif2video import GifRestorer
     from kinema.engines.spec import AverageSpec
     from kinema.io import OutputOptions, VideoOptions
+    from kinema.models.gif2video import GifKind
     from kinema.pipelines.gif2video import Gif2VideoConfig, gif2video
 
     with usage():
@@ -279,7 +281,7 @@ def gif2video_cmd(
             factor=factor,
             fps=fps,
             loop=loop,
-            dithered={Dither.auto: None, Dither.yes: True, Dither.no: False}[dither],
+            kind={Dither.auto: None, Dither.yes: GifKind.DIFFUSION, Dither.ordered: GifKind.ORDERED, Dither.no: GifKind.NONE}[dither],
             restore=restore,
             output=OutputOptions(video=VideoOptions(codec=codec, crf=crf, preset=preset)),
             scene_cuts=scene_cuts,
@@ -295,15 +297,8 @@ def gif2video_cmd(
         result = gif2video(source, output, config, restorer=restorer, engine=chosen, device=where, progress=progress)
     if not quiet:
         r = result.retimed
-        if result.level is None:
-            what = "not restored"
-        else:
-            kind = "dithered" if result.dithered else "not dithered"
-            sure = "" if result.dither_probability is None else f" (p={result.dither_probability:.2f})"
-            # A model for dithered GIFs cannot keep the pixels in their palette cells (error
-            # diffusion moved them out): say which path was taken.
-            check = "dithered model, no consistency step" if result.dithered else "kept consistent with the GIF"
-            what = f"{result.colors} colours, {kind}{sure}, {result.level}-colour model, {check}"
+        # Say which path was taken: the kind, the model, the consistency step, or why not.
+        what = "not restored" if result.plan is None else f"{result.colors} colours, {result.plan.describe()}"
         stderr.print(
             f"wrote {r.output}: {r.frames_in} → {r.frames_out} frames, {float(r.duration_out):.3f} s ({what}) in {r.seconds:.1f} s",
             highlight=False,

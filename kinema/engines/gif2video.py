@@ -1,5 +1,14 @@
-"""GIF colour restoration: the dither classifier routes each GIF to the CCDNet trained for
-its kind (dithered or not) and the palette size nearest to its own.
+"""GIF colour restoration: the classifier says how a GIF was made (:class:`GifKind`), and
+that routes it to the CCDNet trained for its kind (dithered or not) and the palette size
+nearest to its own, with the consistency step that suits the kind.
+
+Consistency (:func:`kinema.ops.color.project_to_cells`): without dithering every restored
+pixel is pulled into the palette cell of its GIF colour, widened by :data:`MARGINS` for
+encoders that pick colours by another distance than RGB (ffmpeg ≥ 6: OkLab); ordered
+dithering moves a colour by a bounded amount, so a wider margin holds there; error
+diffusion moves it arbitrarily far, so it gets no step. When the classifier is unsure
+(its likeliest kind below :data:`SURE`), kinema does not guess: the frames are kept as
+they are, which is never worse than the GIF.
 
 Palette size is what a frame really shows — its count of distinct colours — not the size
 of the palette table in the file (encoders often write 256-entry tables for 40 colours).
@@ -10,13 +19,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from kinema.io.pixels import to_hwc
-from kinema.models.gif2video import CCDNet, DitherNet
+from kinema.models.gif2video import CCDNet, DitherNet, GifKind
 from kinema.ops.color import palette_of, project_to_cells, stack_palettes
 from kinema.types import BadInputError
 from kinema.weights import DITHER, FOLDER
@@ -25,6 +35,33 @@ from kinema.weights import DITHER, FOLDER
 #: :func:`kinema.weights.gif_name` names them) and, optionally, the classifier.
 CLASSIFIER_FILE = DITHER.path.name
 MODEL_GLOB = "gif-*.safetensors"
+#: The likeliest kind must be at least this probable for kinema to restore on its own.
+SURE = 0.6
+#: How far (8-bit units) the consistency step lets a restored colour lie outside its GIF
+#: colour's cell, per kind; a kind not here gets no step.
+MARGINS = {GifKind.NONE: 2.0, GifKind.ORDERED: 16.0}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What :class:`GifRestorer` does with one GIF."""
+
+    kind: GifKind
+    #: The classifier's probability of each kind (None: the caller named the kind).
+    probabilities: tuple[float, ...] | None
+    #: None: frames kept as they are (the classifier could not tell the kind).
+    model: CCDNet | None
+    #: The consistency step's margin (None: no step).
+    margin: float | None
+
+    def describe(self) -> str:
+        """One line for people: the kind, how sure, the model and the consistency step."""
+        sure = "" if self.probabilities is None else f" (p={max(self.probabilities):.2f})"
+        kind = {GifKind.NONE: "not dithered", GifKind.DIFFUSION: "error-diffusion dithered", GifKind.ORDERED: "ordered dithered"}[self.kind]
+        if self.model is None:
+            return f"kept as it is: could not tell how it was made{sure}, likeliest {kind}; --dither chooses"
+        step = "no consistency step" if self.margin is None else "kept consistent with the GIF" + (f" (±{self.margin:g})" if self.margin else "")
+        return f"{kind}{sure}, {self.model.config.colors}-colour {'dithered' if self.model.config.dithered else 'flat'} model, {step}"
 
 
 def count_colors(image: torch.Tensor) -> int:
@@ -68,26 +105,50 @@ class GifRestorer:
         return self.models[(kind, best)]
 
     @torch.inference_mode()
-    def dither_probability(self, frames: Sequence[torch.Tensor]) -> float:
-        """How sure the classifier is that these ``(3, H, W)`` frames are dithered (mean of
-        per-frame probabilities). Without a classifier: 0.5."""
+    def kind_probabilities(self, frames: Sequence[torch.Tensor]) -> tuple[float, ...]:
+        """How likely each :class:`GifKind` is for these ``(3, H, W)`` frames of one GIF (mean
+        of per-frame probabilities). Without a classifier: all equally likely."""
         if self.classifier is None or not frames:
-            return 0.5
-        probs = [float(torch.sigmoid(self.classifier(f[None].to(self.device)))[0]) for f in frames]
-        return sum(probs) / len(probs)
+            return tuple(1 / len(GifKind) for _ in GifKind)
+        probs = torch.stack([self.classifier.kind_probabilities(f[None].to(self.device))[0].cpu() for f in frames])
+        return tuple(float(p) for p in probs.mean(0))
+
+    def dither_probability(self, frames: Sequence[torch.Tensor]) -> float:
+        """How likely these frames are dithered (either way)."""
+        return 1 - self.kind_probabilities(frames)[GifKind.NONE]
+
+    def plan(self, frames: Sequence[torch.Tensor], colors: int, *, kind: GifKind | None = None) -> Plan:
+        """How to restore a GIF of ``colors`` colours, from some of its frames (the
+        classifier decides unless ``kind`` is given)."""
+        probabilities = None
+        if kind is None:
+            probabilities = self.kind_probabilities(frames)
+            kind = GifKind(max(range(len(probabilities)), key=probabilities.__getitem__))
+            if probabilities[kind] < SURE:
+                return Plan(kind, probabilities, None, None)
+        return Plan(kind, probabilities, self.pick(kind.dithered, colors), MARGINS.get(kind))
+
+    def restore_planned(self, image: torch.Tensor, plan: Plan) -> torch.Tensor:
+        """One ``(3, H, W)`` GIF frame restored as ``plan`` says (kept when it says so)."""
+        if plan.model is None:
+            return image
+        return self.restore(image, plan.model, consistent=plan.margin is not None, margin=plan.margin or 0.0)
 
     @torch.inference_mode()
     def restore(
-        self, image: torch.Tensor, model: CCDNet, palette: np.ndarray | None = None, *, consistent: bool = True
+        self, image: torch.Tensor, model: CCDNet, palette: np.ndarray | None = None, *, consistent: bool = True, margin: float = 0.0
     ) -> torch.Tensor:
         """One ``(3, H, W)`` GIF frame → restored ``(3, H, W)`` on the CPU. ``palette``
         ``(K, 3)`` uint8 defaults to the frame's own colours.
 
-        ``consistent`` (models for GIFs without dithering): every restored pixel is moved
-        into the palette cell of its GIF colour (:func:`kinema.ops.color.project_to_cells`),
-        where its true colour lies; no pixel moves away from the truth."""
-        if model.config.dithered:
-            return model(image[None].to(self.device), None)[0].cpu()
+        ``consistent``: every restored pixel is moved into the palette cell of its GIF
+        colour widened by ``margin`` (:func:`kinema.ops.color.project_to_cells`), where its
+        true colour lies; no pixel moves away from the truth. A dithered model's output is
+        projected only with a ``margin`` (ordered dithering), never onto exact cells."""
         palettes = stack_palettes([palette if palette is not None else palette_of(to_hwc(image))])
-        restored = model(image[None].to(self.device), palettes.to(self.device))[0].cpu()
-        return project_to_cells(restored[None], image[None], palettes)[0] if consistent else restored
+        if model.config.dithered:
+            restored = model(image[None].to(self.device), None)[0].cpu()
+            consistent = consistent and margin > 0
+        else:
+            restored = model(image[None].to(self.device), palettes.to(self.device))[0].cpu()
+        return project_to_cells(restored[None], image[None], palettes, margin=margin)[0] if consistent else restored

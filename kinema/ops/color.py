@@ -66,6 +66,21 @@ def _nearest(x: np.ndarray, palette: np.ndarray) -> np.ndarray:
     return out
 
 
+def in_cell(source: np.ndarray, gif: np.ndarray, palette: np.ndarray | None = None) -> np.ndarray:
+    """Which pixels of ``source`` lie in the (closed) palette cell of their GIF colour:
+    no palette colour is strictly nearer to them than the one the GIF shows. ``(H, W, 3)``
+    uint8 each → ``(H, W)`` bool. ``palette`` defaults to the colours ``gif`` shows.
+
+    This is the constraint the consistency step relies on; a tie (a pixel as near to two
+    colours) counts as inside, since encoders break ties differently.
+    """
+    palette = palette_of(gif) if palette is None else palette
+    x = np.asarray(source, dtype=np.int64).reshape(-1, 3)
+    own = ((x - np.asarray(gif, dtype=np.int64).reshape(-1, 3)) ** 2).sum(-1)
+    nearest = palette[nearest_indices(np.asarray(source, dtype=np.uint8), palette)].reshape(-1, 3).astype(np.int64)
+    return (own <= ((x - nearest) ** 2).sum(-1)).reshape(source.shape[:2])
+
+
 def requantize(images: torch.Tensor, palettes: torch.Tensor) -> torch.Tensor:
     """``f_C``: every pixel replaced by its nearest colour in its image's palette.
 
@@ -124,7 +139,9 @@ def palette_of(rgb: np.ndarray) -> np.ndarray:
     return np.stack([packed >> 16, (packed >> 8) & 255, packed & 255], axis=1).astype(np.uint8)
 
 
-def project_to_cells(images: torch.Tensor, gifs: torch.Tensor, palettes: torch.Tensor, *, iterations: int = 64) -> torch.Tensor:
+def project_to_cells(
+    images: torch.Tensor, gifs: torch.Tensor, palettes: torch.Tensor, *, margin: float = 0.0, iterations: int = 64
+) -> torch.Tensor:
     """Make restorations consistent with their GIFs: ``f_C(x) = G`` (the paper's constraint).
 
     Without dithering, a GIF pixel of colour ``g`` came from a colour nearer to ``g`` than to
@@ -136,9 +153,15 @@ def project_to_cells(images: torch.Tensor, gifs: torch.Tensor, palettes: torch.T
     from it: no step makes a pixel farther from the truth. A pixel still outside after
     ``iterations`` steps takes its GIF colour (inside by definition).
 
+    ``margin`` (8-bit units) widens every cell by that distance across each face: the soft
+    version, for encoders whose true colours lie just outside their RGB cells (ffmpeg ≥ 6
+    picks the nearest colour in OkLab; ordered dithering shifts colours by a bounded
+    amount). The guarantee then holds for every pixel whose true colour lies within the
+    widened cell.
+
     ``images``, ``gifs``: ``(N, 3, H, W)`` in [0, 1] (``gifs`` hold palette colours exactly);
     ``palettes``: ``(N, K, 3)`` in [0, 1] (:func:`stack_palettes`). Returns ``(N, 3, H, W)``.
-    Not for dithered GIFs, whose error diffusion breaks the constraint.
+    Not for error-diffused GIFs, whose true colours may lie cells away.
     """
     import torch
 
@@ -150,7 +173,7 @@ def project_to_cells(images: torch.Tensor, gifs: torch.Tensor, palettes: torch.T
         x = images[i].detach().permute(1, 2, 0).reshape(-1, 3).to(torch.float64).clamp(0, 1) * 255
         g = gifs[i].detach().permute(1, 2, 0).reshape(-1, 3).to(torch.float64).mul(255).round()
         c = torch.unique(palettes[i].detach().to(torch.float64).mul(255).round(), dim=0)  # padding repeats colours
-        active = _maybe_outside(x, g, c)
+        active = _maybe_outside(x, g, c, margin)
         cc = (c * c).sum(1)
         for step in range(iterations + 1):
             if active.numel() == 0:
@@ -161,7 +184,7 @@ def project_to_cells(images: torch.Tensor, gifs: torch.Tensor, palettes: torch.T
             norm = (cc - 2 * dot + square).clamp_min(0).sqrt()  # |c − g|; 0 at g's own entry
             # (x − (g + c)/2)·(c − g) / |c − g|, the signed distance out of each half-space.
             beyond = (part @ c.T - (part * own).sum(1, keepdim=True) - 0.5 * (cc - square)) / norm.clamp_min(1e-6)
-            beyond = torch.where(norm > 1e-6, beyond, torch.full_like(beyond, -1.0))
+            beyond = torch.where(norm > 1e-6, beyond - margin, torch.full_like(beyond, -1.0))
             worst, k = beyond.max(1)
             outside = worst > 0
             if step == iterations:  # not in after all the steps: the GIF's own colour
@@ -176,15 +199,18 @@ def project_to_cells(images: torch.Tensor, gifs: torch.Tensor, palettes: torch.T
     return out
 
 
-def _maybe_outside(x: torch.Tensor, g: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+def _maybe_outside(x: torch.Tensor, g: torch.Tensor, c: torch.Tensor, margin: float) -> torch.Tensor:
     """Indices of the pixels ``x`` ``(P, 3)`` (0..255) that may lie outside the cell of their
-    GIF colour ``g``: a float32 pass over all pixels, with a margin wider than its rounding
-    error, so that the exact float64 steps run only where a restoration left its cell.
-    ``c``: the palette ``(K, 3)``, each colour once."""
+    GIF colour ``g`` widened by ``margin``: a float32 pass over all pixels, with a slack
+    wider than its rounding error, so that the exact float64 steps run only where a
+    restoration left its cell. ``c``: the palette ``(K, 3)``, each colour once.
+
+    Outside the widened face towards ``c`` means ``|x − g|² − |x − c|² > 2·margin·|c − g|``."""
     import torch
 
     table = c.to(torch.float32)
     packed = _pack(c)
+    spacing = 2 * margin * torch.cdist(table, table) if margin > 0 else None
     order = torch.argsort(packed)
     own = order[torch.searchsorted(packed[order], _pack(g))]  # each pixel's own entry
     maybe = []
@@ -192,9 +218,11 @@ def _maybe_outside(x: torch.Tensor, g: torch.Tensor, c: torch.Tensor) -> torch.T
         part = x[start : start + _CHUNK].to(torch.float32)
         mine = own[start : start + _CHUNK, None]
         score = (table * table).sum(1) - 2 * part @ table.T  # |x − c|² − |x|², error ≲ 0.05
-        own_score = score.gather(1, mine)[:, 0]
+        own_score = score.gather(1, mine)
+        if spacing is not None:
+            score = score + spacing[mine[:, 0]]
         score.scatter_(1, mine, float("inf"))
-        maybe.append(start + torch.nonzero(score.min(1).values < own_score + 0.5)[:, 0])
+        maybe.append(start + torch.nonzero(score.min(1).values < own_score[:, 0] + 0.5)[:, 0])
     return torch.cat(maybe)
 
 

@@ -1,10 +1,11 @@
 """``gif2video``: a colour-quantized GIF back to smooth full-colour video.
 
 1. Look at up to :data:`PROBE_FRAMES` frames spread over the GIF: its palette size (the
-   most distinct colours any of them shows) and whether it is dithered (the classifier,
-   unless the caller says).
-2. Restore every frame with the CCDNet for that kind and the nearest palette size
-   (:class:`kinema.engines.gif2video.GifRestorer`).
+   most distinct colours any of them shows) and how it was made — not dithered, error
+   diffusion or ordered dithering (the classifier, unless the caller says).
+2. Restore every frame with the CCDNet for that kind and the nearest palette size, kept
+   consistent with the GIF where the kind allows; or, when the classifier cannot tell,
+   keep the frames as they are (:class:`kinema.engines.gif2video.GifRestorer`).
 3. Retime the *restored* frames with an interpolation engine (``factor`` / ``fps``), with
    the GIF's own per-frame delays as the source timing. A looping GIF loops seamlessly:
    the interval after its last frame is interpolated towards its first, and ``loop`` > 1
@@ -26,10 +27,11 @@ from pathlib import Path
 import torch
 
 from kinema.engines.base import Engine
-from kinema.engines.gif2video import GifRestorer, count_colors
+from kinema.engines.gif2video import GifRestorer, Plan, count_colors
 from kinema.io.atomic import check_output
 from kinema.io.gif import GifReader
 from kinema.io.output import OutputOptions, output_kind
+from kinema.models.gif2video import GifKind
 from kinema.pipelines.convert import Progress
 from kinema.pipelines.interpolate import InterpolateConfig, InterpolateResult, interpolate_frames
 from kinema.types import CutMode, Frame, MediaInfo
@@ -46,8 +48,8 @@ class Gif2VideoConfig:
     fps: Fraction | None = None
     #: How many times the animation plays in the output.
     loop: int = 1
-    #: True/False: the GIF is (not) dithered; None: the classifier decides.
-    dithered: bool | None = None
+    #: How the GIF was made (None: the classifier decides).
+    kind: GifKind | None = None
     #: False: frames pass through unrestored (to compare, or to only retime).
     restore: bool = True
     output: OutputOptions = field(default_factory=OutputOptions)
@@ -80,13 +82,16 @@ class Gif2VideoConfig:
 @dataclass(frozen=True)
 class Gif2VideoResult:
     retimed: InterpolateResult
-    #: The palette size found, the model level used and the kind.
+    #: The palette size found.
     colors: int
-    level: int | None
-    dithered: bool
-    #: The classifier's probability that the GIF is dithered (None: not asked).
-    dither_probability: float | None
+    #: What was done (None: not restored, as asked).
+    plan: Plan | None
     restore_seconds: float
+
+    @property
+    def level(self) -> int | None:
+        """The palette size of the model used (None: frames not restored)."""
+        return None if self.plan is None or self.plan.model is None else self.plan.model.config.colors
 
 
 def _probe_frames(reader: GifReader) -> list[torch.Tensor]:
@@ -117,23 +122,20 @@ def gif2video(
     info = reader.info
     probe = _probe_frames(reader)
     colors = max(count_colors(f) for f in probe)
-    dithered, probability, model = bool(config.dithered), None, None
+    plan = None
     if config.restore:
         if restorer is None:
             raise ValueError("restoring needs a GifRestorer")
-        if config.dithered is None:
-            probability = restorer.dither_probability(probe)
-            dithered = probability > 0.5
-        model = restorer.pick(dithered, colors)
+        plan = restorer.plan(probe, colors, kind=config.kind)
     spent = [0.0]
 
     def restored() -> Iterator[Frame]:
         for frame in reader:
-            if model is None:
+            if plan is None or plan.model is None:
                 yield frame
                 continue
             started = time.perf_counter()
-            image = restorer.restore(frame.image, model)
+            image = restorer.restore_planned(frame.image, plan)
             spent[0] += time.perf_counter() - started
             yield frame.replace(image=image)
 
@@ -162,8 +164,6 @@ def gif2video(
     return Gif2VideoResult(
         retimed=retimed,
         colors=colors,
-        level=None if model is None else model.config.colors,
-        dithered=dithered if model is None else model.config.dithered,
-        dither_probability=probability,
+        plan=plan,
         restore_seconds=spent[0],
     )

@@ -25,12 +25,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from kinema.io.pixels import from_hwc
-from kinema.models.gif2video import CCDNet, DitherNet
+from kinema.models.gif2video import CCDNet, DitherNet, GifKind
 from kinema.ops.color import median_cut_palette, quantize_gif, stack_palettes
 from kinema.ops.metrics import psnr
 from kinema.train.adversarial import PatchDiscriminator, discriminator_update, generator_loss
 from kinema.train.clips import load_frames
 from kinema.train.distributed import Method, Replica
+from kinema.train.gif_encoders import EncodedSet
 from kinema.train.loop import Parts, Schedule, run_loop
 from kinema.train.synthetic import load_photos
 
@@ -50,18 +51,31 @@ GIF_SIDE = 320
 Sample = tuple[torch.Tensor, np.ndarray, torch.Tensor]  # (gif (3,c,c), palette (K,3) u8, target (3,c,c))
 
 
-def load_sources(data: Path, names: tuple[str, ...], *, max_side: int = GIF_SIDE, every: int = 1) -> list[np.ndarray]:
-    """Frames ``(H, W, 3)`` uint8 of the named clips, sequences and the ``photos`` folder
-    (every ``every``-th frame of a clip; photos whole, longer side ≤ ``max_side``)."""
-    frames: list[np.ndarray] = []
+def load_clips(
+    data: Path, names: tuple[str, ...], *, max_side: int = GIF_SIDE, every: int = 1, slideshow: bool = False
+) -> list[list[np.ndarray]]:
+    """Frames ``(H, W, 3)`` uint8 of the named clips and sequences (every ``every``-th
+    frame), one list per clip; ``photos`` adds each photo (longer side ≤ ``max_side``) as a
+    clip of one frame, or with ``slideshow`` all of them as one clip of centre squares
+    (one encoder call for all: calling ffmpeg once per photo costs more than encoding)."""
+    clips: list[list[np.ndarray]] = []
     for name in names:
         path = Path(data) / name
         if name == "photos":
-            images = [p.mul(255).round().to(torch.uint8) for p in load_photos(path, max_side=max_side)]
+            photos = [p.mul(255).round().to(torch.uint8) for p in load_photos(path, max_side=max_side)]
+            if slideshow:
+                side = min(min(p.shape[1:]) for p in photos)
+                photos = [p[:, (p.shape[1] - side) // 2 :][:, :side, (p.shape[2] - side) // 2 :][:, :, :side] for p in photos]
+            images = [photos] if slideshow else [[p] for p in photos]
         else:
-            images = load_frames(path, max_side)[::every]
-        frames += [im.permute(1, 2, 0).contiguous().numpy() for im in images]
-    return frames
+            images = [load_frames(path, max_side)[::every]]
+        clips += [[im.permute(1, 2, 0).contiguous().numpy() for im in clip] for clip in images]
+    return clips
+
+
+def load_sources(data: Path, names: tuple[str, ...], *, max_side: int = GIF_SIDE, every: int = 1) -> list[np.ndarray]:
+    """The frames of :func:`load_clips`, in one list."""
+    return [frame for clip in load_clips(data, names, max_side=max_side, every=every) for frame in clip]
 
 
 class GifFrames:
@@ -249,28 +263,36 @@ def evaluate(net: CCDNet, samples: list[Sample], device) -> float:
     return sum(scores) / len(scores)
 
 
-def dither_batch(data: GifFrames, g: torch.Generator, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Half dithered, half not, palette sizes drawn from ``data.colors``: ``(frames, labels)``."""
-    labels = (torch.arange(size) % 2).float()
-    frames = torch.stack([data.sample(g, dither=bool(label))[0] for label in labels])
+def kind_batch(data: EncodedSet, g: torch.Generator, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """As many GIFs of each :class:`GifKind` (by any encoder of that kind), palette sizes
+    drawn from ``data.colors``: ``(frames (N,3,c,c), labels (N,) int64)``."""
+    labels = torch.arange(size) % len(GifKind)
+    frames = torch.stack([data.sample(g, kinds=(GifKind(int(label)),))[0][0] for label in labels])
     return frames, labels
+
+
+def kind_loss(net: DitherNet, frames: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over the kinds (a one-logit classifier: dithered or not)."""
+    if net.config.classes == 1:
+        return F.binary_cross_entropy_with_logits(net(frames), (labels > 0).float())
+    return F.cross_entropy(net(frames), labels)
 
 
 @dataclass(frozen=True)
 class DitherTrainConfig:
     steps: int = 600
-    batch: int = 32
+    batch: int = 33
     lr: float = 1e-3
     seed: int = 0
     eval_every: int = 100
 
 
-DITHER_STATE_ARCH = "kinema.dither.train-state.v1"
+DITHER_STATE_ARCH = "kinema.dither.train-state.v2"
 
 
 def train_dither(
     net: DitherNet,
-    data: GifFrames,
+    data: EncodedSet,
     validation: tuple[torch.Tensor, torch.Tensor],
     cfg: DitherTrainConfig,
     out: Path,
@@ -278,10 +300,10 @@ def train_dither(
     stop_at: int | None = None,
     progress: Callable[[int, dict], None] | None = None,
 ) -> int:
-    """Fit the dither classifier (binary cross-entropy; quick: a few hundred steps) in
-    place, resuming from ``out/state.safetensors``; returns the step reached.
+    """Fit the how-was-this-GIF-made classifier in place, resuming from
+    ``out/state.safetensors``; returns the step reached.
 
-    ``validation``: held-out ``(frames, labels)`` (:func:`dither_batch`), scored as
+    ``validation``: held-out ``(frames, labels)`` (:func:`kind_batch`), scored as
     ``val_accuracy`` at every evaluation."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -291,8 +313,7 @@ def train_dither(
     net.train()
 
     def step(_: int):
-        frames, labels = dither_batch(data, g, cfg.batch)
-        return F.binary_cross_entropy_with_logits(net(frames), labels), {}
+        return kind_loss(net, *kind_batch(data, g, cfg.batch)), {}
 
     reached = run_loop(
         out,
@@ -314,9 +335,11 @@ def train_dither(
 
 @torch.no_grad()
 def dither_accuracy(net: DitherNet, frames: torch.Tensor, labels: torch.Tensor) -> float:
-    """Share of ``frames`` whose dithered/not call matches ``labels`` (mode restored after)."""
+    """Share of ``frames`` whose kind matches ``labels`` (for a one-logit classifier:
+    dithered or not); the mode is restored after."""
     mode = net.training
     net.eval()
-    accuracy = float(((net(frames) > 0).float() == labels).float().mean())
+    calls = net.kind_probabilities(frames).argmax(-1)
+    right = (calls > 0) == (labels > 0) if net.config.classes == 1 else calls == labels
     net.train(mode)
-    return accuracy
+    return float(right.float().mean())

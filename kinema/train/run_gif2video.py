@@ -24,14 +24,16 @@ import torch
 from kinema.models.gif2video import CCDNet, CCDNetConfig, DitherConfig, DitherNet
 from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
 from kinema.train.distributed import end_rank, join, leave
+from kinema.train.gif_encoders import EncodedSet, training_encoders
 from kinema.train.gif2video import (
     GIF_SOURCES,
     DitherTrainConfig,
     GifFrames,
     GifTrainConfig,
     dither_accuracy,
-    dither_batch,
     grow,
+    kind_batch,
+    load_clips,
     load_sources,
     train_ccdnet,
     train_dither,
@@ -88,10 +90,13 @@ def _ccdnet(args, argv) -> None:
 
 def _dither(args, argv) -> None:
     torch.manual_seed(args.seed)
-    data = GifFrames(load_sources(args.data, GIF_SOURCES, every=args.every), LEVELS, crop=args.crop)
-    held = GifFrames(load_sources(args.data, HELD_OUT_CLIPS, every=4), LEVELS, crop=args.crop)
-    validation = dither_batch(held, torch.Generator().manual_seed(99), 512)
-    net = DitherNet(DitherConfig.tiny() if args.tiny else DitherConfig())
+    coders = training_encoders()
+    clips = load_clips(args.data, GIF_SOURCES, every=args.every, slideshow=True)
+    data = EncodedSet(clips, coders, LEVELS, crop=args.crop)
+    held = EncodedSet(load_clips(args.data, HELD_OUT_CLIPS, every=4), coders, LEVELS, crop=args.crop)
+    validation = kind_batch(held, torch.Generator().manual_seed(99), 510)
+    base = DitherConfig.tiny() if args.tiny else DitherConfig()
+    net = DitherNet(dataclasses.replace(base, classes=args.classes))
     cfg = DitherTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, eval_every=args.eval_every)
 
     def report(step: int, row: dict) -> None:
@@ -106,7 +111,7 @@ def _dither(args, argv) -> None:
     path = finish_run(
         net, out / "dither.safetensors", script="kinema.train.run_gif2video", argv=argv, steps=cfg.steps,
         data=[args.data / s for s in GIF_SOURCES], train={**dataclasses.asdict(cfg), "crop": args.crop, "every": args.every},
-        held_out_crop_accuracy=accuracy,
+        held_out_crop_accuracy=accuracy, encoders=[c.name for c in coders],
     )  # fmt: skip
     print(f"wrote {path}")
 
@@ -144,6 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     dither.add_argument("--lr", type=float, default=DitherTrainConfig.lr)
     dither.add_argument("--eval-every", type=int, default=DitherTrainConfig.eval_every)
     dither.add_argument("--crop", type=int, default=96)
+    dither.add_argument("--classes", type=int, default=3, choices=(1, 3), help="3: none / error diffusion / ordered; 1: dithered or not")
     args = parser.parse_args(argv)
     torch.set_flush_denormal(True)  # denormal activations are many times slower on x86 CPUs
     if args.threads:

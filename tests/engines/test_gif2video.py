@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from kinema.engines.gif2video import GifRestorer, count_colors
-from kinema.models.gif2video import CCDNet, CCDNetConfig, DitherConfig, DitherNet
+from kinema.models.gif2video import CCDNet, CCDNetConfig, DitherConfig, DitherNet, GifKind
 from kinema.types import BadInputError
 
 
@@ -23,8 +23,43 @@ def test_kind_without_models_falls_back_to_the_other_kind():
     assert r.pick(False, 200).config.colors == 128
 
 
-def test_no_classifier_is_undecided():
-    assert _restorer(classifier=False).dither_probability([torch.rand(3, 8, 8)]) == 0.5
+def test_no_classifier_is_undecided_and_an_undecided_gif_is_kept_as_it_is():
+    r = _restorer(classifier=False)
+    assert r.kind_probabilities([torch.rand(3, 8, 8)]) == pytest.approx((1 / 3,) * 3)
+    plan = r.plan([torch.rand(3, 8, 8)], 32)
+    assert plan.model is None and "kept as it is" in plan.describe()
+    frame = torch.rand(3, 8, 8)
+    assert r.restore_planned(frame, plan) is frame
+
+
+def _sure_of(kind: GifKind) -> DitherNet:
+    """A three-class classifier that always answers ``kind``."""
+    net = DitherNet(DitherConfig.tiny(classes=3))
+    with torch.no_grad():
+        last = net.body[-1]
+        last.weight.zero_()
+        last.bias.copy_(torch.tensor([10.0 if k is kind else 0.0 for k in GifKind]))
+    return net.eval()
+
+
+@pytest.mark.parametrize(("kind", "dithered", "margin"), [(GifKind.NONE, False, 2.0), (GifKind.DIFFUSION, True, None), (GifKind.ORDERED, True, 16.0)])
+def test_each_kind_gets_its_model_and_consistency_step(kind, dithered, margin):
+    r = GifRestorer([CCDNet(CCDNetConfig.tiny(colors=32, dithered=d)) for d in (False, True)], _sure_of(kind))
+    plan = r.plan([torch.rand(3, 8, 8)], 32)
+    assert plan.kind is kind and plan.model.config.dithered == dithered and plan.margin == margin
+    assert plan.probabilities[kind] > 0.99
+    # The caller may name the kind instead.
+    assert r.plan([], 32, kind=GifKind.NONE).model.config.dithered is False
+
+
+def test_a_one_logit_classifier_still_routes():
+    net = DitherNet(DitherConfig.tiny())
+    with torch.no_grad():
+        net.body[-1].weight.zero_()
+        net.body[-1].bias.fill_(5.0)
+    r = GifRestorer([CCDNet(CCDNetConfig.tiny(colors=32, dithered=d)) for d in (False, True)], net.eval())
+    assert r.plan([torch.rand(3, 8, 8)], 32).kind is GifKind.DIFFUSION
+    assert r.dither_probability([torch.rand(3, 8, 8)]) > 0.99
 
 
 def test_restore_keeps_the_frame_size_and_counts_colours():

@@ -93,3 +93,44 @@ def test_the_consistency_step_puts_every_pixel_in_its_cell_and_none_farther_from
         # A restoration already in its cells (the GIF itself, its source) is left as it is.
         assert torch.equal(project_to_cells(gif, gif, palettes), gif)
         assert torch.allclose(project_to_cells(truth, gif, palettes), truth, atol=1e-6)
+
+
+def test_in_cell_counts_ties_as_inside_and_error_diffusion_breaks_the_constraint():
+    from kinema.ops.color import in_cell
+
+    source = smooth(2, 40, 56)
+    indices, palette = quantize_gif(source, 16, dither=False)
+    assert in_cell(source, palette[indices]).all()
+    indices, palette = quantize_gif(source, 16, dither=True)
+    assert not in_cell(source, palette[indices]).all()
+
+
+def test_a_margin_widens_every_cell_by_that_distance_and_no_more():
+    from kinema.ops.color import project_to_cells
+
+    source = smooth(3, 32, 40)
+    indices, palette = quantize_gif(source, 12, dither=False)
+    gif = torch.from_numpy(palette[indices]).permute(2, 0, 1).float()[None] / 255
+    guess = (_as_tensor(source) + 0.08 * torch.randn(1, 3, 32, 40, generator=torch.Generator().manual_seed(5))).clamp(0, 1)
+    palettes = stack_palettes([palette])
+    c = torch.from_numpy(palette).double()
+    g = gif[0].permute(1, 2, 0).reshape(-1, 3).double().mul(255).round()
+
+    def outside(image):  # how far each pixel lies beyond its cell's faces (0 inside)
+        x = image[0].permute(1, 2, 0).reshape(-1, 3).double() * 255
+        gap = (c[None] - g[:, None]).norm(dim=-1)
+        d = ((x[:, None] - g[:, None]).pow(2).sum(-1) - (x[:, None] - c[None]).pow(2).sum(-1)) / (2 * gap.clamp_min(1e-9))
+        return torch.where(gap > 0, d, torch.full_like(d, -1e9)).max(1).values.clamp_min(0)
+
+    before = outside(guess)
+    for margin in (3.0, 12.0):
+        fixed = project_to_cells(guess, gif, palettes, margin=margin)
+        after = outside(fixed)
+        assert float(after.max()) <= margin + 1e-3
+        moved = (fixed - guess).abs().amax(1).reshape(-1) > 1e-6
+        assert not bool((moved & (before <= margin - 1e-3)).any())  # within the margin: untouched
+        assert bool(moved.any())
+        # The truth lies in every widened cell, so no pixel got farther from it.
+        truth = _as_tensor(source)
+        error = lambda image: (image - truth).pow(2).sum(1).sqrt()  # noqa: E731
+        assert bool((error(fixed) <= error(guess) + 1e-6).all())

@@ -7,7 +7,7 @@ from kinema.engines.classical import ClassicalConfig, ClassicalEngine
 from kinema.engines.gif2video import GifRestorer
 from kinema.io import GifReader, open_reader
 from kinema.types import CutMode
-from kinema.models.gif2video import CCDNet, CCDNetConfig, DitherConfig, DitherNet
+from kinema.models.gif2video import CCDNet, CCDNetConfig, DitherConfig, DitherNet, GifKind
 from kinema.pipelines.gif2video import Gif2VideoConfig, gif2video
 from kinema.types import BadInputError
 from tests.media import make_gif
@@ -35,7 +35,7 @@ def _frames(path):
 def test_restored_frames_keep_gif_timing(tmp_path, restorer):
     gif = make_gif(tmp_path / "in.gif", [100, 200, 100, 300], size=(24, 32))
     out = tmp_path / "out"
-    result = gif2video(gif, out, Gif2VideoConfig(dithered=False), restorer=restorer, engine=ENGINE)
+    result = gif2video(gif, out, Gif2VideoConfig(kind=GifKind.NONE), restorer=restorer, engine=ENGINE)
     frames = _frames(out)
     source = list(GifReader(gif))
     assert [f.pts for f in frames] == [f.pts for f in source]
@@ -47,13 +47,13 @@ def test_restored_frames_keep_gif_timing(tmp_path, restorer):
     assert float(free.mean()) > 0.09 and float(shift.mean()) > 0.03
     # The GIF's own colour is in its cell, so the step never moves a pixel away from it.
     assert bool((shift.norm(dim=0) <= free.norm(dim=0) + 1 / 255).all())
-    assert result.level == 32 and not result.dithered and result.dither_probability is None
+    assert result.level == 32 and result.plan.kind is GifKind.NONE and result.plan.probabilities is None
 
 
 def test_forced_dither_uses_the_dithered_model(tmp_path, restorer):
     gif = make_gif(tmp_path / "in.gif", [100, 100])
-    result = gif2video(gif, tmp_path / "out", Gif2VideoConfig(dithered=True), restorer=restorer, engine=ENGINE)
-    assert result.dithered
+    result = gif2video(gif, tmp_path / "out", Gif2VideoConfig(kind=GifKind.DIFFUSION), restorer=restorer, engine=ENGINE)
+    assert result.plan.model.config.dithered and result.plan.margin is None
     shift = float((_frames(tmp_path / "out")[0].image - next(iter(GifReader(gif))).image).mean())
     assert shift > 0.15
 
@@ -66,7 +66,7 @@ def test_factor_interpolates_restored_frames_and_a_loop_wraps_to_the_first(tmp_p
     frames = _frames(out)
     assert len(frames) == 6 and result.retimed.frames_out == 6
     assert frames[-1].pts == Fraction(25, 100) and frames[-1].end == Fraction(3, 10)
-    assert result.dither_probability is not None
+    assert result.plan.probabilities is not None
     restored = [f.image for f in _frames(out)[::2]]
     # The last in-between frame leads back into the first (looping GIF): not a hold.
     assert not torch.allclose(frames[-1].image, restored[-1], atol=2 / 255)

@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 from dataclasses import dataclass
 
 from kinema.models.checkpoint import ConfigDict
+
+
+class GifKind(enum.IntEnum):
+    """How a GIF's encoder mapped pixels onto its palette (the classifier's classes, in order)."""
+
+    #: Each pixel takes its nearest palette colour: ``G = f_C(I)`` holds per pixel.
+    NONE = 0
+    #: Error diffusion (Floyd–Steinberg, Sierra…): each pixel's error is pushed onto its neighbours.
+    DIFFUSION = 1
+    #: Ordered (Bayer) dithering: a fixed threshold pattern added before the mapping.
+    ORDERED = 2
+
+    @property
+    def dithered(self) -> bool:
+        return self is not GifKind.NONE
 
 
 @dataclass(frozen=True)
@@ -51,12 +67,17 @@ class DitherConfig(ConfigDict):
     """Sizes of :class:`kinema.models.gif2video.classifier.DitherNet`."""
 
     widths: tuple[int, ...] = (16, 32, 32)
+    #: 1: one logit, dithered or not (the first shipped classifier); 3: one per
+    #: :class:`GifKind`, how the GIF was made.
+    classes: int = 1
 
     def __post_init__(self):
         if not self.widths or any(w < 1 for w in self.widths):
             raise ValueError(f"widths must be positive, got {self.widths}")
+        if self.classes not in (1, len(GifKind)):
+            raise ValueError(f"classes must be 1 or {len(GifKind)}, got {self.classes}")
 
     @classmethod
-    def tiny(cls) -> DitherConfig:
-        return cls(widths=(8, 8))
+    def tiny(cls, **changes) -> DitherConfig:
+        return dataclasses.replace(cls(widths=(8, 8)), **changes)
 

@@ -154,7 +154,7 @@ class Gif2VideoJob:
         engine, restorer = loaded
         config = dataclasses.replace(self.config, overwrite=True)
         r = gif2video(source, output, config, restorer=restorer, engine=engine, device=device)
-        return {"frames_in": r.retimed.frames_in, "frames_out": r.retimed.frames_out, "colors": r.colors, "dithered": r.dithered, "model": r.level}
+        return {"frames_in": r.retimed.frames_in, "frames_out": r.retimed.frames_out, "colors": r.colors, "kind": None if r.plan is None else r.plan.kind.name.lower(), "model": r.level}
 
 
 @dataclass(frozen=True)
