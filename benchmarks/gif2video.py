@@ -31,11 +31,11 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.report import write_block
-from kinema.engines.gif2video import GifRestorer
+from kinema.engines.gif2video import MARGINS, GifRestorer
 from kinema.engines.learned import LearnedEngine
 from kinema.io.pixels import from_hwc
 from kinema.models.checkpoint import tensor_digest
-from kinema.models.gif2video import CCDNet, CCDNetConfig
+from kinema.models.gif2video import CCDNet, CCDNetConfig, GifKind
 from kinema.ops.color import quantize_gif
 from kinema.ops.metrics import psnr, ssim
 from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
@@ -66,12 +66,13 @@ def gaussian(image: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(out, k.view(1, 1, -1, 1).expand(3, 1, -1, 1), groups=3)[0]
 
 
-def scores(pred: list[torch.Tensor], truth: list[torch.Tensor]) -> tuple[float, float]:
-    """Mean per-frame PSNR and SSIM (frames of different clips differ in size)."""
+def scores(pred: list[torch.Tensor], truth: list[torch.Tensor], *, with_ssim: bool = True) -> tuple[float, float]:
+    """Mean per-frame PSNR and SSIM (frames of different clips differ in size; SSIM is
+    NaN without ``with_ssim``)."""
     pairs = [(p.clamp(0, 1)[None], t[None]) for p, t in zip(pred, truth)]
     return (
         float(np.mean([float(psnr(p, t)[0]) for p, t in pairs])),
-        float(np.mean([float(ssim(p, t)[0]) for p, t in pairs])),
+        float(np.mean([float(ssim(p, t)[0]) for p, t in pairs])) if with_ssim else float("nan"),
     )
 
 
@@ -136,18 +137,26 @@ def still_accuracy(data: Path, restorer: GifRestorer, count: int = 100) -> tuple
     return right, total
 
 
-def throughput(restorer: GifRestorer, repeats: int = 20) -> dict[str, float]:
-    rgb = (np.random.default_rng(0).random((256, 256, 3)) * 255).astype(np.uint8)
+def throughput(restorer: GifRestorer, real: np.ndarray, repeats: int = 20) -> dict[str, float]:
+    """Frames/s of the planned path (model + that kind's consistency step) at 256×256, on a
+    crop of a real frame ``real`` and on white noise (the step's worst case: most restored
+    pixels leave their cells)."""
+    noise = (np.random.default_rng(0).random((256, 256, 3)) * 255).astype(np.uint8)
+    crop = np.ascontiguousarray(real[:256, :256])
+    if crop.shape[:2] != (256, 256):
+        raise ValueError("the real frame must be at least 256×256")
     out = {}
-    for dither in (False, True):
-        indices, palette = quantize_gif(rgb, 32, dither=dither)
-        image, model = to_tensor(palette[indices]), restorer.pick(dither, 32)
-        for _ in range(3):
-            restorer.restore(image, model, palette)
-        started = time.perf_counter()
-        for _ in range(repeats):
-            restorer.restore(image, model, palette)
-        out["dithered" if dither else "not dithered"] = repeats / (time.perf_counter() - started)
+    for what, rgb in (("a real frame", crop), ("white noise", noise)):
+        for dither in (False, True):
+            indices, palette = quantize_gif(rgb, 32, dither=dither)
+            image, model = to_tensor(palette[indices]), restorer.pick(dither, 32)
+            margin = MARGINS[GifKind.NONE] if not dither else 0.0
+            for _ in range(3):
+                restorer.restore(image, model, palette, margin=margin)
+            started = time.perf_counter()
+            for _ in range(repeats):
+                restorer.restore(image, model, palette, margin=margin)
+            out[f"{'dithered' if dither else 'not dithered'}, {what}"] = repeats / (time.perf_counter() - started)
     return out
 
 
@@ -257,7 +266,8 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     rows, accuracy = spatial(clips, restorer)
     still = still_accuracy(args.data, restorer)
-    speed = throughput(restorer)
+    real = load_sources(args.data, (HELD_OUT_CLIPS[-1],), max_side=640)[0]
+    speed = throughput(restorer, real)
     table2 = temporal(clips, restorer, LearnedEngine.from_file())
     lines = [
         f"Held-out clips: {', '.join(Path(n).name for n in HELD_OUT_CLIPS)} — first {args.frames} frames each, longer side 320 px "

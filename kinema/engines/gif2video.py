@@ -134,6 +134,14 @@ class GifRestorer:
             return image
         return self.restore(image, plan.model, consistent=plan.margin is not None, margin=plan.margin or 0.0)
 
+    def make_consistent(self, restored: torch.Tensor, image: torch.Tensor, plan: Plan) -> torch.Tensor:
+        """``plan``'s consistency step on a restoration ``restored`` of the GIF frame
+        ``image`` (both ``(3, H, W)``; unchanged when the plan has no step)."""
+        if plan.margin is None:
+            return restored
+        palettes = stack_palettes([palette_of(to_hwc(image))])
+        return project_to_cells(restored[None], image[None], palettes, margin=plan.margin)[0]
+
     @torch.inference_mode()
     def restore(
         self, image: torch.Tensor, model: CCDNet, palette: np.ndarray | None = None, *, consistent: bool = True, margin: float = 0.0

@@ -32,6 +32,7 @@ from kinema.io.atomic import check_output
 from kinema.io.gif import GifReader
 from kinema.io.output import OutputOptions, output_kind
 from kinema.models.gif2video import GifKind
+from kinema.ops.fuse import fuse_neighbours
 from kinema.pipelines.convert import Progress
 from kinema.pipelines.interpolate import InterpolateConfig, InterpolateResult, interpolate_frames
 from kinema.types import CutMode, Frame, MediaInfo
@@ -50,6 +51,9 @@ class Gif2VideoConfig:
     loop: int = 1
     #: How the GIF was made (None: the classifier decides).
     kind: GifKind | None = None
+    #: Neighbours on each side fused into every restored frame along the motion
+    #: (:mod:`kinema.ops.fuse`); 0: each frame on its own.
+    temporal: int = 0
     #: False: frames pass through unrestored (to compare, or to only retime).
     restore: bool = True
     output: OutputOptions = field(default_factory=OutputOptions)
@@ -66,6 +70,8 @@ class Gif2VideoConfig:
             raise ValueError(f"fps must be positive, got {self.fps}")
         if not isinstance(self.loop, int) or self.loop < 1:
             raise ValueError(f"loop must be a whole number ≥ 1, got {self.loop}")
+        if not isinstance(self.temporal, int) or not 0 <= self.temporal <= 4:
+            raise ValueError(f"temporal must be a whole number in 0..4, got {self.temporal}")
         self.output.validate()
 
     def retime(self) -> InterpolateConfig:
@@ -130,14 +136,38 @@ def gif2video(
     spent = [0.0]
 
     def restored() -> Iterator[Frame]:
-        for frame in reader:
-            if plan is None or plan.model is None:
-                yield frame
-                continue
+        if plan is None or plan.model is None:
+            yield from reader
+            return
+        if config.temporal == 0:
+            for frame in reader:
+                started = time.perf_counter()
+                image = restorer.restore_planned(frame.image, plan)
+                spent[0] += time.perf_counter() - started
+                yield frame.replace(image=image)
+            return
+        # A window of frames restored on their own; each is fused with its neighbours
+        # once the ones after it are in, then made consistent with its own GIF frame.
+        window: list[tuple[Frame, torch.Tensor]] = []
+
+        def fused(k: int) -> Frame:
             started = time.perf_counter()
-            image = restorer.restore_planned(frame.image, plan)
+            frame, own = window[k]
+            others = [r for j, (_, r) in enumerate(window) if j != k and abs(j - k) <= config.temporal]
+            image = restorer.make_consistent(fuse_neighbours(own, others), frame.image, plan)
             spent[0] += time.perf_counter() - started
-            yield frame.replace(image=image)
+            return frame.replace(image=image)
+
+        for frame in reader:
+            started = time.perf_counter()
+            window.append((frame, restorer.restore(frame.image, plan.model, consistent=False)))
+            spent[0] += time.perf_counter() - started
+            if len(window) > config.temporal:
+                yield fused(len(window) - 1 - config.temporal)
+            if len(window) > 2 * config.temporal:
+                window.pop(0)
+        for k in range(max(0, len(window) - config.temporal), len(window)):
+            yield fused(k)
 
     def looped() -> Iterator[Frame]:
         cache: list[Frame] = []

@@ -243,6 +243,11 @@ class EncodedSet:
     def kinds(self) -> set[GifKind]:
         return {c.kind for c in self.coders}
 
+    def of_kinds(self, kinds: Sequence[GifKind]) -> KindView:
+        """This set seen as a CCDNet trainer sees its data (``sample(g, dither=, colors=)``),
+        drawing only GIFs of ``kinds``."""
+        return KindView(self, tuple(kinds))
+
     def sample(self, g, *, kinds: Sequence[GifKind], colors: int | None = None):
         """``((gif (3,c,c), palette (K,3) u8, target (3,c,c)), kind)``: a crop (with flips)
         of a frame made by a random encoder of one of ``kinds``."""
@@ -266,3 +271,14 @@ class EncodedSet:
             pair = [a[::-1] for a in pair]
         gif_crop, target_crop = (from_hwc(np.ascontiguousarray(a))[0] for a in pair)
         return (gif_crop, palette, target_crop), self.coders[coder].kind
+
+
+@dataclass(frozen=True)
+class KindView:
+    """:meth:`EncodedSet.of_kinds`."""
+
+    data: EncodedSet
+    kinds: tuple[GifKind, ...]
+
+    def sample(self, g, *, dither: bool | None = None, colors: int | None = None):
+        return self.data.sample(g, kinds=self.kinds, colors=colors)[0]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from kinema.models.gif2video import CCDNet, CCDNetConfig, DitherConfig, DitherNet
+from kinema.models.gif2video import CCDNet, CCDNetConfig, DitherConfig, DitherNet, GifKind
 from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
 from kinema.train.distributed import end_rank, join, leave
 from kinema.train.gif_encoders import EncodedSet, training_encoders
@@ -52,10 +52,19 @@ def _ccdnet(args, argv) -> None:
     read = list(dict.fromkeys([*args.sources, "photos"])) if args.photo_sides else list(args.sources)
     for side in args.photo_sides:  # the photos again at larger sizes: more distinct content
         frames += load_sources(args.data, ("photos",), max_side=side)
-    data = GifFrames(frames, (args.colors,), crop=args.crop)
-    held = GifFrames(load_sources(args.data, args.held_out[:1]), (args.colors,), crop=args.crop)
     g = torch.Generator().manual_seed(1234)
-    validation = [held.sample(g, dither=args.dithered) for _ in range(16)]
+    if args.encoders:
+        # GIFs as every training encoder makes them, of the kinds this model serves.
+        kinds = [GifKind.DIFFUSION, GifKind.ORDERED] if args.dithered else [GifKind.NONE]
+        coders = [c for c in training_encoders() if c.kind in kinds]
+        clips = load_clips(args.data, args.sources, every=args.every, slideshow=True)
+        data = EncodedSet(clips, coders, (args.colors,), crop=args.crop).of_kinds(kinds)
+        held = EncodedSet(load_clips(args.data, args.held_out[:1]), coders, (args.colors,), crop=args.crop).of_kinds(kinds)
+        validation = [held.sample(g) for _ in range(32)]
+    else:
+        data = GifFrames(frames, (args.colors,), crop=args.crop)
+        held = GifFrames(load_sources(args.data, args.held_out[:1]), (args.colors,), crop=args.crop)
+        validation = [held.sample(g, dither=args.dithered) for _ in range(16)]
     # Seeded here, not by whatever ran before: every torchrun rank (and a single-process
     # run) must build the same initial weights.
     torch.manual_seed(args.seed)
@@ -143,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     ccd.add_argument("--device", default="cpu", help="cpu or cuda (under torchrun: each rank's own GPU)")
     ccd.add_argument("--sources", nargs="+", default=list(GIF_SOURCES), help="clips, sequences or 'photos' under --data")
     ccd.add_argument("--photo-sides", type=int, nargs="*", default=[], help="also the photos at these longer sides (besides 320 px)")
+    ccd.add_argument("--encoders", action="store_true", help="GIFs from every training encoder (kinema.train.gif_encoders), not only Pillow's")
     ccd.add_argument("--held-out", nargs="+", default=list(HELD_OUT_CLIPS), help="validation clip (the first one is used)")
     dither.add_argument("--steps", type=int, default=DitherTrainConfig.steps)
     dither.add_argument("--batch", type=int, default=DitherTrainConfig.batch)

@@ -113,3 +113,31 @@ def test_bad_inputs_and_options(tmp_path, restorer):
         Gif2VideoConfig(factor=2, fps=Fraction(30))
     with pytest.raises(ValueError):
         Gif2VideoConfig(loop=0)
+
+
+@pytest.mark.parametrize("radius", [1, 2])
+def test_temporal_fusion_keeps_every_frame_in_order_and_its_timing(tmp_path, restorer, radius):
+    gif = make_gif(tmp_path / "in.gif", [100, 200, 100, 300, 100])
+    out = tmp_path / "out"
+    gif2video(gif, out, Gif2VideoConfig(kind=GifKind.NONE, temporal=radius), restorer=restorer, engine=ENGINE)
+    frames, single = _frames(out), tmp_path / "single"
+    gif2video(gif, single, Gif2VideoConfig(kind=GifKind.NONE), restorer=restorer, engine=ENGINE)
+    alone = _frames(single)
+    assert [f.pts for f in frames] == [f.pts for f in alone] and len(frames) == 5
+    # Each fused frame is its own frame (the neighbours of these test frames differ a lot,
+    # so they weigh little), not a neighbour's.
+    for fused, own in zip(frames, alone):
+        assert float((fused.image - own.image).abs().mean()) < 0.02
+    with pytest.raises(ValueError):
+        Gif2VideoConfig(temporal=-1)
+
+
+def test_fusion_averages_aligned_noise_away():
+    from kinema.ops.fuse import fuse_neighbours
+
+    g = torch.Generator().manual_seed(0)
+    y, x = torch.meshgrid(torch.linspace(0, 1, 48), torch.linspace(0, 1, 64), indexing="ij")
+    clean = torch.stack([x, y, 0.5 * (x + y)])
+    noisy = [(clean + 0.01 * torch.randn(clean.shape, generator=g)).clamp(0, 1) for _ in range(3)]
+    fused = fuse_neighbours(noisy[1], [noisy[0], noisy[2]])
+    assert float((fused - clean).square().mean()) < 0.6 * float((noisy[1] - clean).square().mean())
