@@ -36,7 +36,8 @@ from kinema.engines.learned import LearnedEngine
 from kinema.io.pixels import from_hwc
 from kinema.models.checkpoint import tensor_digest
 from kinema.models.gif2video import CCDNet, CCDNetConfig, GifKind
-from kinema.ops.color import quantize_gif
+from kinema.ops.color import project_to_cells, quantize_gif, stack_palettes
+from kinema.ops.fuse import fuse_neighbours
 from kinema.ops.metrics import psnr, ssim
 from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
 from kinema.train.gif2video import load_sources
@@ -157,6 +158,16 @@ def throughput(restorer: GifRestorer, real: np.ndarray, repeats: int = 20) -> di
             for _ in range(repeats):
                 restorer.restore(image, model, palette, margin=margin)
             out[f"{'dithered' if dither else 'not dithered'}, {what}"] = repeats / (time.perf_counter() - started)
+    # --temporal 1 on the real frame: in a stream every frame is restored once and fused
+    # with its two neighbours (here shifted copies of it: two flows, two warps), then the step.
+    indices, palette = quantize_gif(crop, 32, dither=False)
+    image, model = to_tensor(palette[indices]), restorer.pick(False, 32)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        own = restorer.restore(image, model, palette, consistent=False)
+        fused = fuse_neighbours(own, [torch.roll(own, k, dims=-1) for k in (-2, 2)])
+        project_to_cells(fused[None], image[None], stack_palettes([palette]))
+    out["not dithered, a real frame, --temporal 1"] = repeats / (time.perf_counter() - started)
     return out
 
 

@@ -256,7 +256,7 @@ def gif2video_cmd(
     loop: Annotated[int, typer.Option(help="Play the animation N times in the output (seams interpolated).")] = 1,
     dither: Annotated[Dither, typer.Option(help="How the GIF was made: yes (error diffusion), ordered, no; auto lets the classifier decide.")] = Dither.auto,
     restore: Annotated[bool, typer.Option("--restore/--no-restore", help="Undo the colour quantization (off: only retime).")] = True,
-    temporal: Annotated[int, typer.Option(help="Fuse N neighbours on each side into every restored frame, aligned by motion (0: frame by frame).")] = 0,
+    temporal: Annotated[int, typer.Option(help="Fuse N neighbours on each side into every restored frame, aligned by motion (0: frame by frame).")] = 1,
     models: Annotated[Optional[Path], typer.Option(help="Folder of GIF restoration weights (default: the shipped ones).")] = None,
     engine: EngineOption = DEFAULT_ENGINE,
     quality: QualityOption = Quality.balanced,

@@ -39,7 +39,7 @@ MODEL_GLOB = "gif-*.safetensors"
 SURE = 0.6
 #: How far (8-bit units) the consistency step lets a restored colour lie outside its GIF
 #: colour's cell, per kind; a kind not here gets no step.
-MARGINS = {GifKind.NONE: 2.0, GifKind.ORDERED: 16.0}
+MARGINS = {GifKind.NONE: 0.0, GifKind.ORDERED: 16.0}
 
 
 @dataclass(frozen=True)
