@@ -31,10 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from kinema.io.gif import GifReader
-from kinema.io.pixels import to_hwc
+from kinema.io.pixels import from_hwc, to_hwc
 from kinema.models.gif2video import GifKind
 from kinema.ops.color import median_cut_palette, nearest_indices, palette_of, quantize_gif
 
@@ -251,10 +252,6 @@ class EncodedSet:
     def sample(self, g, *, kinds: Sequence[GifKind], colors: int | None = None):
         """``((gif (3,c,c), palette (K,3) u8, target (3,c,c)), kind)``: a crop (with flips)
         of a frame made by a random encoder of one of ``kinds``."""
-        import torch
-
-        from kinema.io.pixels import from_hwc
-
         level = colors or self.colors[int(torch.randint(len(self.colors), (), generator=g))]
         choices = [k for k, c in enumerate(self.coders) if c.kind in kinds]
         coder = choices[int(torch.randint(len(choices), (), generator=g))]

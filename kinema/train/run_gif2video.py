@@ -45,13 +45,12 @@ LEVELS = (32, 64, 128, 256)
 
 def _ccdnet(args, argv) -> None:
     cfg = GifTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, eval_every=args.eval_every, adversarial=args.adversarial, rmse=args.rmse)
+    if args.encoders and args.photo_sides:
+        raise SystemExit("--photo-sides is for Pillow's GIFs only: leave it out with --encoders")
     replica, device = join(args.device)
-    frames = load_sources(args.data, args.sources, every=args.every)
     # Everything read, for the data fingerprint: --photo-sides reads the photos even when
     # --sources leaves them out.
     read = list(dict.fromkeys([*args.sources, "photos"])) if args.photo_sides else list(args.sources)
-    for side in args.photo_sides:  # the photos again at larger sizes: more distinct content
-        frames += load_sources(args.data, ("photos",), max_side=side)
     g = torch.Generator().manual_seed(1234)
     if args.encoders:
         # GIFs as every training encoder makes them, of the kinds this model serves.
@@ -62,6 +61,9 @@ def _ccdnet(args, argv) -> None:
         held = EncodedSet(load_clips(args.data, args.held_out[:1]), coders, (args.colors,), crop=args.crop).of_kinds(kinds)
         validation = [held.sample(g) for _ in range(32)]
     else:
+        frames = load_sources(args.data, args.sources, every=args.every)
+        for side in args.photo_sides:  # the photos again at larger sizes: more distinct content
+            frames += load_sources(args.data, ("photos",), max_side=side)
         data = GifFrames(frames, (args.colors,), crop=args.crop)
         held = GifFrames(load_sources(args.data, args.held_out[:1]), (args.colors,), crop=args.crop)
         validation = [held.sample(g, dither=args.dithered) for _ in range(16)]

@@ -9,11 +9,12 @@ from kinema.train.gif2video import (
     GifFrames,
     GifTrainConfig,
     dither_accuracy,
-    dither_batch,
     grow,
+    kind_batch,
     train_ccdnet,
     train_dither,
 )
+from kinema.train.gif_encoders import BayerEncoder, EncodedSet, PillowEncoder
 from tests.media import smooth
 
 FRAMES = [smooth(i, 40, 52) for i in range(3)]
@@ -91,17 +92,20 @@ def test_grow_wider_starts_as_the_same_function_and_trains_the_new_channels():
     assert grown.refine.tail.weight.grad[:, 8:].abs().sum() > 0
 
 
-def test_the_dither_classifier_trains_in_the_one_loop_and_resumes_bit_exactly(tmp_path):
-    data = GifFrames(FRAMES, (8, 32), crop=24)
-    held = dither_batch(data, torch.Generator().manual_seed(99), 8)
-    cfg = DitherTrainConfig(steps=6, batch=4, eval_every=3)
+@pytest.mark.parametrize("classes", [1, 3])
+def test_the_kind_classifier_trains_in_the_one_loop_and_resumes_bit_exactly(tmp_path, classes):
+    coders = [PillowEncoder(), PillowEncoder(dither=True), BayerEncoder(size=4)]
+    data = EncodedSet([FRAMES], coders, (8, 32), crop=24)
+    held = kind_batch(data, torch.Generator().manual_seed(99), 9)
+    assert sorted(held[1].tolist()) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    cfg = DitherTrainConfig(steps=6, batch=6, eval_every=3)
     torch.manual_seed(2)
-    straight = DitherNet(DitherConfig.tiny())
+    straight = DitherNet(DitherConfig.tiny(classes=classes))
     assert train_dither(straight, data, held, cfg, tmp_path / "a") == 6
     torch.manual_seed(2)
-    resumed = DitherNet(DitherConfig.tiny())
+    resumed = DitherNet(DitherConfig.tiny(classes=classes))
     assert train_dither(resumed, data, held, cfg, tmp_path / "b", stop_at=3) == 3
-    resumed = DitherNet(DitherConfig.tiny())
+    resumed = DitherNet(DitherConfig.tiny(classes=classes))
     assert train_dither(resumed, data, held, cfg, tmp_path / "b") == 6
     for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name
