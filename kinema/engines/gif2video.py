@@ -2,11 +2,12 @@
 that routes it to the CCDNet trained for its kind (dithered or not) and the palette size
 nearest to its own, with the consistency step that suits the kind.
 
-Consistency (:func:`kinema.ops.color.project_to_cells`): without dithering every restored
-pixel is pulled into the palette cell of its GIF colour, widened by :data:`MARGINS` for
-encoders that pick colours by another distance than RGB (ffmpeg ≥ 6: OkLab); ordered
-dithering moves a colour by a bounded amount, so a wider margin holds there; error
-diffusion moves it arbitrarily far, so it gets no step. When the classifier is unsure
+Consistency (:func:`kinema.ops.color.project_to_cells`), per kind (:data:`MARGINS`):
+without dithering every restored pixel is pulled into the palette cell of its GIF colour —
+exact cells, which measured better than a widened cell even for encoders that pick colours
+by another distance than RGB (ffmpeg ≥ 6: OkLab); ordered dithering moves a colour by a
+bounded amount, so cells widened by that much hold there; error diffusion moves it
+arbitrarily far, so it gets no step. When the classifier is unsure
 (its likeliest kind below :data:`SURE`), kinema does not guess: the frames are kept as
 they are, which is never worse than the GIF.
 
