@@ -41,7 +41,6 @@ from kinema.engines.gif2video import GifRestorer, count_colors
 from kinema.io.pixels import from_hwc
 from kinema.models.gif2video import GifKind
 from kinema.ops.color import in_cell, palette_of, project_to_cells, stack_palettes
-from kinema.ops.fuse import fuse_neighbours
 from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
 from kinema.train.gif2video import load_sources
 from kinema.train.gif_encoders import encoders
@@ -110,8 +109,7 @@ def main() -> None:
                     # Exact cells, for the rows where kinema widens them (is the margin worth it?).
                     out["exact"] = project(0.0) if plan.margin else out["single"]
                     # The default: each frame fused with its neighbours (``--temporal 1``).
-                    fused = [fuse_neighbours(r, free[max(0, t - 1) : t] + free[t + 1 : t + 2]) for t, r in enumerate(free)]
-                    out["ours"] = [restorer.make_consistent(f, i, plan) for f, i in zip(fused, images)]
+                    out["ours"] = list(restorer.restore_frames(images, plan, temporal=1))
                 # SSIM (slow) only where the tables show it.
                 per_clip.append({k: scores([x.clamp(0, 1) for x in v], truth, with_ssim=k in ("gif", "ours")) for k, v in out.items()})
             mean = {k: tuple(float(np.mean([c[k][j] for c in per_clip])) for j in (0, 1)) for k in per_clip[0]}

@@ -19,7 +19,7 @@ The nearest level is nearest on a log scale (40 → 32, 100 → 128).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,7 @@ import torch
 from kinema.io.pixels import to_hwc
 from kinema.models.gif2video import CCDNet, DitherNet, GifKind
 from kinema.ops.color import palette_of, project_to_cells, stack_palettes
+from kinema.ops.fuse import fuse_neighbours
 from kinema.types import BadInputError
 from kinema.weights import DITHER, FOLDER
 
@@ -135,9 +136,31 @@ class GifRestorer:
             return image
         return self.restore(image, plan.model, consistent=plan.margin is not None, margin=plan.margin or 0.0)
 
-    def make_consistent(self, restored: torch.Tensor, image: torch.Tensor, plan: Plan) -> torch.Tensor:
-        """``plan``'s consistency step on a restoration ``restored`` of the GIF frame
-        ``image`` (both ``(3, H, W)``; unchanged when the plan has no step)."""
+    def restore_frames(self, images: Iterable[torch.Tensor], plan: Plan, *, temporal: int = 0) -> Iterator[torch.Tensor]:
+        """A GIF's ``(3, H, W)`` frames, in order, restored as ``plan`` says, each fused with
+        its ``temporal`` neighbours on either side (:func:`kinema.ops.fuse.fuse_neighbours`)
+        before its consistency step. Streams: at most ``2·temporal + 1`` frames are held,
+        and each comes out once the ones after it that it needs are in."""
+        if plan.model is None:
+            yield from images
+            return
+        window: list[tuple[torch.Tensor, torch.Tensor]] = []  # (GIF frame, its own restoration)
+
+        def fused(k: int) -> torch.Tensor:
+            image, own = window[k]
+            others = [r for j, (_, r) in enumerate(window) if j != k and abs(j - k) <= temporal]
+            return self._consistent(fuse_neighbours(own, others), image, plan)
+
+        for image in images:
+            window.append((image, self.restore(image, plan.model, consistent=False)))
+            if len(window) > temporal:
+                yield fused(len(window) - 1 - temporal)
+            if len(window) > 2 * temporal:
+                window.pop(0)
+        for k in range(max(0, len(window) - temporal), len(window)):
+            yield fused(k)
+
+    def _consistent(self, restored: torch.Tensor, image: torch.Tensor, plan: Plan) -> torch.Tensor:
         if plan.margin is None:
             return restored
         palettes = stack_palettes([palette_of(to_hwc(image))])

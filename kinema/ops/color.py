@@ -34,9 +34,15 @@ _INSIDE = 1e-3
 
 def median_cut_palette(rgb: np.ndarray, colors: int) -> np.ndarray:
     """``(H, W, 3)`` uint8 → ``(K, 3)`` uint8 palette, ``K ≤ colors`` (only entries in use)."""
+    return pillow_palette(rgb, colors, Image.Quantize.MEDIANCUT)
+
+
+def pillow_palette(rgb: np.ndarray, colors: int, method: Image.Quantize) -> np.ndarray:
+    """The palette Pillow's quantizer ``method`` (median cut, octree…) picks for ``(H, W, 3)``
+    uint8: ``(K, 3)`` uint8, ``K ≤ colors``, only the entries it uses."""
     if not 2 <= colors <= 256:
         raise ValueError(f"palette size must be in 2..256, got {colors}")
-    paletted = Image.fromarray(rgb, "RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    paletted = Image.fromarray(rgb, "RGB").quantize(colors=colors, method=method, dither=Image.Dither.NONE)
     used = np.unique(np.asarray(paletted))
     table = np.asarray(paletted.getpalette()[: 3 * 256], dtype=np.uint8).reshape(-1, 3)
     return table[used]

@@ -26,7 +26,10 @@ def fuse_neighbours(centre: torch.Tensor, neighbours: Sequence[torch.Tensor], *,
     """``centre`` ``(3, H, W)`` and its ``neighbours`` (same shape) → the fused ``(3, H, W)``.
 
     The centre has weight 1; each aligned neighbour ``exp(−‖n − c‖² / 2σ²)`` per pixel.
+    Without neighbours: the centre itself.
     """
+    if not neighbours:
+        return centre
     total, weight = centre.clone(), torch.ones_like(centre[:1])
     for other in neighbours:
         aligned = backward_warp(other[None], dis_flow(centre[None], other[None]))[0]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -32,7 +33,6 @@ from kinema.io.atomic import check_output
 from kinema.io.gif import GifReader
 from kinema.io.output import OutputOptions, output_kind
 from kinema.models.gif2video import GifKind
-from kinema.ops.fuse import fuse_neighbours
 from kinema.pipelines.convert import Progress
 from kinema.pipelines.interpolate import InterpolateConfig, InterpolateResult, interpolate_frames
 from kinema.types import CutMode, Frame, MediaInfo
@@ -140,35 +140,27 @@ def gif2video(
         if plan is None or plan.model is None:
             yield from reader
             return
-        if config.temporal == 0:
-            for frame in reader:
+        frames: deque[Frame] = deque()  # read, waiting for their restoration
+
+        def images() -> Iterator[torch.Tensor]:
+            decoded = iter(reader)
+            while True:
                 started = time.perf_counter()
-                image = restorer.restore_planned(frame.image, plan)
-                spent[0] += time.perf_counter() - started
-                yield frame.replace(image=image)
-            return
-        # A window of frames restored on their own; each is fused with its neighbours
-        # once the ones after it are in, then made consistent with its own GIF frame.
-        window: list[tuple[Frame, torch.Tensor]] = []
+                frame = next(decoded, None)
+                spent[0] -= time.perf_counter() - started  # reading is not restoring
+                if frame is None:
+                    return
+                frames.append(frame)
+                yield frame.image
 
-        def fused(k: int) -> Frame:
+        outputs = restorer.restore_frames(images(), plan, temporal=config.temporal)
+        while True:
             started = time.perf_counter()
-            frame, own = window[k]
-            others = [r for j, (_, r) in enumerate(window) if j != k and abs(j - k) <= config.temporal]
-            image = restorer.make_consistent(fuse_neighbours(own, others), frame.image, plan)
+            image = next(outputs, None)
             spent[0] += time.perf_counter() - started
-            return frame.replace(image=image)
-
-        for frame in reader:
-            started = time.perf_counter()
-            window.append((frame, restorer.restore(frame.image, plan.model, consistent=False)))
-            spent[0] += time.perf_counter() - started
-            if len(window) > config.temporal:
-                yield fused(len(window) - 1 - config.temporal)
-            if len(window) > 2 * config.temporal:
-                window.pop(0)
-        for k in range(max(0, len(window) - config.temporal), len(window)):
-            yield fused(k)
+            if image is None:
+                return
+            yield frames.popleft().replace(image=image)
 
     def looped() -> Iterator[Frame]:
         cache: list[Frame] = []

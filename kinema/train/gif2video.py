@@ -31,7 +31,7 @@ from kinema.ops.metrics import psnr
 from kinema.train.adversarial import PatchDiscriminator, discriminator_update, generator_loss
 from kinema.train.clips import load_frames
 from kinema.train.distributed import Method, Replica
-from kinema.train.gif_encoders import EncodedSet
+from kinema.train.gif_encoders import EncodedSet, random_crop
 from kinema.train.loop import Parts, Schedule, run_loop
 from kinema.train.synthetic import load_photos
 
@@ -90,17 +90,7 @@ class GifFrames:
     def sample(self, g: torch.Generator, *, dither: bool, colors: int | None = None) -> Sample:
         colors = colors or self.colors[int(torch.randint(len(self.colors), (), generator=g))]
         i = int(torch.randint(len(self.frames), (), generator=g))
-        frame = self.frames[i]
-        h, w = frame.shape[:2]
-        ch, cw = min(self.crop, h), min(self.crop, w)
-        y = int(torch.randint(h - ch + 1, (), generator=g))
-        x = int(torch.randint(w - cw + 1, (), generator=g))
-        crop = frame[y : y + ch, x : x + cw]
-        if bool(torch.rand((), generator=g) < 0.5):
-            crop = crop[:, ::-1]
-        if bool(torch.rand((), generator=g) < 0.5):
-            crop = crop[::-1]
-        crop = np.ascontiguousarray(crop)
+        (crop,) = random_crop(g, (self.frames[i],), self.crop)
         indices, palette = quantize_gif(crop, colors, dither=dither, palette=self.palettes[colors][i])
         return from_hwc(palette[indices])[0], palette, from_hwc(crop)[0]
 

@@ -37,7 +37,7 @@ from PIL import Image
 from kinema.io.gif import GifReader
 from kinema.io.pixels import from_hwc, to_hwc
 from kinema.models.gif2video import GifKind
-from kinema.ops.color import median_cut_palette, nearest_indices, palette_of, quantize_gif
+from kinema.ops.color import median_cut_palette, nearest_indices, palette_of, pillow_palette, quantize_gif
 
 #: Frame rate the encoders are told (it changes no pixel; GIF delays are centiseconds).
 RATE = 10
@@ -60,13 +60,9 @@ class PillowEncoder:
 
     def encode(self, frames: Sequence[np.ndarray], colors: int) -> list[np.ndarray]:
         out = []
+        method = Image.Quantize.FASTOCTREE if self.octree else Image.Quantize.MEDIANCUT
         for rgb in frames:
-            palette = None
-            if self.octree:
-                paletted = Image.fromarray(rgb, "RGB").quantize(colors=colors, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-                table = np.asarray(paletted.getpalette()[: 3 * 256], dtype=np.uint8).reshape(-1, 3)
-                palette = table[np.unique(np.asarray(paletted))]
-            indices, palette = quantize_gif(rgb, colors, dither=self.dither, palette=palette)
+            indices, palette = quantize_gif(rgb, colors, dither=self.dither, palette=pillow_palette(rgb, colors, method))
             out.append(palette[indices])
         return out
 
@@ -211,6 +207,21 @@ def training_encoders() -> list[Encoder]:
     return [*encoders(gifsicle=False), *bayer]
 
 
+def random_crop(g: torch.Generator, images: Sequence[np.ndarray], size: int) -> list[np.ndarray]:
+    """The same random ``size``² crop (smaller images: whole) of same-sized ``(H, W, 3)``
+    images, flipped left–right and up–down at random, each contiguous. Draws, in order:
+    y, x, the horizontal flip, the vertical flip."""
+    h, w = images[0].shape[:2]
+    ch, cw = min(size, h), min(size, w)
+    y, x = int(torch.randint(h - ch + 1, (), generator=g)), int(torch.randint(w - cw + 1, (), generator=g))
+    out = [a[y : y + ch, x : x + cw] for a in images]
+    if bool(torch.rand((), generator=g) < 0.5):
+        out = [a[:, ::-1] for a in out]
+    if bool(torch.rand((), generator=g) < 0.5):
+        out = [a[::-1] for a in out]
+    return [np.ascontiguousarray(a) for a in out]
+
+
 class EncodedSet:
     """Source frames encoded as GIFs by several encoders, at several palette sizes.
 
@@ -225,7 +236,7 @@ class EncodedSet:
         self.crop, self.colors = crop, tuple(colors)
         self.sources = [frame for clip in clips for frame in clip]
         self.coders = list(coders)
-        #: (colors, coder index) → [(gif frame, its palette, source index)]
+
         def encode(level: int, coder: Encoder) -> list[tuple[np.ndarray, np.ndarray, int]]:
             entries, start = [], 0
             for clip in clips:
@@ -239,10 +250,8 @@ class EncodedSet:
         keys = [(level, k) for level in self.colors for k in range(len(self.coders))]
         with ThreadPoolExecutor(threads) as pool:
             done = pool.map(lambda key: encode(key[0], self.coders[key[1]]), keys)
+            #: (colors, coder index) → [(gif frame, its palette, source index)]
             self.encoded = dict(zip(keys, done))
-
-    def kinds(self) -> set[GifKind]:
-        return {c.kind for c in self.coders}
 
     def of_kinds(self, kinds: Sequence[GifKind]) -> KindView:
         """This set seen as a CCDNet trainer sees its data (``sample(g, dither=, colors=)``),
@@ -257,16 +266,7 @@ class EncodedSet:
         coder = choices[int(torch.randint(len(choices), (), generator=g))]
         entries = self.encoded[(level, coder)]
         gif, palette, source = entries[int(torch.randint(len(entries), (), generator=g))]
-        target = self.sources[source]
-        h, w = gif.shape[:2]
-        ch, cw = min(self.crop, h), min(self.crop, w)
-        y, x = int(torch.randint(h - ch + 1, (), generator=g)), int(torch.randint(w - cw + 1, (), generator=g))
-        pair = [a[y : y + ch, x : x + cw] for a in (gif, target)]
-        if bool(torch.rand((), generator=g) < 0.5):
-            pair = [a[:, ::-1] for a in pair]
-        if bool(torch.rand((), generator=g) < 0.5):
-            pair = [a[::-1] for a in pair]
-        gif_crop, target_crop = (from_hwc(np.ascontiguousarray(a))[0] for a in pair)
+        gif_crop, target_crop = (from_hwc(a)[0] for a in random_crop(g, (gif, self.sources[source]), self.crop))
         return (gif_crop, palette, target_crop), self.coders[coder].kind
 
 
