@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -214,6 +215,44 @@ def decode_tiles(image: torch.Tensor, info: SnapshotInfo, net: SnapshotNet, devi
     return out
 
 
+def open_snapshot(
+    snapshot: Path, *, models: Path | None = None, device: torch.device | str = "cpu", without_metadata: str | None = None
+) -> tuple[torch.Tensor, SnapshotInfo, SnapshotNet]:
+    """``(picture (3, H, W), info, network)`` of a snapshot file, checked: the weights it
+    names, with the digest it records (see :func:`expand` for ``without_metadata``)."""
+    net = None
+    try:
+        image, info = read_snapshot(snapshot)
+    except NoSnapshotMetadata:
+        if without_metadata is None:
+            raise
+        image = read_picture(snapshot)
+        net, digest = load_model(without_metadata, models, device=device)
+        size = (image.shape[2], image.shape[1])
+        info = SnapshotInfo(frames=net.config.frames, model=without_metadata, digest=digest, fps="25/1", stride=1, starts=(0,),
+                            source=snapshot.name, source_size=size, size=size, tile=size)  # fmt: skip
+    if net is None:
+        net, digest = load_model(info.model, models, device=device)
+    if digest != info.digest:
+        raise ModelMismatchError(f"{snapshot}: made by other {info.model!r} weights (digest {info.digest}, these are {digest})")
+    if net.config.frames != info.frames:
+        raise ModelMismatchError(
+            f"{snapshot}: its metadata says {info.frames} frames, but the {info.model!r} weights it names make "
+            f"{net.config.frames}: the metadata was edited or damaged"
+        )
+    return image, info, net
+
+
+def smoothed(frames: torch.Tensor, factor: int, engine: Engine, device) -> Iterator[torch.Tensor]:
+    """One tile's frames ``(k, 3, h, w)`` with ``factor − 1`` in-betweens by ``engine``
+    after each but the last, one ``(3, h, w)`` frame at a time."""
+    for i in range(len(frames)):
+        yield frames[i]
+        if i + 1 < len(frames) and factor > 1:
+            a, b = frames[i][None].to(device), frames[i + 1][None].to(device)
+            yield from engine.interpolate(a, b, [j / factor for j in range(1, factor)])[0].cpu()
+
+
 def expand(
     snapshot: Path,
     output: Path,
@@ -242,26 +281,7 @@ def expand(
     output_kind(output)
     check_output(output, overwrite=overwrite, inputs=(snapshot,))
     started = time.perf_counter()
-    net = None
-    try:
-        image, info = read_snapshot(snapshot)
-    except NoSnapshotMetadata:
-        if without_metadata is None:
-            raise
-        image = read_picture(snapshot)
-        net, digest = load_model(without_metadata, models, device=device)
-        size = (image.shape[2], image.shape[1])
-        info = SnapshotInfo(frames=net.config.frames, model=without_metadata, digest=digest, fps="25/1", stride=1, starts=(0,),
-                            source=snapshot.name, source_size=size, size=size, tile=size)  # fmt: skip
-    if net is None:
-        net, digest = load_model(info.model, models, device=device)
-    if digest != info.digest:
-        raise ModelMismatchError(f"{snapshot}: made by other {info.model!r} weights (digest {info.digest}, these are {digest})")
-    if net.config.frames != info.frames:
-        raise ModelMismatchError(
-            f"{snapshot}: its metadata says {info.frames} frames, but the {info.model!r} weights it names make "
-            f"{net.config.frames}: the metadata was edited or damaged"
-        )
+    image, info, net = open_snapshot(snapshot, models=models, device=device, without_metadata=without_metadata)
     if fps is not None and fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
     rate = Fraction(fps) if fps is not None else info.rate * factor
@@ -271,15 +291,9 @@ def expand(
     written = 0
     with writer:
         for frames in decode_tiles(image, info, net, device):
-            for i in range(info.frames):
-                step = [frames[i][None]]
-                if i + 1 < info.frames and factor > 1:
-                    a, b = frames[i][None].to(device), frames[i + 1][None].to(device)
-                    between = engine.interpolate(a, b, [j / factor for j in range(1, factor)])[0].cpu()
-                    step += list(between[:, None])
-                for image_t in step:
-                    writer.write(Frame(image=image_t[0].clamp(0, 1), pts=Fraction(written) / rate, duration=1 / rate, index=written))
-                    written += 1
-                    if progress is not None:
-                        progress(written, total)
+            for image_t in smoothed(frames, factor, engine, device):
+                writer.write(Frame(image=image_t.clamp(0, 1), pts=Fraction(written) / rate, duration=1 / rate, index=written))
+                written += 1
+                if progress is not None:
+                    progress(written, total)
     return ExpandResult(output, info, written, rate, time.perf_counter() - started)

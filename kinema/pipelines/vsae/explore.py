@@ -1,4 +1,4 @@
-"""Looking at a video through its autoencoder: the latent map, clusters and summaries.
+"""Looking at a video through its autoencoder: the latent map, clusters, summaries, paths.
 
 * :func:`latent_map` — every frame's latent code projected on the codes' first two
   principal axes (the paper's Figure 1), the time path, thumbnails; with ``clusters``,
@@ -8,6 +8,9 @@
   segment's latent codes, sharpened by iterative reprojection (the paper's Eq. 7 and
   Figure 4). With ``compare`` the sheet also shows the per-pixel average and the average
   before reprojection, and the result says how close each comes to a real frame.
+* :func:`summarize_selection` — the same summary for any set of frames picked on the map,
+  with its medoid; :func:`resample_path`, :func:`codes_at` and :func:`decode_codes` turn
+  a path drawn on the map into frames (``kinema view`` uses all of them).
 """
 
 from __future__ import annotations
@@ -189,3 +192,76 @@ def _span(footage: Footage, first: int, last: int) -> str:
     a = float(footage.times[first][0] - start)
     b = float(footage.times[last][0] + footage.times[last][1] - start)
     return f"{a:.1f}–{b:.1f} s"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The summary of frames picked on the latent map (the paper's Figure 5)."""
+
+    #: ``(3, h, w)``: the decoded average of the picked frames' codes, reprojected.
+    image: torch.Tensor
+    #: The picked frame whose code is closest to their average (the figure's medoid).
+    medoid: int
+    #: PSNR (dB) of the summary against the picked frame most like it.
+    nearest_psnr: float
+
+
+@torch.no_grad()
+def summarize_selection(vm: VideoModel, codes: torch.Tensor, frames: torch.Tensor, picked: list[int], *, reproject: int = 5) -> Selection:
+    """The summary of the frames ``picked`` (indices into ``codes`` ``(N, C, h', w')`` and
+    ``frames`` ``(N, 3, h, w)`` in [0, 1]) — any set, not only a segment of the video."""
+    if not picked:
+        raise ValueError("no frames picked")
+    index = torch.tensor(sorted(set(picked)))
+    chosen = codes[index]
+    image = decode_average(vm, chosen, reproject=reproject)
+    centre = chosen.flatten(1).mean(0, keepdim=True)
+    medoid = int(index[torch.cdist(chosen.flatten(1).double(), centre.double()).argmin()])
+    return Selection(image=image, medoid=medoid, nearest_psnr=_nearest_psnr(image, frames[index]))
+
+
+def resample_path(points: torch.Tensor, count: int, *, loop: bool) -> torch.Tensor:
+    """``count`` points ``(count, 2)`` evenly spaced by length along the polyline ``points``
+    ``(P, 2)``. A loop runs back to its first point and stops one step short of it, so
+    the output repeats seamlessly; a one-shot includes both ends."""
+    points = points.to(torch.float64)
+    if points.dim() != 2 or points.shape[1] != 2 or len(points) < 1 or count < 1:
+        raise ValueError(f"a path is (P ≥ 1, 2) points and count ≥ 1, got {tuple(points.shape)} and {count}")
+    if loop:
+        points = torch.cat([points, points[:1]])
+    steps = (points[1:] - points[:-1]).norm(dim=1)
+    along = torch.cat([torch.zeros(1, dtype=torch.float64), steps.cumsum(0)])
+    total = float(along[-1])
+    if total == 0:
+        return points[:1].expand(count, 2).clone()
+    wanted = torch.linspace(0, total, count + 1 if loop else count, dtype=torch.float64)[:count]
+    segment = (torch.searchsorted(along, wanted, right=True) - 1).clamp(0, len(steps) - 1)
+    share = ((wanted - along[segment]) / steps[segment].clamp_min(1e-300)).clamp(0, 1)
+    return points[segment] + share[:, None] * (points[segment + 1] - points[segment])
+
+
+def codes_at(coords: torch.Tensor, codes: torch.Tensor, points: torch.Tensor, *, neighbours: int = 4) -> torch.Tensor:
+    """A latent code ``(M, C, h', w')`` for each map position in ``points`` ``(M, 2)``: the
+    codes of the frames drawn nearest it (``coords`` ``(N, 2)``) averaged with Gaussian
+    weights. The map is a projection and cannot be inverted, so a position stands for the
+    frames shown around it. The weights' width is a third of the typical step between
+    consecutive frames on the map: on a frame's dot the code is (nearly) that frame's, and
+    a path between two frames blends them (the paper's Figure 7) instead of snapping from
+    one to the other."""
+    coords = coords.to(torch.float64)
+    steps = (coords[1:] - coords[:-1]).norm(dim=1)
+    sigma = float(steps.median()) / 3 if len(steps) else 1.0
+    sigma = sigma if sigma > 0 else 1.0
+    distance = torch.cdist(points.to(torch.float64), coords)
+    near, index = distance.topk(min(neighbours, len(coords)), dim=1, largest=False)
+    weights = torch.softmax(-(near**2) / (2 * sigma**2), dim=1).to(codes.dtype)
+    return (weights[:, :, None] * codes.flatten(1)[index]).sum(1).view(len(points), *codes.shape[1:])
+
+
+@torch.no_grad()
+def decode_codes(vm: VideoModel, codes: torch.Tensor, *, reproject: int = 5, batch: int = 16) -> torch.Tensor:
+    """Frames ``(M, 3, h, w)`` on the CPU drawn from latent codes ``(M, C, h', w')``, each
+    pulled onto the video's manifold by ``reproject`` reprojections."""
+    device = next(vm.net.parameters()).device
+    out = [vm.net.reproject(vm.net.decode(codes[i : i + batch].to(device), vm.size), reproject).cpu() for i in range(0, len(codes), batch)]
+    return torch.cat(out)
