@@ -53,12 +53,15 @@ def view_cmd(
     import uvicorn
 
     from kinema.cli.common import engine_spec, stderr
-    from kinema.view.catalog import Catalog, Limits
+    from kinema.view.catalog import Catalog, Limits, kind_of
     from kinema.view.jobs import Jobs
     from kinema.view.server import LOOPBACK_NAMES, build_app, is_loopback, start_loading
 
     if not paths and compare is None:
         raise typer.BadParameter("name at least one file to view")
+    models = sum(kind_of(p) == "model" for p in paths or [])
+    if models != len(video or []):
+        raise typer.BadParameter(f"{models} vsae model(s) named and {len(video or [])} --video: give each model the video it was fit on, in order")
     use_threads(threads)
     limits = Limits(display_side=display_side)
     catalog = Catalog.build(paths or [], videos_for_models=video or [], compare=compare, limits=limits, device=device_of(device))

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from kinema.ops.latent import kmeans, pca_2d, unit_length
-from kinema.io.snapshot_file import SnapshotInfo, read_snapshot
+from kinema.io.snapshot_file import NoSnapshotMetadata, SnapshotInfo, read_snapshot
 from kinema.pipelines.snapshot import decode_tiles, open_snapshot, smoothed
 from kinema.pipelines.vsae.explore import codes_at, decode_codes, resample_path, summarize_selection
 from kinema.pipelines.vsae.fit import Footage, VideoModel, encode_all, load_video_model, open_model_and_video
@@ -38,7 +38,10 @@ class SnapshotItem(Item):
     @classmethod
     def open(cls, ident: str, path: Path, *, device) -> SnapshotItem:
         """A picture without kinema's metadata is refused here, with its own message."""
-        image, info = read_snapshot(path)
+        try:
+            image, info = read_snapshot(path)
+        except NoSnapshotMetadata:
+            raise BadInputError(f"{path}: not a snapshot (no kinema metadata): kinema view shows pictures made by 'kinema snapshot embed' or 'preview'") from None
         return cls(id=ident, name=path.name, path=Path(path), state=State.READY, progress=1.0, device=device, image=image, info=info)
 
     def describe(self) -> dict:

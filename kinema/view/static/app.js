@@ -116,7 +116,7 @@ async function compare(ids, pairId) {
   const end = Math.max(...videos.map((v) => v.times[v.times.length - 1][0] + v.times[v.times.length - 1][1]));
   const [w, h] = videos[0].display;
   const two = videos.length === 2;
-  let t = 0, playing = false, last = 0, raf = 0, drawn = "";
+  let t = 0, playing = false, last = 0, raf = 0, drawn = "", tickets = 0;
 
   const canvas = el("canvas", { id: "view", width: two ? 2 * w : w, height: h, "aria-label": "the video frames" });
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
@@ -139,10 +139,15 @@ async function compare(ids, pairId) {
 
   function layout() {
     canvas.width = two && mode.value === "side" ? 2 * w : w;
+    // Small videos are shown larger (whole multiples, sharp pixels): a 64-px clip is unreadable.
+    const zoom = Math.max(1, Math.floor(480 / w));
+    canvas.style.width = `${zoom * canvas.width}px`;
+    canvas.style.imageRendering = zoom > 1 ? "pixelated" : "auto";
+    if (!two) return;
     $("#split-label").hidden = mode.value !== "wipe";
     $("#gain-label").hidden = mode.value !== "diff";
   }
-  if (two) layout();
+  layout();
 
   function plot(box, values) {
     const W = Math.max(320, Math.min(900, w * (two ? 2 : 1))), H = 140, pad = 28;
@@ -167,8 +172,9 @@ async function compare(ids, pairId) {
   async function draw() {
     const index = videos.map((v) => frameAt(v.times, t));
     const key = `${index}|${mode.value}|${split.value}|${gain.value}|${canvas.width}`;
+    const ticket = ++tickets;
     const frames = await Promise.all(videos.map((v, k) => image(`/api/items/${v.id}/frames/${index[k]}`)));
-    if (key === drawn) return;
+    if (ticket !== tickets || key === drawn) return;  // a later draw was asked for meanwhile, or this one is on screen
     drawn = key;
     const [a, b] = frames;
     if (!two || mode.value === "side") {
@@ -235,6 +241,8 @@ async function snapshot(id) {
   const bar = el("progress", { max: 1, value: 0, hidden: true, "aria-label": "expanding" });
   const hint = el("p", { class: "note" }, `${item.count > 1 ? `A preview sheet of ${item.count} snapshots` : "A snapshot"} of ${item.source}, ${item.frames} frames each. Hover or click to play ${item.count > 1 ? "every tile" : "it"}.`);
   const stage = el("div", { class: "stage", tabindex: 0, role: "button", "aria-label": "play the snapshot" }, still, overlay);
+  const zoom = Math.max(1, Math.floor(480 / item.size[0]));  // small snapshots shown larger
+  for (const node of [still, overlay]) { node.style.width = `${zoom * item.size[0]}px`; node.style.imageRendering = zoom > 1 ? "pixelated" : "auto"; }
   main().replaceChildren(el("h1", {}, item.name), hint, bar, stage);
   const ctx = overlay.getContext("2d");
   let frames = null, timer = 0, pinned = false, index = 0;
@@ -352,7 +360,13 @@ async function latentMap(id) {
     hoverCap.textContent = `frame ${best + 1} of ${n}, ${data.points[best].t.toFixed(2)} s, cluster ${data.points[best].cluster + 1}`;
   }
   const tool = () => $('input[name="tool"]:checked').value;
-  svg.addEventListener("pointerdown", (event) => { drawing = [local(event)]; svg.setPointerCapture(event.pointerId); event.preventDefault(); });
+  svg.addEventListener("pointerdown", (event) => {
+    drawing = [local(event)];
+    drawn.setAttribute("points", "");
+    line.setAttribute("points", "");
+    svg.setPointerCapture(event.pointerId);
+    event.preventDefault();
+  });
   svg.addEventListener("pointermove", (event) => {
     if (!drawing) return hover(event);
     const here = local(event);
