@@ -6,8 +6,10 @@ import torch
 from kinema.io.images import read_image
 from kinema.io.pixels import from_hwc
 from kinema.io.probe import open_reader
-from kinema.pipelines.vsae import load_video_model
+from kinema.models.video_ae import VideoAEConfig
+from kinema.pipelines.vsae import FitVideoConfig, fit_video, load_video_model
 from kinema.pipelines.vsae.edit import Box, edit_video, extend, feather, fill_from_other_frames, fill_from_surroundings, insert, insert_frame, remove, reproject_edit, stitch, stitch_images, stretch
+from kinema.train.video_ae import FitConfig
 from kinema.types import BadInputError
 from tests.media import orbit_square, texture
 
@@ -54,8 +56,23 @@ def masked_error(a: torch.Tensor, b: torch.Tensor, where: torch.Tensor) -> float
     return float((a - b).abs()[:, where].mean())
 
 
-def test_the_papers_removal_draws_back_what_the_video_always_shows(fitted):
-    video, result = fitted
+@pytest.fixture(scope="module")
+def learned_square(fitted, tmp_path_factory):
+    """The session's clip fit until its model draws the square well (600 epochs; the
+    session's 150-epoch model has not learned it, and whether reprojection brings it back
+    then depends on the machine's arithmetic)."""
+    video, _ = fitted
+    config = FitVideoConfig(max_side=64, model=VideoAEConfig.tiny(), fit=FitConfig(epochs=600, batch=6, lr=2e-3))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return video, fit_video(video, tmp_path_factory.mktemp("vsae-square") / "orbit.safetensors", config)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_the_papers_removal_draws_back_what_the_video_always_shows(learned_square):
+    video, result = learned_square
     net = load_video_model(result.output).net
     frames = torch.stack([f.image for f in open_reader(video)])
     square = orbit_square(0).bool()
@@ -66,7 +83,7 @@ def test_the_papers_removal_draws_back_what_the_video_always_shows(fitted):
     yellow = torch.tensor([250, 240, 40]).float().view(3, 1) / 255
     # Every frame of this clip shows the square: reprojection puts it back (the paper's
     # caveat, and why removal does not reproject by default).
-    assert (with_passes[:, square] - yellow).abs().mean() < (without[:, square] - yellow).abs().mean()
+    assert (with_passes[:, square] - yellow).abs().mean() < 0.5 * (without[:, square] - yellow).abs().mean()
 
 
 def test_stitch_stretch_and_extend_keep_their_sizes_and_what_is_kept(fitted):
