@@ -29,10 +29,11 @@ from starlette.routing import Route
 
 from kinema.types import KinemaError
 from kinema.view.catalog import Catalog, Pair, State, VideoItem, png
+from kinema.view.items import ModelItem, SnapshotItem
 from kinema.view.jobs import Busy, Jobs
 
 #: The page's files, served from the package by these names only.
-ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
+ASSETS = {**{f"{name}.js": "text/javascript" for name in ("app", "common", "compare", "snapshot", "map")}, "style.css": "text/css"}
 COOKIE = "kinema_view_token"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 HEADERS = {
@@ -181,8 +182,6 @@ def build_app(catalog: Catalog, jobs: Jobs, *, token: str | None = None, allowed
         return _error(404, "no such item") if found is None else JSONResponse(found.describe())
 
     def frame(request: Request) -> Response:
-        from kinema.view.items import ModelItem
-
         found = item_of(request, (VideoItem, ModelItem))
         if found is None:
             return _error(404, "no such item")
@@ -200,14 +199,10 @@ def build_app(catalog: Catalog, jobs: Jobs, *, token: str | None = None, allowed
         return _error(404, "no such pair") if found is None else JSONResponse(found.describe())
 
     def still(request: Request) -> Response:
-        from kinema.view.items import SnapshotItem
-
         found = item_of(request, SnapshotItem)
         return _error(404, "no such snapshot") if found is None else Response(found.still(), media_type="image/png")
 
     async def expand(request: Request) -> Response:
-        from kinema.view.items import SnapshotItem
-
         found = item_of(request, SnapshotItem)
         if found is None:
             return _error(404, "no such snapshot")
@@ -220,8 +215,6 @@ def build_app(catalog: Catalog, jobs: Jobs, *, token: str | None = None, allowed
         return submit(f"expand {found.name}", work)
 
     def tile_frame(request: Request) -> Response:
-        from kinema.view.items import SnapshotItem
-
         found = item_of(request, SnapshotItem)
         tile, index = request.path_params["tile"], request.path_params["index"]
         if found is None or not found.tiles or not 0 <= tile < len(found.tiles) or not 0 <= index < len(found.tiles[tile]):
@@ -229,24 +222,26 @@ def build_app(catalog: Catalog, jobs: Jobs, *, token: str | None = None, allowed
         return Response(png(found.tiles[tile][index]), media_type="image/png")
 
     def latent_map(request: Request) -> Response:
-        from kinema.view.items import ModelItem
-
         found = item_of(request, ModelItem)
         if found is None:
             return _error(404, "no such model")
         return ready(found) or JSONResponse(found.map())
 
-    async def summary(request: Request) -> Response:
-        from kinema.view.items import ModelItem
-
+    async def model_and_body(request: Request) -> tuple[ModelItem, dict] | Response:
+        """The ready model a POST names and its JSON body, or the refusal."""
         found = item_of(request, ModelItem)
         if found is None:
             return _error(404, "no such model")
         if (wait := ready(found)) is not None:
             return wait
         data = await body(request)
-        if isinstance(data, Response):
-            return data
+        return data if isinstance(data, Response) else (found, data)
+
+    async def summary(request: Request) -> Response:
+        asked = await model_and_body(request)
+        if isinstance(asked, Response):
+            return asked
+        found, data = asked
         picked = data.get("frames")
         if not isinstance(picked, list) or not picked or not all(isinstance(i, int) and not isinstance(i, bool) for i in picked):
             return _error(400, "frames: a non-empty list of frame numbers")
@@ -260,16 +255,10 @@ def build_app(catalog: Catalog, jobs: Jobs, *, token: str | None = None, allowed
         return submit(f"summary of {len(set(picked))} frames", work)
 
     async def path(request: Request) -> Response:
-        from kinema.view.items import ModelItem
-
-        found = item_of(request, ModelItem)
-        if found is None:
-            return _error(404, "no such model")
-        if (wait := ready(found)) is not None:
-            return wait
-        data = await body(request)
-        if isinstance(data, Response):
-            return data
+        asked = await model_and_body(request)
+        if isinstance(asked, Response):
+            return asked
+        found, data = asked
         points, seconds, fps, loop = data.get("points"), data.get("seconds", 2), data.get("fps", 25), data.get("loop", False)
         number = (int, float)
         if not isinstance(points, list) or not 1 <= len(points) <= 10_000 or not all(

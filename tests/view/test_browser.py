@@ -59,7 +59,8 @@ def browser():
 
 @pytest.fixture()
 def page(browser, tmp_path):
-    """A fresh page that records console errors; fails the test if any happened."""
+    """A fresh page that records console errors; fails the test if any happened, or if
+    the page showed an error it caught."""
     context = browser.new_context(viewport={"width": 1100, "height": 800})
     page = context.new_page()
     errors = []
@@ -68,8 +69,9 @@ def page(browser, tmp_path):
     page.on("requestfailed", lambda request: errors.append(f"request failed: {request.url}"))
     yield page
     page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+    alerts = page.locator('[role="alert"]').all_inner_texts()  # what the page caught and showed
     context.close()
-    assert not errors, errors
+    assert not errors and not alerts, (errors, alerts)
 
 
 def test_the_items_page_lists_every_item(page, server):
@@ -145,6 +147,9 @@ def test_the_map_shows_a_frame_on_hover_a_summary_for_a_box_and_a_video_for_a_pa
     page.mouse.move(*centres[alone])
     sync_api.expect(page.locator("#hover-frame")).to_have_attribute("data-index", str(alone))
     page.wait_for_function("() => document.getElementById('hover-frame').complete && document.getElementById('hover-frame').naturalWidth === 64")
+    page.locator("#frame-picker").focus()  # the keyboard's way: a slider over the frames
+    page.keyboard.press("ArrowRight")
+    sync_api.expect(page.locator("#hover-frame")).to_have_attribute("data-index", str(alone + 1))
 
     box = page.locator("#map").bounding_box()
     page.mouse.move(box["x"] + 2, box["y"] + 2)
