@@ -1,11 +1,11 @@
 """kinema view's API through Starlette's test client: what each route answers, and what
 it refuses (unknown ids, paths, huge bodies, other sites, a missing or wrong token)."""
 
+import io
 import json
 import time
 
 import av
-import io
 import pytest
 from PIL import Image
 from starlette.testclient import TestClient
@@ -188,3 +188,16 @@ def test_videos_of_different_timing_are_compared_without_psnr(media, tmp_path):
     (pair,) = catalog.pairs.values()
     assert pair.psnr is None and "frame count" in pair.note
     assert all(len(item.frames) for item in catalog.items.values())
+
+
+def test_gifs_and_frame_folders_are_videos_too(tmp_path):
+    from tests.media import make_gif, make_png_sequence
+
+    gif = make_gif(tmp_path / "anim.gif", [40, 80, 40], transparent=True)
+    folder = make_png_sequence(tmp_path / "frames", 4)
+    catalog = loaded(Catalog.build([gif, folder]))
+    animation, frames = catalog.items.values()
+    assert [t for _, t in animation.times] == pytest.approx([0.04, 0.08, 0.04])  # each frame's own delay
+    assert animation.frames[0].shape == (24, 32, 3) and len(frames.frames) == 4
+    (pair,) = catalog.pairs.values()  # two videos alone are compared, whatever they are
+    assert pair.psnr is None

@@ -162,6 +162,26 @@ def test_the_map_shows_a_frame_on_hover_a_summary_for_a_box_and_a_video_for_a_pa
     sync_api.expect(summary).to_have_attribute("data-frames", "24")
     page.wait_for_function("() => document.getElementById('summary').naturalWidth === 64")
 
+    page.locator('input[name="tool"][value="lasso"]').check()  # a quadrilateral around the left part
+    corners = [(0.02, 0.02), (0.45, 0.05), (0.4, 0.98), (0.03, 0.95)]
+    xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in corners]
+    page.mouse.move(*xy[0])
+    page.mouse.down()
+    for point in xy[1:]:
+        page.mouse.move(*point, steps=4)
+    page.mouse.up()
+
+    def inside(x, y):  # even–odd rule, as a person would count the dots
+        hit = False
+        for (xi, yi), (xj, yj) in zip(xy, xy[-1:] + xy[:-1]):
+            if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / (yj - yi) + xi:
+                hit = not hit
+        return hit
+
+    expected = sum(inside(x, y) for x, y in centres)
+    assert 0 < expected < 24
+    sync_api.expect(summary).to_have_attribute("data-frames", str(expected), timeout=30_000)
+
     page.locator('input[name="tool"][value="path"]').check()
     page.mouse.move(*centres[0])
     page.mouse.down()
