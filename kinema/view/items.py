@@ -131,7 +131,7 @@ class ModelItem(Item):
         picked = sorted(set(picked))
         if not picked or picked[0] < 0 or picked[-1] >= len(self.codes):
             raise BadInputError(f"frames must be between 0 and {len(self.codes) - 1}")
-        result = summarize_selection(self.vm, self.codes, self.footage.as_float(), picked, reproject=reproject)
+        result = summarize_selection(self.vm, self.codes, self.footage, picked, reproject=reproject)
         report(1.0)
         return {"frames": len(picked), "medoid": result.medoid, "nearest_psnr": round(result.nearest_psnr, 2)}, png(to_pixels(result.image))
 

@@ -207,17 +207,17 @@ class Selection:
 
 
 @torch.no_grad()
-def summarize_selection(vm: VideoModel, codes: torch.Tensor, frames: torch.Tensor, picked: list[int], *, reproject: int = 5) -> Selection:
+def summarize_selection(vm: VideoModel, codes: torch.Tensor, footage: Footage, picked: list[int], *, reproject: int = 5) -> Selection:
     """The summary of the frames ``picked`` (indices into ``codes`` ``(N, C, h', w')`` and
-    ``frames`` ``(N, 3, h, w)`` in [0, 1]) — any set, not only a segment of the video."""
+    the ``footage`` they encode) — any set, not only a segment of the video."""
     if not picked:
         raise ValueError("no frames picked")
-    index = torch.tensor(sorted(set(picked)))
+    index = sorted(set(picked))
     chosen = codes[index]
     image = decode_average(vm, chosen, reproject=reproject)
     centre = chosen.flatten(1).mean(0, keepdim=True)
-    medoid = int(index[torch.cdist(chosen.flatten(1).double(), centre.double()).argmin()])
-    return Selection(image=image, medoid=medoid, nearest_psnr=_nearest_psnr(image, frames[index]))
+    medoid = index[int(torch.cdist(chosen.flatten(1).double(), centre.double()).argmin())]
+    return Selection(image=image, medoid=medoid, nearest_psnr=_nearest_psnr(image, footage.as_float(index)))
 
 
 def resample_path(points: torch.Tensor, count: int, *, loop: bool) -> torch.Tensor:
