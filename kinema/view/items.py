@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from kinema.ops.latent import kmeans, pca_2d, unit_length
-from kinema.io.snapshot_file import NoSnapshotMetadata, SnapshotInfo, read_snapshot
+from kinema.io.snapshot_file import NoSnapshotMetadata, SnapshotInfo
+from kinema.models.snapshot import SnapshotNet
 from kinema.pipelines.snapshot import decode_tiles, open_snapshot, smoothed
 from kinema.pipelines.vsae.explore import codes_at, decode_codes, resample_path, summarize_selection
 from kinema.pipelines.vsae.fit import Footage, VideoModel, encode_all, load_video_model, open_model_and_video
@@ -35,14 +36,17 @@ class SnapshotItem(Item):
     rate: float = 0.0
     kind = "snapshot"
 
+    net: SnapshotNet | None = None
+
     @classmethod
     def open(cls, ident: str, path: Path, *, device) -> SnapshotItem:
-        """A picture without kinema's metadata is refused here, with its own message."""
+        """A picture without kinema's metadata, or made by weights this kinema does not
+        have, is refused here, with its own message (not later, on the first hover)."""
         try:
-            image, info = read_snapshot(path)
+            image, info, net = open_snapshot(path, device=device)
         except NoSnapshotMetadata:
             raise BadInputError(f"{path}: not a snapshot (no kinema metadata): kinema view shows pictures made by 'kinema snapshot embed' or 'preview'") from None
-        return cls(id=ident, name=path.name, path=Path(path), state=State.READY, progress=1.0, device=device, image=image, info=info)
+        return cls(id=ident, name=path.name, path=Path(path), state=State.READY, progress=1.0, device=device, image=image, info=info, net=net)
 
     def describe(self) -> dict:
         info = self.info
@@ -59,13 +63,12 @@ class SnapshotItem(Item):
         """Every tile's frames with ``factor − 1`` in-betweens by ``engine`` (the work of
         ``kinema snapshot expand``, kept in memory for the page)."""
         if not self.tiles:
-            image, info, net = open_snapshot(self.path, device=self.device)
-            tiles = decode_tiles(image, info, net, self.device)
+            tiles = decode_tiles(self.image, self.info, self.net, self.device)
             done: list[list[np.ndarray]] = []
             for i, frames in enumerate(tiles):
                 done.append([to_pixels(f) for f in smoothed(frames, factor, engine, self.device)])
                 report((i + 1) / len(tiles))
-            self.tiles, self.rate = done, float(info.rate * factor)
+            self.tiles, self.rate = done, float(self.info.rate * factor)
         return {"frames": len(self.tiles[0]), "fps": self.rate, "tiles": len(self.tiles)}
 
 

@@ -3,6 +3,7 @@ the printed address, the token off loopback, and Ctrl-C / SIGTERM stopping it cl
 
 import json
 import re
+from dataclasses import replace
 import signal
 import subprocess
 import sys
@@ -12,18 +13,24 @@ import urllib.request
 import pytest
 from PIL import Image
 
+from kinema.io.snapshot_file import read_snapshot, write_snapshot
+from kinema.pipelines.snapshot import EmbedConfig, embed, load_model
 from tests.cli.test_main import one_error_line, run
 from tests.media import make_video, make_zero_frame_video
 
 
 def test_view_refuses_bad_input_and_bad_options(tmp_path, capsys, fitted):
     clip = make_video(tmp_path / "a.mp4", 6)
+    net, digest = load_model("snapshot-5")
+    snap = embed(make_video(tmp_path / "clip.mp4", 5, size=(32, 48)), tmp_path / "snap.png", EmbedConfig(refine=0), model="snapshot-5", net=net, digest=digest).output
+    image, info = read_snapshot(snap)  # a snapshot whose weights are not these
+    foreign = write_snapshot(tmp_path / "foreign.png", image, replace(info, digest="0" * 16))
     video, model = fitted
     garbage = tmp_path / "garbage.mp4"
     garbage.write_bytes(b"\x00" * 1000)
     plain = tmp_path / "plain.png"  # a picture, but no snapshot: no kinema metadata
     Image.new("RGB", (16, 16)).save(plain)
-    for args in ([garbage], [tmp_path / "missing.mp4"], [make_zero_frame_video(tmp_path / "empty.mp4")], [plain], [model.output, "--video", clip]):
+    for args in ([garbage], [tmp_path / "missing.mp4"], [make_zero_frame_video(tmp_path / "empty.mp4")], [plain], [model.output, "--video", clip], [foreign]):
         code, _, err = run(capsys, "view", "--no-open", *args)
         assert code == 1 and one_error_line(err), (args, err)
     for args in ([], [clip, "--port", "70000"], [model.output], [clip, "--video", video], [clip, "--compare", clip]):
