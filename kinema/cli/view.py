@@ -40,7 +40,7 @@ def _listen(host: str, port: int | None) -> socket.socket:
 @app.command("view")
 def view_cmd(
     paths: Annotated[Optional[list[Path]], typer.Argument(metavar="PATH...", help="Videos, GIFs, frame folders, snapshot pictures, preview sheets, vsae models (.safetensors). Two videos alone are compared.", show_default=False)] = None,
-    video: Annotated[Optional[list[Path]], typer.Option("--video", metavar="VIDEO", help="The video a vsae model was fit on; once per model, in order.")] = None,
+    video: Annotated[Optional[list[Path]], typer.Option("--video", metavar="VIDEO", help="The video a vsae model was fit on, once per model in order (a collection's videos, each).")] = None,
     compare: Annotated[Optional[tuple[Path, Path]], typer.Option("--compare", metavar="A B", help="Two videos to compare in sync (e.g. a source and kinema's output).", show_default=False)] = None,
     host: Annotated[str, typer.Option(help="Address to listen on; any but a loopback one needs the printed token.")] = "127.0.0.1",
     port: Annotated[Optional[int], typer.Option(min=0, max=65535, help=f"Port (default {DEFAULT_PORT}, or a free one if it is taken).", show_default=False)] = None,
@@ -53,15 +53,15 @@ def view_cmd(
     import uvicorn
 
     from kinema.cli.common import engine_spec, stderr
-    from kinema.view.catalog import Catalog, Limits, kind_of
+    from kinema.view.catalog import Catalog, Limits, videos_wanted
     from kinema.view.jobs import Jobs
     from kinema.view.server import LOOPBACK_NAMES, build_app, is_loopback, start_loading
 
     if not paths and compare is None:
         raise typer.BadParameter("name at least one file to view")
-    models = sum(kind_of(p) == "model" for p in paths or [])
-    if models != len(video or []):
-        raise typer.BadParameter(f"{models} vsae model(s) named and {len(video or [])} --video: give each model the video it was fit on, in order")
+    wanted = videos_wanted(paths or [])
+    if wanted != len(video or []):
+        raise typer.BadParameter(f"the vsae models named were fit on {wanted} video(s), and {len(video or [])} --video given: name them in order")
     use_threads(threads)
     limits = Limits(display_side=display_side)
     catalog = Catalog.build(paths or [], videos_for_models=video or [], compare=compare, limits=limits, device=device_of(device))

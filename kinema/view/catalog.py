@@ -237,6 +237,15 @@ def kind_of(path: Path) -> str:
     return "video"
 
 
+def videos_wanted(paths: list[Path]) -> int:
+    """How many ``--video`` the vsae models among ``paths`` need: one each, or a
+    collection's every video (as its file lists them)."""
+    from kinema.pipelines.vsae.fit import load_video_model
+
+    models = [load_video_model(p).meta for p in dict.fromkeys(map(Path, paths)) if kind_of(p) == "model"]
+    return sum(len(meta.get("videos", ())) or 1 for meta in models)
+
+
 class Catalog:
     """The items of one ``kinema view``, by id, and what loading them takes."""
 
@@ -261,13 +270,15 @@ class Catalog:
             raise BadInputError("nothing to view: name videos, snapshots or vsae models")
         items: list[Item] = []
         sources = list(videos_for_models)
-        models = [p for p in named if kind_of(p) == "model"]
-        if len(sources) != len(models):
-            raise BadInputError(f"{len(models)} vsae model(s) named and {len(sources)} --video: give each model the video it was fit on, in order")
+        wanted = videos_wanted(named)
+        if len(sources) != wanted:
+            raise BadInputError(f"the vsae models named were fit on {wanted} video(s), and {len(sources)} --video given: name them in order")
         for path in dict.fromkeys(named):  # a path named twice is one item
             kind, ident = kind_of(path), f"i{len(items)}"
             if kind == "model":
-                items.append(ModelItem.open(ident, path, sources.pop(0), device=device))
+                count = videos_wanted([path])
+                items.append(ModelItem.open(ident, path, sources[:count], device=device))
+                del sources[:count]
             elif kind == "snapshot":
                 items.append(SnapshotItem.open(ident, path, device=device))
             else:

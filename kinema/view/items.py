@@ -77,7 +77,7 @@ class ModelItem(Item):
     """A vsae model and the video it was fit on; after loading, every frame's code, its
     place on the map and its cluster."""
 
-    video: Path = Path()
+    videos: list[Path] = field(default_factory=list)
     device: str | torch.device = "cpu"
     clusters: int = 4
     vm: VideoModel | None = None
@@ -89,25 +89,27 @@ class ModelItem(Item):
     kind = "model"
 
     @classmethod
-    def open(cls, ident: str, path: Path, video: Path, *, device) -> ModelItem:
-        """Check the model file and that ``video`` is the one it was fit on (by content,
-        before anything is decoded)."""
-        vm = load_video_model(path, device=device)
-        if "videos" in vm.meta:
-            raise BadInputError(f"{path}: a model of several videos; kinema view shows models of one video")
-        from kinema.pipelines.vsae.fit import source_fingerprint
+    def open(cls, ident: str, path: Path, videos: list[Path], *, device) -> ModelItem:
+        """Check the model file and that ``videos`` are what it was fit on (by content,
+        before anything is decoded): one video, or a collection's, in order."""
+        from kinema.pipelines.vsae.fit import collection_fingerprint, source_fingerprint
 
-        vm.check(video, source_fingerprint(Path(video)))
-        return cls(id=ident, name=path.name, path=Path(path), video=Path(video), device=device, vm=vm)
+        vm = load_video_model(path, device=device)
+        prints = [source_fingerprint(Path(v)) for v in videos]
+        if len(videos) == 1:
+            vm.check(videos[0], prints[0])
+        else:
+            vm.check(f"{len(videos)} videos ({', '.join(Path(v).name for v in videos)})", collection_fingerprint(prints))
+        return cls(id=ident, name=path.name, path=Path(path), videos=[Path(v) for v in videos], device=device, vm=vm)
 
     def describe(self) -> dict:
-        out = super().describe() | {"video": self.video.name, "size": list(self.vm.size)[::-1]}
+        out = super().describe() | {"video": ", ".join(v.name for v in self.videos), "size": list(self.vm.size)[::-1]}
         if self.state is State.READY:
             out |= {"frames": len(self.codes), "clusters": self.clusters}
         return out
 
     def load(self, report: Report) -> None:
-        self.vm, self.footage = open_model_and_video(self.path, self.video, device=self.device)
+        self.vm, self.footage = open_model_and_video(self.path, self.videos if len(self.videos) > 1 else self.videos[0], device=self.device)
         report(0.3)
         self.codes = encode_all(self.vm, self.footage)
         report(0.8)
@@ -122,12 +124,21 @@ class ModelItem(Item):
         return png(self.footage.frames[index].permute(1, 2, 0).contiguous().numpy())
 
     def map(self) -> dict:
-        start = self.footage.times[0][0]
-        points = [
-            {"x": round(float(x), 6), "y": round(float(y), 6), "cluster": int(c), "t": round(float(self.footage.times[i][0] - start), 4)}
-            for i, ((x, y), c) in enumerate(zip(self.coords.tolist(), self.labels.tolist()))
-        ]  # fmt: skip
-        return {"points": points, "explained": [round(float(v), 4) for v in self.explained], "clusters": self.clusters}
+        """Every frame's place, cluster and time (from the start of its own video); a
+        collection's also its video."""
+        footage = self.footage
+        video_of = footage.video_of or (0,) * len(self.codes)
+        starts = {}
+        for i, k in enumerate(video_of):
+            starts.setdefault(k, footage.times[i][0])
+        points = []
+        for i, ((x, y), c) in enumerate(zip(self.coords.tolist(), self.labels.tolist())):
+            point = {"x": round(float(x), 6), "y": round(float(y), 6), "cluster": int(c), "t": round(float(footage.times[i][0] - starts[video_of[i]]), 4)}
+            if footage.videos:
+                point["video"] = video_of[i]
+            points.append(point)
+        out = {"points": points, "explained": [round(float(v), 4) for v in self.explained], "clusters": self.clusters}
+        return out | ({"videos": list(footage.videos)} if footage.videos else {})
 
     def summary(self, picked: list[int], report: Report, *, reproject: int = 5) -> tuple[dict, bytes]:
         """The picked frames' summary (PNG) and what the page says of it."""

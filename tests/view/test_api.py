@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
+from kinema.types import BadInputError
 from kinema.view.catalog import Catalog, Limits
 from kinema.view.jobs import Jobs
 from kinema.view.server import build_app
@@ -201,3 +202,23 @@ def test_gifs_and_frame_folders_are_videos_too(tmp_path):
     assert animation.frames[0].shape == (24, 32, 3) and len(frames.frames) == 4
     (pair,) = catalog.pairs.values()  # two videos alone are compared, whatever they are
     assert pair.psnr is None
+
+
+def test_a_collection_model_takes_its_videos_in_order_and_maps_each_frames_video(media, tmp_path):
+    from kinema.models.video_ae import VideoAEConfig
+    from kinema.pipelines.vsae import FitVideoConfig, fit_video
+    from kinema.train.video_ae import FitConfig
+    from kinema.types import ModelMismatchError
+
+    videos = [media["a"], media["video"]]
+    model = fit_video(videos, tmp_path / "both.safetensors", FitVideoConfig(max_side=64, model=VideoAEConfig.tiny(), fit=FitConfig(epochs=2, batch=6))).output
+    with pytest.raises(BadInputError, match="2 video"):
+        Catalog.build([model], videos_for_models=videos[:1])
+    with pytest.raises(ModelMismatchError):
+        Catalog.build([model], videos_for_models=videos[::-1])
+    catalog = loaded(Catalog.build([model, media["snap"]], videos_for_models=videos))
+    (item, _) = catalog.items.values()
+    data = item.map()
+    assert data["videos"] == ["a.mp4", "orbit.mp4"]
+    assert [p["video"] for p in data["points"]] == [0] * 12 + [1] * 24
+    assert data["points"][12]["t"] == 0  # each video's time from its own start

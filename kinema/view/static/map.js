@@ -33,15 +33,26 @@ export async function latentMap(id) {
   const n = data.points.length;
 
   const svg = el("svg:svg", { id: "map", width: W, height: H, role: "img", "aria-label": `latent map of ${n} frames; hover a dot to see its frame` });
-  const trail = el("svg:polyline", { points: data.points.map((p) => `${sx(p.x)},${sy(p.y)}`).join(" "), fill: "none", stroke: "#ccc", "stroke-width": 1 });
-  svg.append(trail);
-  const dots = data.points.map((p, i) => el("svg:circle", { cx: sx(p.x), cy: sy(p.y), r: 4, "data-index": i }, el("svg:title", {}, `frame ${i + 1}, ${p.t.toFixed(2)} s, cluster ${p.cluster + 1}`)));
+  // A collection's frames: which video, and the frame's number in it.
+  const where = (i) => {
+    const p = data.points[i];
+    if (!data.videos) return `frame ${i + 1} of ${n}, ${p.t.toFixed(2)} s`;
+    const first = data.points.findIndex((q) => q.video === p.video);
+    return `${data.videos[p.video]}, frame ${i - first + 1}, ${p.t.toFixed(2)} s`;
+  };
+  // The time path, one line per video (a collection's videos are not joined).
+  for (const video of new Set(data.points.map((p) => p.video ?? 0))) {
+    const line = data.points.filter((p) => (p.video ?? 0) === video).map((p) => `${sx(p.x)},${sy(p.y)}`).join(" ");
+    svg.append(el("svg:polyline", { points: line, fill: "none", stroke: "#ccc", "stroke-width": 1 }));
+  }
+  const dots = data.points.map((p, i) => el("svg:circle", { cx: sx(p.x), cy: sy(p.y), r: 4, "data-index": i }, el("svg:title", {}, `${where(i)}, cluster ${p.cluster + 1}`)));
   svg.append(...dots);
   const drawn = el("svg:polygon", { class: "drawn", points: "" });
   const line = el("svg:polyline", { class: "path", points: "" });
   svg.append(drawn, line);
 
-  const colour = el("select", { id: "colour", onchange: () => paint() }, el("option", { value: "time" }, "time"), el("option", { value: "cluster" }, `cluster (${data.clusters})`));
+  const colour = el("select", { id: "colour", onchange: () => paint() }, el("option", { value: "time" }, "time"), el("option", { value: "cluster" }, `cluster (${data.clusters})`),
+    data.videos ? el("option", { value: "video" }, `video (${data.videos.length})`) : null);
   const tools = ["box", "lasso", "path"].map((tool) => el("label", {}, el("input", { type: "radio", name: "tool", value: tool, checked: tool === "box" }), ` ${tool === "path" ? "draw a path" : tool === "box" ? "box select" : "lasso select"}`));
   const loop = el("input", { id: "loop", type: "checkbox" });
   const seconds = el("input", { id: "seconds", type: "number", min: 0.2, max: 20, step: 0.2, value: 2, size: 4 });
@@ -65,7 +76,8 @@ export async function latentMap(id) {
     el("div", { class: "mapview" }, el("div", {}, svg, el("p", { class: "note" }, `axes: the first two principal components (${data.explained.map((v) => `${Math.round(100 * v)} %`).join(", ")} of the variance)`)), side));
 
   function paint() {
-    dots.forEach((dot, i) => dot.setAttribute("fill", colour.value === "cluster" ? PALETTE[data.points[i].cluster % PALETTE.length] : timeColour(n > 1 ? i / (n - 1) : 0)));
+    const by = { cluster: (p) => PALETTE[p.cluster % PALETTE.length], video: (p) => PALETTE[p.video % PALETTE.length] }[colour.value];
+    dots.forEach((dot, i) => dot.setAttribute("fill", by ? by(data.points[i]) : timeColour(n > 1 ? i / (n - 1) : 0)));
   }
   paint();
 
@@ -86,7 +98,7 @@ export async function latentMap(id) {
     hoverImg.src = `/api/items/${id}/frames/${i}`;
     hoverImg.alt = `frame ${i + 1}`;
     hoverImg.dataset.index = String(i);
-    hoverCap.textContent = `frame ${i + 1} of ${n}, ${data.points[i].t.toFixed(2)} s, cluster ${data.points[i].cluster + 1}`;
+    hoverCap.textContent = `${where(i)}, cluster ${data.points[i].cluster + 1}`;
   }
   const tool = () => $('input[name="tool"]:checked').value;
   svg.addEventListener("pointerdown", (event) => {
