@@ -109,7 +109,8 @@ class Guard:
             return _error(405, f"{request.method} is not used here")
         if request.method == "POST":
             origin = request.headers.get("origin")
-            if origin is not None and _host_name(origin.split("://", 1)[-1]) != host:
+            # The page's own origin is exactly this host and port; any other site's is not.
+            if origin is not None and origin.split("://", 1)[-1].rstrip("/").lower() != request.headers.get("host", "").lower():
                 return _error(403, "requests from other sites are refused")
             if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
                 return _error(415, "send JSON (Content-Type: application/json)")

@@ -135,6 +135,10 @@ def test_requests_another_site_could_send_are_refused(client):
     # A form or a plain fetch from another page: no JSON content type, or another origin.
     assert client.post("/api/items/i4/summary", content=b'{"frames": [1]}', headers={"content-type": "text/plain"}).status_code == 415
     assert client.post("/api/items/i4/summary", json={"frames": [1]}, headers={"origin": "http://evil.example"}).status_code == 403
+    # another server on this machine (another port) is another site too
+    assert client.post("/api/items/i4/summary", json={"frames": [1]}, headers={"origin": "http://127.0.0.1:9999"}).status_code == 403
+    job = client.post("/api/items/i4/summary", json={"frames": [1]}, headers={"origin": LOCAL}).json()  # the page itself
+    assert finished(client, job)["state"] == "done"
     # DNS rebinding: the server is on loopback, the page thinks it talks to evil.example.
     assert client.get("/api/items", headers={"host": "evil.example:8765"}).status_code == 400
     assert client.get("/api/items", headers={"host": "localhost:8765"}).status_code == 200
