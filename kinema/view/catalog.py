@@ -242,8 +242,12 @@ def videos_wanted(paths: list[Path]) -> int:
     collection's every video (as its file lists them)."""
     from kinema.pipelines.vsae.fit import load_video_model
 
-    models = [load_video_model(p).meta for p in dict.fromkeys(map(Path, paths)) if kind_of(p) == "model"]
-    return sum(len(meta.get("videos", ())) or 1 for meta in models)
+    return sum(videos_of(load_video_model(p).meta) for p in dict.fromkeys(map(Path, paths)) if kind_of(p) == "model")
+
+
+def videos_of(meta: dict) -> int:
+    """The videos a vsae model was fit on, by its file's description."""
+    return len(meta.get("videos", ())) or 1
 
 
 class Catalog:
@@ -263,21 +267,23 @@ class Catalog:
     def build(cls, paths: list[Path], *, videos_for_models: list[Path] = (), compare: tuple[Path, Path] | None = None, limits: Limits = Limits(), device="cpu") -> Catalog:
         """Check every path and make its item. Two videos and nothing else, or ``compare``,
         make a pair. Model files take their source from ``videos_for_models``, in order."""
-        from kinema.view.items import ModelItem, SnapshotItem  # torch is loaded only here
+        from kinema.pipelines.vsae.fit import load_video_model
+        from kinema.view.items import ModelItem, SnapshotItem
 
         named = [Path(p) for p in (compare or ())] + [Path(p) for p in paths]
         if not named:
             raise BadInputError("nothing to view: name videos, snapshots or vsae models")
         items: list[Item] = []
         sources = list(videos_for_models)
-        wanted = videos_wanted(named)
+        models = {p: load_video_model(p, device=device) for p in dict.fromkeys(named) if kind_of(p) == "model"}
+        wanted = sum(videos_of(vm.meta) for vm in models.values())
         if len(sources) != wanted:
             raise BadInputError(f"the vsae models named were fit on {wanted} video(s), and {len(sources)} --video given: name them in order")
         for path in dict.fromkeys(named):  # a path named twice is one item
             kind, ident = kind_of(path), f"i{len(items)}"
             if kind == "model":
-                count = videos_wanted([path])
-                items.append(ModelItem.open(ident, path, sources[:count], device=device))
+                count = videos_of(models[path].meta)
+                items.append(ModelItem.open(ident, models[path], sources[:count], device=device))
                 del sources[:count]
             elif kind == "snapshot":
                 items.append(SnapshotItem.open(ident, path, device=device))
@@ -306,10 +312,7 @@ class Catalog:
         for item in self.items.values():
             if item.id in paired or item.state is State.READY:
                 continue
-            if isinstance(item, VideoItem):
-                work.append((f"load {item.name}", lambda r, item=item: _run(item, r, item.load)))
-            else:
-                work.append((f"load {item.name}", lambda r, item=item: _run(item, r, item.load)))
+            work.append((f"load {item.name}", lambda r, item=item: _run(item, r, item.load)))
         return work
 
     def describe(self) -> dict:

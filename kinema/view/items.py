@@ -19,7 +19,7 @@ from kinema.io.snapshot_file import NoSnapshotMetadata, SnapshotInfo
 from kinema.models.snapshot import SnapshotNet
 from kinema.pipelines.snapshot import decode_tiles, open_snapshot, smoothed
 from kinema.pipelines.vsae.explore import codes_at, decode_codes, resample_path, summarize_selection
-from kinema.pipelines.vsae.fit import Footage, VideoModel, encode_all, load_video_model, open_model_and_video
+from kinema.pipelines.vsae.fit import Footage, VideoModel, encode_all, read_collection, read_footage
 from kinema.types import BadInputError
 from kinema.view.catalog import Item, Report, State, png, to_pixels
 
@@ -78,6 +78,8 @@ class ModelItem(Item):
     place on the map and its cluster."""
 
     videos: list[Path] = field(default_factory=list)
+    #: The videos' sha256, taken once when they were checked.
+    prints: list[str] = field(default_factory=list)
     device: str | torch.device = "cpu"
     clusters: int = 4
     vm: VideoModel | None = None
@@ -89,18 +91,18 @@ class ModelItem(Item):
     kind = "model"
 
     @classmethod
-    def open(cls, ident: str, path: Path, videos: list[Path], *, device) -> ModelItem:
-        """Check the model file and that ``videos`` are what it was fit on (by content,
-        before anything is decoded): one video, or a collection's, in order."""
+    def open(cls, ident: str, vm: VideoModel, videos: list[Path], *, device) -> ModelItem:
+        """The loaded model ``vm``, once ``videos`` are checked to be what it was fit on (by
+        content, before anything is decoded): one video, or a collection's, in order."""
         from kinema.pipelines.vsae.fit import collection_fingerprint, source_fingerprint
 
-        vm = load_video_model(path, device=device)
+        path = vm.path
         prints = [source_fingerprint(Path(v)) for v in videos]
         if len(videos) == 1:
             vm.check(videos[0], prints[0])
         else:
             vm.check(f"{len(videos)} videos ({', '.join(Path(v).name for v in videos)})", collection_fingerprint(prints))
-        return cls(id=ident, name=path.name, path=Path(path), videos=[Path(v) for v in videos], device=device, vm=vm)
+        return cls(id=ident, name=path.name, path=Path(path), videos=[Path(v) for v in videos], device=device, vm=vm, prints=prints)
 
     def describe(self) -> dict:
         out = super().describe() | {"video": ", ".join(v.name for v in self.videos), "size": list(self.vm.size)[::-1]}
@@ -109,7 +111,10 @@ class ModelItem(Item):
         return out
 
     def load(self, report: Report) -> None:
-        self.vm, self.footage = open_model_and_video(self.path, self.videos if len(self.videos) > 1 else self.videos[0], device=self.device)
+        if len(self.videos) == 1:
+            self.footage = read_footage(self.videos[0], size=self.vm.size, fingerprint=self.prints[0])
+        else:
+            self.footage = read_collection(self.videos, size=self.vm.size, fingerprints=self.prints)
         report(0.3)
         self.codes = encode_all(self.vm, self.footage)
         report(0.8)
