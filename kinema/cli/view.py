@@ -53,18 +53,18 @@ def view_cmd(
     import uvicorn
 
     from kinema.cli.common import engine_spec, stderr
-    from kinema.view.catalog import Catalog, Limits, videos_wanted
+    from kinema.view.catalog import Catalog, Limits, VideoCountError
     from kinema.view.jobs import Jobs
     from kinema.view.server import LOOPBACK_NAMES, build_app, is_loopback, start_loading
 
     if not paths and compare is None:
         raise typer.BadParameter("name at least one file to view")
-    wanted = videos_wanted(paths or [])
-    if wanted != len(video or []):
-        raise typer.BadParameter(f"the vsae models named were fit on {wanted} video(s), and {len(video or [])} --video given: name them in order")
     use_threads(threads)
     limits = Limits(display_side=display_side)
-    catalog = Catalog.build(paths or [], videos_for_models=video or [], compare=compare, limits=limits, device=device_of(device))
+    try:
+        catalog = Catalog.build(paths or [], videos_for_models=video or [], compare=compare, limits=limits, device=device_of(device))
+    except VideoCountError as exc:
+        raise typer.BadParameter(str(exc)) from None
     loopback = is_loopback(host)
     token = None if loopback else secrets.token_urlsafe(24)
     sock = _listen(host, port)

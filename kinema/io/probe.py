@@ -40,9 +40,10 @@ def probe(path: Path, *, fps: Fraction | None = None) -> MediaInfo:
     return probe_video(Path(path))
 
 
-def open_reader(path: Path, *, fps: Fraction | None = None) -> Reader:
-    """A lazy frame iterator with ``.info`` for any supported input."""
-    info = probe(path, fps=fps)
+def open_reader(path: Path, *, fps: Fraction | None = None, info: MediaInfo | None = None) -> Reader:
+    """A lazy frame iterator with ``.info`` for any supported input; ``info``: what
+    :func:`probe` already said of it (a video's probe demuxes the whole file)."""
+    info = info if info is not None else probe(path, fps=fps)
     if info.kind is MediaKind.IMAGES:
         return ImageSequenceReader(Path(path), info=info)
     if info.kind is MediaKind.GIF:

@@ -131,7 +131,7 @@ class VideoItem(Item):
 
     def load(self, report: Report) -> None:
         first = None
-        for frame in open_reader(self.path):
+        for frame in open_reader(self.path, info=self.info):
             if len(self.frames) >= self.hold:
                 break
             first = frame.pts if first is None else first
@@ -180,7 +180,7 @@ class Pair:
         def both(r: Report) -> None:
             first = None
             total = max(1, min(a.hold, a.info.frame_count))
-            for fa, fb in zip(open_reader(a.path), open_reader(b.path)):
+            for fa, fb in zip(open_reader(a.path, info=a.info), open_reader(b.path, info=b.info)):
                 if len(a.frames) >= total:
                     break
                 first = first or (fa.pts, fb.pts)
@@ -237,12 +237,9 @@ def kind_of(path: Path) -> str:
     return "video"
 
 
-def videos_wanted(paths: list[Path]) -> int:
-    """How many ``--video`` the vsae models among ``paths`` need: one each, or a
-    collection's every video (as its file lists them)."""
-    from kinema.pipelines.vsae.fit import load_video_model
-
-    return sum(videos_of(load_video_model(p).meta) for p in dict.fromkeys(map(Path, paths)) if kind_of(p) == "model")
+class VideoCountError(BadInputError):
+    """The ``--video`` given do not match the videos the models were fit on, in number
+    (the CLI says it as a usage error)."""
 
 
 def videos_of(meta: dict) -> int:
@@ -275,12 +272,13 @@ class Catalog:
             raise BadInputError("nothing to view: name videos, snapshots or vsae models")
         items: list[Item] = []
         sources = list(videos_for_models)
-        models = {p: load_video_model(p, device=device) for p in dict.fromkeys(named) if kind_of(p) == "model"}
+        kinds = {path: kind_of(path) for path in named}  # a path named twice is one item
+        models = {p: load_video_model(p, device=device) for p, kind in kinds.items() if kind == "model"}
         wanted = sum(videos_of(vm.meta) for vm in models.values())
         if len(sources) != wanted:
-            raise BadInputError(f"the vsae models named were fit on {wanted} video(s), and {len(sources)} --video given: name them in order")
-        for path in dict.fromkeys(named):  # a path named twice is one item
-            kind, ident = kind_of(path), f"i{len(items)}"
+            raise VideoCountError(f"the vsae models named were fit on {wanted} video(s), and {len(sources)} --video given: name them in order")
+        for path, kind in kinds.items():
+            ident = f"i{len(items)}"
             if kind == "model":
                 count = videos_of(models[path].meta)
                 items.append(ModelItem.open(ident, models[path], sources[:count], device=device))

@@ -68,9 +68,7 @@ class MapResult:
 @torch.no_grad()
 def decode_average(vm: VideoModel, codes: torch.Tensor, *, reproject: int) -> torch.Tensor:
     """``g(mean(codes))`` reprojected ``reproject`` times: ``(3, h, w)``."""
-    device = next(vm.net.parameters()).device
-    image = vm.net.decode(codes.mean(0, keepdim=True).to(device), vm.size)
-    return vm.net.reproject(image, reproject)[0].cpu()
+    return decode_codes(vm, codes.mean(0, keepdim=True), reproject=reproject)[0]
 
 
 def latent_map(
