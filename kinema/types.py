@@ -212,6 +212,15 @@ class CutMode(str, enum.Enum):
     OFF = "off"
 
 
+class DeblurMode(str, enum.Enum):
+    """Whether a pipeline restores motion-blurred frames first (:mod:`kinema.pipelines.deblur`)."""
+
+    #: Deblur when a look at a few frames finds them blurred; otherwise leave them as they are.
+    AUTO = "auto"
+    ON = "on"
+    OFF = "off"
+
+
 @dataclass(frozen=True, slots=True)
 class AudioInfo:
     """The first audio stream of a source; kinema copies its packets, never re-encodes."""

@@ -15,7 +15,7 @@ import threading
 
 import typer
 
-from kinema.cli import batch, cuts, media, snapshot, view, vsae  # noqa: F401 - media, cuts and view register their commands
+from kinema.cli import batch, cuts, deblur, media, snapshot, view, vsae  # noqa: F401 - media, cuts, deblur and view register their commands
 from kinema.cli.app import app
 from kinema.types import KinemaError
 

@@ -21,6 +21,8 @@ from kinema.cli.options import (
     BlendDissolves,
     Codec,
     Crf,
+    DeblurOption,
+    DeblurWeights,
     Device,
     EngineName,
     EngineOption,
@@ -40,7 +42,7 @@ from kinema.cli.options import (
 from kinema.cli.options import device as device_of
 from kinema.io.output import output_kind
 from kinema.io.video_out import VideoCodec
-from kinema.types import CutMode, KinemaError
+from kinema.types import CutMode, DeblurMode, KinemaError
 
 if TYPE_CHECKING:
     from kinema.pipelines.batch import Job
@@ -150,6 +152,8 @@ def interpolate_cmd(
     chunk_frames: Annotated[Optional[int], typer.Option(help="Cut videos into parts of about N frames that run on different workers (long videos; with --scene-cuts auto, parts end at cuts).")] = None,
     scene_cuts: SceneCuts = CutMode.QUICK,
     blend_dissolves: BlendDissolves = False,
+    deblur: DeblurOption = DeblurMode.OFF,
+    deblur_weights: DeblurWeights = None,
     adapt: Adapt = 0,
     source_fps: SourceFps = None,
     to: Annotated[str, typer.Option(help="Output format: mp4, mov, mkv, gif, … ('' for PNG folders).")] = "mp4",
@@ -163,7 +167,7 @@ def interpolate_cmd(
     from kinema.pipelines.batch import InterpolateJob
     from kinema.pipelines.interpolate import InterpolateConfig
 
-    config = _config(InterpolateConfig, factor=factor, fps=fps, slowmo=slowmo, output=_output(codec=codec, crf=crf), source_fps=source_fps, scene_cuts=scene_cuts, blend_gradual=blend_dissolves)
+    config = _config(InterpolateConfig, factor=factor, fps=fps, slowmo=slowmo, output=_output(codec=codec, crf=crf), source_fps=source_fps, scene_cuts=scene_cuts, blend_gradual=blend_dissolves, deblur=deblur, deblur_weights=deblur_weights)
     if adapt and engine is not EngineName.learned:
         raise typer.BadParameter("--adapt needs --engine learned")
     if chunk_frames is not None and chunk_frames < 2:

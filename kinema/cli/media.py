@@ -23,6 +23,8 @@ from kinema.cli.options import (
     BlendDissolves,
     Codec,
     Crf,
+    DeblurOption,
+    DeblurWeights,
     Device,
     EngineName,
     EngineOption,
@@ -44,7 +46,7 @@ from kinema.cli.options import (
     use_threads,
 )
 from kinema.cli.options import device as device_of
-from kinema.types import CutMode
+from kinema.types import CutMode, DeblurMode
 from kinema.io.video_out import OddSize, VideoCodec
 
 if TYPE_CHECKING:
@@ -151,6 +153,8 @@ def interpolate_cmd(
     adapt: Adapt = 0,
     scene_cuts: SceneCuts = CutMode.QUICK,
     blend_dissolves: BlendDissolves = False,
+    deblur: DeblurOption = DeblurMode.OFF,
+    deblur_weights: DeblurWeights = None,
     max_repeats: Annotated[int, typer.Option(help="Repeated frames up to this run length are interpolated across (anime on twos/threes); 0 = off.")] = 2,
     overwrite: Overwrite = False,
     codec: Codec = VideoCodec.H264,
@@ -178,6 +182,8 @@ def interpolate_cmd(
             audio=audio,
             scene_cuts=scene_cuts,
             blend_gradual=blend_dissolves,
+            deblur=deblur,
+            deblur_weights=deblur_weights,
             max_repeats=max_repeats,
             overwrite=overwrite,
             **({} if max_frames is None else {"max_frames": max_frames}),  # None: the config's own bound
@@ -196,7 +202,11 @@ def interpolate_cmd(
     with progress_bar("interpolate", quiet=quiet) as progress:
         result = interpolate_video(source, output, config, engine=chosen, device=where, progress=progress)
     if not quiet:
+        if result.blur_check is not None:
+            stderr.print(result.blur_check.describe(), highlight=False)
         notes = [f"{result.interpolated} synthesized"]
+        if result.deblurred:
+            notes.append("source frames deblurred")
         if result.cuts:
             notes.append(f"{result.cuts} scene cut{'s' * (result.cuts > 1)} held")
         if result.blended:

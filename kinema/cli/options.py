@@ -17,7 +17,7 @@ from typing import Annotated, Optional
 import typer
 
 from kinema.io.video_out import OddSize, VideoCodec
-from kinema.types import CutMode, KinemaError, parse_rate
+from kinema.types import CutMode, DeblurMode, KinemaError, parse_rate
 
 
 def _rate(text: str) -> Fraction:
@@ -122,3 +122,8 @@ Adapt = Annotated[int, typer.Option(help="Fine-tune the learned engine on each v
 EngineOption = Annotated[EngineName, typer.Option("--engine", help="Interpolation engine: learned (kinema's trained network) or classical (optical flow, no weights).")]
 QualityOption = Annotated[Quality, typer.Option("--quality", help="Engine speed/quality trade-off.")]
 WeightsOption = Annotated[Optional[Path], typer.Option("--weights", help="Weight file for --engine learned (default: the shipped one).")]
+DeblurOption = Annotated[
+    DeblurMode,
+    typer.Option("--deblur", help="Restore motion-blurred source frames first: on, auto (only when a look at a few frames finds them blurred) or off."),
+]
+DeblurWeights = Annotated[Optional[Path], typer.Option("--deblur-weights", help="Weight file of the deblurring network (default: the shipped one).")]

@@ -17,6 +17,7 @@ drawings on either side of the pair (within the shot) for four-frame motion.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import time
 from collections.abc import Iterable, Iterator
@@ -35,8 +36,9 @@ from kinema.ops.scenes import is_cut
 from kinema.pipelines.convert import Progress, audio_source
 from kinema.pipelines.retime import FactorSchedule, RateSchedule, Slot
 from kinema.pipelines.anchors import Thumbnails, anchors
+from kinema.pipelines.deblur import BlurCheck, deblurrer_for, restored
 from kinema.pipelines.stages import BackgroundWriter, Prefetch, StageClock
-from kinema.types import BadInputError, CutMode, Frame, KinemaError, MediaInfo, MediaKind
+from kinema.types import BadInputError, CutMode, DeblurMode, Frame, KinemaError, MediaInfo, MediaKind
 
 if TYPE_CHECKING:
     from kinema.pipelines.transitions import Shots
@@ -77,6 +79,10 @@ class InterpolateConfig:
     #: encoder already keep both busy, and the extra threads measured slower
     #: (``benchmarks/results/throughput.md``).
     concurrent: bool = False
+    #: Restore motion-blurred source frames first (:mod:`kinema.pipelines.deblur`), with
+    #: the network at ``deblur_weights`` (None: the shipped one).
+    deblur: DeblurMode = DeblurMode.OFF
+    deblur_weights: Path | None = None
 
     def __post_init__(self):
         chosen = [name for name in ("factor", "fps", "slowmo") if getattr(self, name) is not None]
@@ -93,6 +99,7 @@ class InterpolateConfig:
         if self.max_frames < 1:
             raise ValueError(f"max_frames must be ≥ 1, got {self.max_frames}")
         object.__setattr__(self, "scene_cuts", CutMode(self.scene_cuts))
+        object.__setattr__(self, "deblur", DeblurMode(self.deblur))
         self.output.validate()
 
 
@@ -119,6 +126,9 @@ class InterpolateResult:
     #: ``seconds`` is the pipeline's own bookkeeping. With concurrent stages, decode and
     #: encode run beside the engine and are counted where the main thread waits for them.
     stages: dict[str, float] = field(default_factory=dict)
+    #: With ``deblur``: whether the frames were restored, and what ``auto``'s check saw.
+    deblurred: bool = False
+    blur_check: BlurCheck | None = None
 
 
 @dataclass
@@ -179,6 +189,8 @@ def interpolate_video(
     progress: Progress | None = None,
 ) -> InterpolateResult:
     """Retime ``source`` into ``output`` with ``engine``; the output appears only when complete.
+    With ``config.deblur`` the source frames are restored first
+    (:mod:`kinema.pipelines.deblur`): every later step sees sharp frames.
 
     Raises :class:`kinema.types.KinemaError` subclasses for bad input or options.
     """
@@ -188,9 +200,11 @@ def interpolate_video(
     reader = open_reader(source, fps=config.source_fps)
     audio = audio_to_copy(config, reader.info, kind)
     found = find_transitions(source, config, device=device)
-    return interpolate_frames(
-        reader, reader.info, output, config, engine=engine, device=device, progress=progress, audio=audio, transitions=found
+    deblurrer, check = deblurrer_for(source, config.deblur, weights=config.deblur_weights, fps=config.source_fps, device=device)
+    result = interpolate_frames(
+        restored(reader, deblurrer), reader.info, output, config, engine=engine, device=device, progress=progress, audio=audio, transitions=found
     )
+    return dataclasses.replace(result, deblurred=deblurrer is not None, blur_check=check)
 
 
 def find_transitions(source: Path, config: InterpolateConfig, *, device: torch.device | str = "cpu") -> Shots | None:

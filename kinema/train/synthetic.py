@@ -22,6 +22,7 @@ import torch
 
 from kinema.io.images import IMAGE_SUFFIXES, read_image
 from kinema.io.pixels import from_hwc
+from kinema.ops.blur import integrate
 from kinema.ops.resize import fit_within, resize
 from kinema.ops.warp import Padding, backward_warp, base_grid
 from kinema.types import BadInputError
@@ -208,11 +209,7 @@ class Scene:
 
     def render(self, s: float) -> torch.Tensor:
         """The frame at time ``s`` ``(3, H, W)``, motion-blurred over the exposure if any."""
-        if self.steps <= 1 or self.exposure == 0:
-            frame = self._render_at(s)
-        else:
-            offsets = torch.linspace(-self.exposure / 2, self.exposure / 2, self.steps).tolist()
-            frame = torch.stack([self._render_at(s + o) for o in offsets]).mean(0)
+        frame = integrate(self._render_at, s, self.exposure, self.steps)
         m = self.margin
         return frame[0, :, m:-m, m:-m].clamp(0, 1)
 

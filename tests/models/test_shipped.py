@@ -19,6 +19,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from kinema.models.checkpoint import save_checkpoint, tensor_digest
+from kinema.models.deblur import DeblurNet
 from kinema.models.gif2video import CCDNet, DitherNet
 from kinema.models.interp import InterpNet
 from kinema.models.snapshot import SnapshotNet
@@ -60,6 +61,13 @@ def run(model: torch.nn.Module) -> torch.Tensor:
             # A cut in the middle of twelve frames, at the working size.
             frames = F.interpolate(torch.cat([_frames(6), _frames(12)[6:].flip(-1)]), size=(model.config.height, model.config.width), mode="area")
             return model(frames[None]).contiguous()
+        if isinstance(model, DeblurNet):
+            # The middle of three frames, its neighbours as if aligned, a steady motion.
+            frames = _frames(2 * model.config.scope + 1)
+            middle = model.config.scope
+            aligned = torch.cat([frames[:middle], frames[middle + 1 :]])[None]
+            flows = torch.full((1, aligned.shape[1], 2, HEIGHT, WIDTH), 3.0)
+            return model(frames[middle : middle + 1], aligned, flows)[0]
         if isinstance(model, SnapshotNet):
             snapshot, _ = model.embed(_frames(model.config.frames)[None])
             return torch.cat([snapshot, model.expand(snapshot)[0]])

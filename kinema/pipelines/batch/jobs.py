@@ -34,7 +34,7 @@ from kinema.pipelines.convert import ConvertConfig, convert
 from kinema.pipelines.gif2video import Gif2VideoConfig, gif2video
 from kinema.pipelines.interpolate import InterpolateConfig, interpolate_video
 from kinema.pipelines.snapshot import EmbedConfig, embed, load_model, preview
-from kinema.types import KinemaError
+from kinema.types import DeblurMode, KinemaError
 from kinema.weights import snapshot_name
 
 #: A file's entry in the report (JSON-serializable).
@@ -97,7 +97,8 @@ class InterpolateJob:
     def run(self, source: Path, output: Path, engine: Engine, device: torch.device | str) -> Row | Split:
         # The runner decided this output must be made: an old invalid one is replaced.
         config = dataclasses.replace(self.config, overwrite=True)
-        if self.chunk_frames:
+        # Deblurring carries a recurrent state through the whole video: it runs unsplit.
+        if self.chunk_frames and config.deblur is DeblurMode.OFF:
             chunks = plan_chunks(source, config, frames=self.chunk_frames)
             if len(chunks) > 1:
                 options = part_options(config, output)
