@@ -36,8 +36,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--synthetic", type=float, default=defaults.synthetic)
+    parser.add_argument("--init", type=Path, default=None, help="start from these weights (e.g. the shipped ones, to train on)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--stop-at", type=int, default=None, help="stop at this step (run again to resume)")
+    parser.add_argument("--finish", action="store_true", help="write OUT/deblur.safetensors from the best state even if the schedule is not done")
     args = parser.parse_args(argv)
     torch.set_flush_denormal(True)
     if args.threads:
@@ -48,6 +50,11 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     torch.manual_seed(cfg.seed)
     net = DeblurNet(QUALITIES[args.quality]())
+    if args.init is not None:
+        start, _ = DeblurNet.load(args.init)
+        if start.config != net.config:
+            parser.error(f"--init {args.init} holds another config than --quality {args.quality}")
+        net.load_state_dict(start.state_dict())
     clips = BlurClips([args.data / c for c in TRAIN_CLIPS], max_side=cfg.max_side)
     photos = photo_paths(args.data, PHOTO_SPLIT[0])
     synthetic = None
@@ -64,14 +71,14 @@ def main(argv: list[str] | None = None) -> None:
         )
 
     reached = train_deblur(net, clips, synthetic, validation, cfg, args.out, stop_at=args.stop_at, progress=report)
-    if reached < cfg.steps:
+    if reached < cfg.steps and not args.finish:
         print(f"stopped at step {reached}; run again to continue")
         return
     best, meta = DeblurNet.load(args.out / "best.safetensors")
     data = [args.data / c for c in TRAIN_CLIPS] + photos
     path = finish_run(
         best, args.out / "deblur.safetensors", script="kinema.train.run_deblur", argv=argv, steps=reached, data=data, train=cfg,
-        metrics={"val_psnr": meta["val_psnr"]},
+        init=args.init, metrics={"val_psnr": meta["val_psnr"]},
     )  # fmt: skip
     print(f"wrote {path}")
 

@@ -4,6 +4,7 @@ import cv2
 import numpy as np
 import torch
 
+from kinema.ops.blur import exposure_offsets
 from kinema.ops.warp import backward_warp, base_grid
 from kinema.train.synthetic import SyntheticConfig, SyntheticTriplets, load_photos
 
@@ -46,7 +47,7 @@ def test_sprites_occlude_and_blur_is_a_time_average():
     scene = gen.scene(torch.Generator().manual_seed(11))
     assert len(scene.layers) == 3 and scene.exposure > 0
     sharp = dataclasses.replace(scene, steps=1)
-    offsets = torch.linspace(-scene.exposure / 2, scene.exposure / 2, scene.steps).tolist()
+    offsets = exposure_offsets(scene.exposure, scene.steps)  # the shutter's sub-interval midpoints
     average = torch.stack([sharp.render(0.5 + o) for o in offsets]).mean(0)
     assert torch.allclose(scene.render(0.5), average, atol=1e-5)
 

@@ -31,3 +31,14 @@ def test_parts_of_a_killed_run_are_reused_only_for_the_same_plan(tmp_path):
     row = other.join(engine, "cpu")
     assert row["joined_by_copy"] and row["frames_out"] == 60 == probe(output).frame_count
     assert not list(tmp_path.glob(".out.mp4.kinema-chunks-*"))  # removed once joined
+
+
+def test_a_file_to_deblur_runs_whole_not_in_parts(tmp_path):
+    from kinema.types import DeblurMode
+    from tests.pipelines.test_deblur import tiny_weights
+
+    source = make_video(tmp_path / "long.mp4", 24, time_base=Fraction(1, 24))
+    weights = tiny_weights(tmp_path / "d.safetensors")
+    config = InterpolateConfig(factor=2, deblur=DeblurMode.ON, deblur_weights=weights)
+    row = InterpolateJob(config, SPEC, chunk_frames=10).run(source, tmp_path / "out.mp4", SPEC.build(), "cpu")
+    assert not isinstance(row, Split) and row["frames_out"] == 48 == probe(tmp_path / "out.mp4").frame_count
