@@ -71,11 +71,11 @@ def restore_one(
     else:
         size = DeblurNet.state_size(*centre.shape[-2:])
         state = backward_warp(state, resize_flow(flow(k, k - 1), *size))
-    streak = _streak(net, centre, k, last, flow)
+    motion = motion_at(k, last, flow) if net.config.offsets else None
     if not order:
         empty = centre.new_zeros(centre.shape[0], 0, 3, *centre.shape[-2:])
-        return run(centre, empty, empty[:, :, :2], state, streak)
-    return run(centre, torch.stack(aligned, 1), torch.stack(flows, 1), state, streak)
+        return run(centre, empty, empty[:, :, :2], state, motion)
+    return run(centre, torch.stack(aligned, 1), torch.stack(flows, 1), state, motion)
 
 
 def motion_at(k: int, last: int, flow: Callable[[int, int], torch.Tensor]) -> torch.Tensor | None:
@@ -89,14 +89,6 @@ def motion_at(k: int, last: int, flow: Callable[[int, int], torch.Tensor]) -> to
     if k > 0:
         return -flow(k, k - 1)
     return None
-
-
-def _streak(net: DeblurNet, centre: torch.Tensor, k: int, last: int, flow) -> torch.Tensor | None:
-    """The frame sampled along each pixel's motion at the network's offsets."""
-    motion = motion_at(k, last, flow) if net.config.offsets else None
-    if motion is None:
-        return None
-    return torch.stack([backward_warp(centre, o * motion) for o in net.config.offsets], 1)
 
 
 class Deblurrer:
@@ -136,12 +128,12 @@ class Deblurrer:
         return resize_flow(dis_flow(*small, preset=self.preset), height, width).to(self.device)
 
     def _run(
-        self, frame: torch.Tensor, aligned: torch.Tensor, flows: torch.Tensor, state: torch.Tensor | None, streak: torch.Tensor | None
+        self, frame: torch.Tensor, aligned: torch.Tensor, flows: torch.Tensor, state: torch.Tensor | None, motion: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The network over the frame, tile by tile when it is larger than a tile."""
         height, width = frame.shape[-2:]
         if height <= self.tile and width <= self.tile:
-            return self.net(frame, aligned, flows, state, streak)
+            return self.net(frame, aligned, flows, state, motion)
         sharp = torch.empty_like(frame)
         new_state = None if state is None else torch.empty_like(state)
         m = self.margin
@@ -153,7 +145,7 @@ class Deblurrer:
                 # The state lives at a quarter of the size; tiles and margins are multiples of 4.
                 quarter = (..., slice(y0 // 4, -(-y1 // 4)), slice(x0 // 4, -(-x1 // 4)))
                 out, part = self.net(
-                    frame[box], aligned[box], flows[box], None if state is None else state[quarter], None if streak is None else streak[box]
+                    frame[box], aligned[box], flows[box], None if state is None else state[quarter], None if motion is None else motion[box]
                 )  # fmt: skip
                 inner_y, inner_x = slice(y - y0, min(y + self.tile, height) - y0), slice(x - x0, min(x + self.tile, width) - x0)
                 sharp[..., y : y + self.tile, x : x + self.tile] = out[..., inner_y, inner_x]

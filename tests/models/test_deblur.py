@@ -39,12 +39,12 @@ def test_an_untrained_network_stays_near_the_blurry_frame_for_any_size(config):
             assert state.shape == (2, config.hidden, *DeblurNet.state_size(height, width))
 
 
-def test_wrong_neighbour_or_streak_counts_are_refused():
+def test_wrong_neighbour_counts_or_motion_shapes_are_refused():
     net = DeblurNet(DeblurConfig.tiny())
     with pytest.raises(ValueError, match="neighbours"):
         net(torch.rand(1, 3, 8, 8), torch.rand(1, 1, 3, 8, 8), torch.rand(1, 1, 2, 8, 8))
-    with pytest.raises(ValueError, match="streak"):
-        net(torch.rand(1, 3, 8, 8), torch.rand(1, 2, 3, 8, 8), torch.rand(1, 2, 2, 8, 8), None, torch.rand(1, 3, 3, 8, 8))
+    with pytest.raises(ValueError, match="motion"):
+        net(torch.rand(1, 3, 8, 8), torch.rand(1, 2, 3, 8, 8), torch.rand(1, 2, 2, 8, 8), None, torch.rand(1, 3, 8, 8))
     assert DeblurConfig.tiny().offsets == (-0.25, 0.25, -0.5, 0.5)
 
 

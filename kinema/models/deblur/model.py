@@ -1,8 +1,8 @@
 """The blurry-video network: one pyramid level per frame, a recurrent state between frames.
 
 For each blurry frame ``B_k`` the caller (:mod:`kinema.engines.deblur`) aligns its blurry
-neighbours ``B_{k±1…scope}`` onto it by optical flow and hands over those flows, and it
-samples ``B_k`` itself along each pixel's motion (the *streak*): a motion-blurred pixel is
+neighbours ``B_{k±1…scope}`` onto it by optical flow and hands over those flows and each
+pixel's motion, along which the network samples ``B_k`` itself (the *streak*): a motion-blurred pixel is
 the average of the scene along its motion, so with the samples along that line as
 channels, undoing the blur becomes a per-pixel filter across channels, which a
 convolution learns far sooner than a spatially varying kernel. The aligned neighbours
@@ -19,8 +19,8 @@ smallest.
 
 Shapes: frames ``(N, 3, H, W)`` in [0, 1], any ``H, W`` (padded inside to a multiple of
 4); ``aligned`` ``(N, 2·scope, 3, H, W)`` and ``flows`` ``(N, 2·scope, 2, H, W)`` in
-pixels, ordered nearest-before, nearest-after, then the next pair out; ``streak``
-``(N, 2·len(config.streak), 3, H, W)``; the state ``(N, hidden, ⌈H/4⌉, ⌈W/4⌉)``.
+pixels, ordered nearest-before, nearest-after, then the next pair out; ``motion``
+``(N, 2, H, W)`` in pixels per frame interval; the state ``(N, hidden, ⌈H/4⌉, ⌈W/4⌉)``.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from torch import nn
 
 from kinema.models.checkpoint import Checkpointed
 from kinema.models.deblur.config import DeblurConfig
+from kinema.ops.warp import backward_warp
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
@@ -105,20 +106,23 @@ class DeblurNet(Checkpointed, nn.Module):
         aligned: torch.Tensor,
         flows: torch.Tensor,
         state: torch.Tensor | None = None,
-        streak: torch.Tensor | None = None,
+        motion: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(sharp, state)``; see the module docstring for shapes. ``sharp`` is not clamped.
-        ``streak`` ``(N, S, 3, H, W)``: the frame sampled along each pixel's motion at
-        ``config.offsets`` (None: the frame itself, as for a still)."""
+        ``motion`` ``(N, 2, H, W)``: each pixel's motion over one frame interval, in pixels
+        (None: none, as for a still); the frame is sampled along it at ``config.offsets``."""
         n, _, height, width = frame.shape
         k, s = self.config.neighbours, len(self.config.offsets)
         if aligned.shape != (n, k, 3, height, width) or flows.shape != (n, k, 2, height, width):
             raise ValueError(f"expected {k} aligned neighbours and flows for frames {tuple(frame.shape)}, got {tuple(aligned.shape)} and {tuple(flows.shape)}")
-        if streak is not None and streak.shape != (n, s, 3, height, width):
-            raise ValueError(f"expected {s} streak samples for frames {tuple(frame.shape)}, got {tuple(streak.shape)}")
+        if motion is not None and motion.shape != (n, 2, height, width):
+            raise ValueError(f"expected a motion field (N, 2, H, W) for frames {tuple(frame.shape)}, got {tuple(motion.shape)}")
         parts = [frame]
         if s:
-            parts.append(frame.new_zeros(n, 3 * s, height, width) if streak is None else (streak - frame[:, None]).flatten(1, 2))
+            if motion is None:
+                parts.append(frame.new_zeros(n, 3 * s, height, width))
+            else:
+                parts += [backward_warp(frame, o * motion) - frame for o in self.config.offsets]
         if k:
             parts += [(aligned - frame[:, None]).flatten(1, 2), (flows / self.config.flow_scale).flatten(1, 2)]
         x = torch.cat(parts, 1)
