@@ -11,6 +11,7 @@ passed through untouched, so ``auto`` never alters a sharp video at all.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Iterable, Iterator
@@ -62,11 +63,14 @@ def check_blur(frames: Iterable[Frame], deblurrer: Deblurrer, *, total: int | No
     runs = _runs(total, samples, run)
     wanted = {i: n for n, r in enumerate(runs) for i in r}
     collected: list[list[torch.Tensor]] = [[] for _ in runs]
-    for index, frame in enumerate(frames):
-        if index in wanted:
-            collected[wanted[index]].append(frame.image)
-        if index >= runs[-1][-1]:
-            break
+    stream = iter(frames)
+    with contextlib.closing(stream) if hasattr(stream, "close") else contextlib.nullcontext():
+        # Closed as soon as the last run is read: the file is not held open until collected.
+        for index, frame in enumerate(stream):
+            if index in wanted:
+                collected[wanted[index]].append(frame.image)
+            if index >= runs[-1][-1]:
+                break
     changes = []
     for images in collected:
         if not images:
