@@ -18,7 +18,7 @@ from kinema.io.video_out import VideoCodec
 def deblur_cmd(
     source: Annotated[Path, typer.Argument(help="Input: video, GIF, or image-sequence folder / glob pattern.")],
     output: MediaOutput,
-    auto: Annotated[bool, typer.Option("--auto", help="Look at a few frames first and copy the video unchanged if they are sharp.")] = False,
+    auto: Annotated[bool, typer.Option("--auto", help="Look at a few frames first; if they are sharp, write the frames as they are (no restoration).")] = False,
     deblur_weights: DeblurWeights = None,
     device: Device = "cpu",
     threads: Threads = None,

@@ -120,7 +120,7 @@ def deblur_video(
 ) -> tuple[ConvertResult, BlurCheck | None]:
     """Write ``source``'s frames restored to ``output`` with their timing (and audio);
     the output appears only when complete. With ``DeblurMode.AUTO`` a video the check
-    finds sharp is copied frame for frame."""
+    finds sharp is written frame for frame as decoded (re-encoded, not restored)."""
     source, output = Path(source), Path(output)
     kind = output_kind(output)
     check_output(output, overwrite=config.overwrite, inputs=(source,))
