@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
 import subprocess
 import sys
 import time
@@ -227,14 +226,14 @@ def speed(deblurrer: Deblurrer, engine: LearnedEngine) -> tuple[list[str], dict]
 def memory_4k(weights: Path | None) -> str:
     """Peak memory of restoring three 4K frames, in a fresh process."""
     code = (
-        "import torch, resource;"
+        "import sys, torch, resource;"
         "from kinema.engines.deblur import load_deblurrer;"
-        f"d = load_deblurrer({str(weights)!r} if {weights is not None} else None);"
+        "d = load_deblurrer(sys.argv[1] or None);"
         "frames = [torch.rand(3, 2160, 3840) for _ in range(3)];"
         "[None for _ in d.restore(iter(frames))];"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code, str(weights or "")], capture_output=True, text=True, check=True)
     return f"{int(out.stdout.split()[-1]) / 1024**2:.2f} GiB"
 
 

@@ -7,7 +7,7 @@ proof that reading and writing keep frames, timestamps, loop counts and audio.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -15,7 +15,7 @@ from pathlib import Path
 from kinema.io.atomic import check_output
 from kinema.io.output import OutputOptions, Timeline, open_writer, output_kind
 from kinema.io.probe import open_reader
-from kinema.types import MediaInfo, MediaKind
+from kinema.types import Frame, MediaInfo, MediaKind
 
 #: ``progress(done, total)``: called after every frame; total may be None when unknown.
 Progress = Callable[[int, int | None], None]
@@ -67,8 +67,17 @@ def timeline_of(info: MediaInfo, *, loop: int | None = None) -> Timeline:
     )
 
 
-def convert(source: Path, output: Path, config: ConvertConfig = ConvertConfig(), *, progress: Progress | None = None) -> ConvertResult:
+def convert(
+    source: Path,
+    output: Path,
+    config: ConvertConfig = ConvertConfig(),
+    *,
+    progress: Progress | None = None,
+    transform: Callable[[Iterable[Frame]], Iterable[Frame]] | None = None,
+) -> ConvertResult:
     """Convert ``source`` to ``output``; the output appears only when complete.
+    ``transform`` (one frame out per frame in, timing kept) changes the frames on the way
+    (``kinema deblur`` restores them).
 
     Raises :class:`kinema.types.KinemaError` subclasses for bad input or options.
     """
@@ -84,7 +93,7 @@ def convert(source: Path, output: Path, config: ConvertConfig = ConvertConfig(),
     )
     count = 0
     with writer:
-        for frame in reader:
+        for frame in reader if transform is None else transform(reader):
             writer.write(frame)
             count += 1
             if progress is not None:

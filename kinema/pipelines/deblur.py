@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +23,11 @@ import torch
 
 from kinema.engines.deblur import Deblurrer, load_deblurrer
 from kinema.io.atomic import check_output
-from kinema.io.output import open_writer, output_kind
+from kinema.io.output import output_kind
 from kinema.io.probe import open_reader
 from kinema.ops.metrics import psnr
-from kinema.pipelines.convert import ConvertConfig, ConvertResult, Progress, audio_source, timeline_of
-from kinema.types import DeblurMode, Frame, MediaKind
+from kinema.pipelines.convert import ConvertConfig, ConvertResult, Progress, convert
+from kinema.types import DeblurMode, Frame
 
 #: A video whose sampled frames the network changes by less than this (PSNR between a
 #: frame and its restoration, dB) is left as it is: about where a change starts to be
@@ -121,21 +120,8 @@ def deblur_video(
     """Write ``source``'s frames restored to ``output`` with their timing (and audio);
     the output appears only when complete. With ``DeblurMode.AUTO`` a video the check
     finds sharp is written frame for frame as decoded (re-encoded, not restored)."""
-    source, output = Path(source), Path(output)
-    kind = output_kind(output)
-    check_output(output, overwrite=config.overwrite, inputs=(source,))
-    started = time.perf_counter()
+    # Bad outputs are refused before the blur check's work, as convert refuses them before reading.
+    output_kind(Path(output))
+    check_output(Path(output), overwrite=config.overwrite, inputs=(Path(source),))
     chosen, check = deblurrer_for(source, mode, weights=weights, fps=config.fps, device=device)
-    reader = open_reader(source, fps=config.fps)
-    info = reader.info
-    audio = audio_source(info) if config.audio and kind is not MediaKind.GIF else None
-    writer = open_writer(output, timeline_of(info, loop=config.loop), options=config.output, audio_from=audio, overwrite=config.overwrite)
-    count = 0
-    with writer:
-        for frame in restored(reader, chosen):
-            writer.write(frame)
-            count += 1
-            if progress is not None:
-                progress(count, info.frame_count)
-    result = ConvertResult(source=info, output=output, frames=count, audio_copied=audio is not None, seconds=time.perf_counter() - started)
-    return result, check
+    return convert(source, output, config, progress=progress, transform=lambda frames: restored(frames, chosen)), check

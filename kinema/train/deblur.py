@@ -70,25 +70,21 @@ class DeblurTrainConfig:
     seed: int = 0
 
 
-def _flows(frames: torch.Tensor) -> dict[tuple[int, int], torch.Tensor]:
-    """DIS flows between neighbouring frames (and two apart) of ``(L, N, 3, H, W)``."""
-    length = frames.shape[0]
-    grey = [luma(frames[i]) for i in range(length)]
-    out = {}
-    for i in range(length):
-        for j in range(max(0, i - 2), min(length, i + 3)):
-            if i != j:
-                out[(i, j)] = dis_flow(grey[i], grey[j], preset=DISPreset.MEDIUM)
-    return out
-
-
 def run_sequence(net: DeblurNet, blurry: torch.Tensor) -> torch.Tensor:
     """``(L, N, 3, H, W)`` blurry frames of one shot → the network's ``(L, N, 3, H, W)``."""
-    flows = _flows(blurry)
+    grey = [luma(blurry[i]) for i in range(blurry.shape[0])]
+    flows: dict[tuple[int, int], torch.Tensor] = {}
+
+    def flow(i: int, j: int) -> torch.Tensor:
+        # DIS only for the pairs restore_one asks for (the network's scope), each once.
+        if (i, j) not in flows:
+            flows[(i, j)] = dis_flow(grey[i], grey[j], preset=DISPreset.MEDIUM)
+        return flows[(i, j)]
+
     state, out = None, []
     last = blurry.shape[0] - 1
     for k in range(blurry.shape[0]):
-        sharp, state = restore_one(net, blurry.__getitem__, k, last, lambda i, j: flows[(i, j)], state)
+        sharp, state = restore_one(net, blurry.__getitem__, k, last, flow, state)
         out.append(sharp)
     return torch.stack(out)
 
