@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+from kinema.models.codec import VideoCodec
 from kinema.models.deblur import DeblurNet
 from kinema.models.gif2video import CCDNet, DitherNet
 from kinema.models.interp import InterpNet
@@ -26,7 +27,7 @@ def test_the_readme_is_short_and_its_links_resolve():
 
 
 def test_every_shipped_model_has_a_card_and_every_benchmark_block_has_its_results():
-    card = {InterpNet: "interp", DeblurNet: "deblur", CCDNet: "ccdnet", DitherNet: "dither", SnapshotNet: "snapshot", TransitionNet: "transitions", VideoAE: "video_ae"}
+    card = {InterpNet: "interp", DeblurNet: "deblur", VideoCodec: "codec", CCDNet: "ccdnet", DitherNet: "dither", SnapshotNet: "snapshot", TransitionNet: "transitions", VideoAE: "video_ae"}
     for model in {entry.model for entry in SHIPPED} | {VideoAE}:
         assert model in card, f"{model.__name__} has no model card"
         page = (ROOT / "docs" / "models" / f"{card[model]}.md").read_text()

@@ -15,7 +15,7 @@ import threading
 
 import typer
 
-from kinema.cli import batch, cuts, deblur, media, snapshot, view, vsae  # noqa: F401 - media, cuts, deblur and view register their commands
+from kinema.cli import batch, codec, cuts, deblur, media, snapshot, view, vsae  # noqa: F401 - media, cuts, deblur and view register their commands
 from kinema.cli.app import app
 from kinema.types import KinemaError
 
@@ -27,6 +27,7 @@ _NoArgsIsHelp = getattr(sys.modules[_UsageError.__module__], "NoArgsIsHelpError"
 app.add_typer(snapshot.app, name="snapshot")
 app.add_typer(vsae.app, name="vsae")
 app.add_typer(batch.app, name="batch")
+app.add_typer(codec.app, name="codec")
 
 
 #: Exit status after Ctrl-C (128 + SIGINT, as shells report it).

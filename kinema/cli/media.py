@@ -91,8 +91,17 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
     source_fps: SourceFps = None,
 ) -> None:
-    """Frames, size, frame rate (or VFR), duration, codec, audio and alpha of a file."""
+    """Frames, size, frame rate (or VFR), duration, codec, audio and alpha of a file (or a
+    .kvc stream's header and index)."""
     from kinema.io.probe import probe
+
+    if path.suffix.lower() == ".kvc":
+        from kinema.io.kvc_file import KvcReader
+
+        with KvcReader(path) as reader:
+            stream = reader.summary()
+        typer.echo(json.dumps(stream, indent=2) if as_json else "\n".join(f"{key:<10} {value}" for key, value in stream.items()))
+        return
 
     meta = probe(path, fps=source_fps)
     typer.echo(json.dumps(meta.as_dict(), indent=2) if as_json else describe(meta))

@@ -39,16 +39,9 @@ def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
     return g
 
 
-def ssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-image SSIM ``(N,)`` (Wang et al. 2004: 11×11 Gaussian, σ=1.5, K1=0.01, K2=0.03).
-
-    Computed per RGB channel on the 0..255 scale and averaged over channels; the window
-    is applied with 'valid' borders. Images smaller than the window use a window the size
-    of the image, so tiny frames still get a score.
-    """
-    if pred.shape != target.shape:
-        raise ValueError(f"shapes differ: {tuple(pred.shape)} vs {tuple(target.shape)}")
-    x, y = _to_u8_float(pred), _to_u8_float(target)
+def _ssim_maps(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(ssim, cs)`` per image and channel ``(N, C)``: SSIM and its contrast–structure
+    term, averaged over 'valid' windows; inputs on the 0..255 scale (float64)."""
     n, c, h, w = x.shape
     size = min(11, h, w)
     g = _gaussian_window(size, 1.5 if size == 11 else max(size / 7.33, 0.5))
@@ -64,9 +57,44 @@ def ssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     sxx = blur(x * x) - mx * mx
     syy = blur(y * y) - my * my
     sxy = blur(x * y) - mx * my
-    num = (2 * mx * my + c1) * (2 * sxy + c2)
-    den = (mx * mx + my * my + c1) * (sxx + syy + c2)
-    return (num / den).flatten(1).mean(1)
+    cs = (2 * sxy + c2) / (sxx + syy + c2)
+    luminance = (2 * mx * my + c1) / (mx * mx + my * my + c1)
+    return (luminance * cs).flatten(2).mean(2), cs.flatten(2).mean(2)
+
+
+def ssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-image SSIM ``(N,)`` (Wang et al. 2004: 11×11 Gaussian, σ=1.5, K1=0.01, K2=0.03).
+
+    Computed per RGB channel on the 0..255 scale and averaged over channels; the window
+    is applied with 'valid' borders. Images smaller than the window use a window the size
+    of the image, so tiny frames still get a score.
+    """
+    if pred.shape != target.shape:
+        raise ValueError(f"shapes differ: {tuple(pred.shape)} vs {tuple(target.shape)}")
+    return _ssim_maps(_to_u8_float(pred), _to_u8_float(target))[0].mean(1)
+
+
+#: The five scales' exponents of MS-SSIM (Wang, Simoncelli and Bovik 2003).
+_MS_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+
+
+def ms_ssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-image multi-scale SSIM ``(N,)``: contrast–structure at four scales and SSIM at
+    the fifth (each halving by 2×2 means), per RGB channel, then averaged over channels.
+    Negative terms count as 0. Needs the shorter side ≥ 176 px (the 11-px window at 1/16)."""
+    if pred.shape != target.shape:
+        raise ValueError(f"shapes differ: {tuple(pred.shape)} vs {tuple(target.shape)}")
+    if min(pred.shape[-2:]) < 11 * 2 ** (len(_MS_WEIGHTS) - 1):
+        raise ValueError(f"MS-SSIM needs images of at least 176 px a side, got {tuple(pred.shape[-2:])}")
+    x, y = _to_u8_float(pred), _to_u8_float(target)
+    score = torch.ones(x.shape[:2], dtype=torch.float64)
+    for scale, weight in enumerate(_MS_WEIGHTS):
+        whole, cs = _ssim_maps(x, y)
+        last = scale == len(_MS_WEIGHTS) - 1
+        score = score * (whole if last else cs).clamp_min(0) ** weight
+        if not last:
+            x, y = F.avg_pool2d(x, 2), F.avg_pool2d(y, 2)
+    return score.mean(1)
 
 
 def mean_finite(values: list[float]) -> float:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from kinema.models.codec import VideoCodec
 from kinema.models.deblur import DeblurNet
 from kinema.models.gif2video import CCDNet, DitherNet
 from kinema.models.interp import InterpNet
@@ -59,6 +60,7 @@ INTERP = Shipped("interp", InterpNet, "kinema interpolate / pair --engine learne
 INTERP_ADAPTIVE = Shipped("interp-adaptive", InterpNet, "kinema interpolate / pair --quality best: with adaptive warping")
 TRANSITIONS = Shipped("transitions", TransitionNet, "kinema cuts, interpolate --scene-cuts auto: shot transitions")
 DEBLUR = Shipped("deblur", DeblurNet, "kinema deblur, interpolate --deblur: sharp frames from motion-blurred ones")
+CODEC = Shipped("codec", VideoCodec, "kinema codec encode / decode: the learned video codec (.kvc)")
 DITHER = Shipped("dither", DitherNet, "kinema gif2video --dither auto: is a GIF dithered?")
 GIF = {
     (dithered, colors): Shipped(gif_name(dithered, colors), CCDNet, f"kinema gif2video: {'dithered' if dithered else 'flat'} GIFs of about {colors} colours")
@@ -70,4 +72,4 @@ SNAPSHOT = {
     (5, True): Shipped(snapshot_name(5, jpeg_robust=True), SnapshotNet, "kinema snapshot --jpeg-robust: 5 frames, survives JPEG"),
     (9, False): Shipped(snapshot_name(9), SnapshotNet, "kinema snapshot --frames 9"),
 }
-SHIPPED: tuple[Shipped, ...] = (INTERP, INTERP_ADAPTIVE, TRANSITIONS, DEBLUR, DITHER, *GIF.values(), *SNAPSHOT.values())
+SHIPPED: tuple[Shipped, ...] = (INTERP, INTERP_ADAPTIVE, TRANSITIONS, DEBLUR, CODEC, DITHER, *GIF.values(), *SNAPSHOT.values())

@@ -18,7 +18,9 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from kinema.engines.codec import code_inter, code_intra, pad, round_symbols
 from kinema.models.checkpoint import save_checkpoint, tensor_digest
+from kinema.models.codec import VideoCodec
 from kinema.models.deblur import DeblurNet
 from kinema.models.gif2video import CCDNet, DitherNet
 from kinema.models.interp import InterpNet
@@ -68,6 +70,12 @@ def run(model: torch.nn.Module) -> torch.Tensor:
             aligned = torch.cat([frames[:middle], frames[middle + 1 :]])[None]
             flows = torch.full((1, aligned.shape[1], 2, HEIGHT, WIDTH), 3.0)
             return model(frames[middle : middle + 1], aligned, flows)[0]
+        if isinstance(model, VideoCodec):
+            # An I-frame at the lowest level, then a P-frame at the highest along a steady motion.
+            a, b = pad(_frames(2)).split(1)
+            first = code_intra(model, a, 0, round_symbols(model)).frame
+            flow = torch.full((1, 2, *a.shape[-2:]), 2.0)
+            return torch.cat([first, code_inter(model, b, first, flow, model.config.levels - 1, round_symbols(model)).frame])
         if isinstance(model, SnapshotNet):
             snapshot, _ = model.embed(_frames(model.config.frames)[None])
             return torch.cat([snapshot, model.expand(snapshot)[0]])

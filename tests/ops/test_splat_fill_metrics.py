@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from kinema.ops.fill import push_pull_fill
-from kinema.ops.metrics import precision_recall_f1, psnr, ssim, transition_counts
+from kinema.ops.metrics import ms_ssim, precision_recall_f1, psnr, ssim, transition_counts
 from kinema.ops.splat import forward_splat
 
 
@@ -66,3 +66,14 @@ def test_scoring_matches_cuts_within_a_frame_and_graduals_by_overlap():
     assert precision_recall_f1(transition_counts([], []), "cut") == (1.0, 1.0, 1.0)
     # More true cuts than detections: the rest are misses.
     assert transition_counts([("cut", 5, 5)], [("cut", 5, 5), ("cut", 9, 9)])["cut_fn"] == 1
+
+
+def test_ms_ssim_is_one_for_equal_images_falls_with_noise_and_refuses_small_ones():
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand(1, 3, 180, 200, generator=g)
+    light = (a + 0.02 * torch.randn(a.shape, generator=g)).clamp(0, 1)
+    heavy = (a + 0.1 * torch.randn(a.shape, generator=g)).clamp(0, 1)
+    assert ms_ssim(a, a).item() == pytest.approx(1.0)
+    assert 1.0 > ms_ssim(a, light).item() > ms_ssim(a, heavy).item() > 0
+    with pytest.raises(ValueError, match="176"):
+        ms_ssim(a[..., :100, :], a[..., :100, :])

@@ -1,0 +1,72 @@
+"""The codec engine: what the encoder reconstructs is what the decoder shows, bit for bit."""
+
+import pytest
+import torch
+
+from kinema.engines.codec import CodecEngine, adapt_encoder, code_intra, decoder_digest, rd_loss, round_symbols
+from kinema.models.codec import CodecConfig, VideoCodec
+from kinema.types import ModelMismatchError
+from tests.media import texture
+
+
+def tiny_codec(seed: int = 0) -> VideoCodec:
+    torch.manual_seed(seed)
+    codec = VideoCodec(CodecConfig.tiny())
+    codec.freeze_tables()
+    return codec.eval()
+
+
+def frames(count: int = 5, h: int = 40, w: int = 56) -> list[torch.Tensor]:
+    """A textured scene panning 2 pixels a frame, ``(1, 3, h, w)`` each."""
+    scene = texture(h, w + 2 * count)
+    return [scene[..., 2 * i : 2 * i + w] for i in range(count)]
+
+
+def test_decoding_gives_the_encoders_reconstruction_exactly_and_encoding_repeats():
+    engine = CodecEngine(tiny_codec())
+    runs = []
+    for _ in range(2):
+        encoder = engine.encoder(2, gop=3)
+        runs.append([encoder.push(f) for f in frames()])
+    assert [p[1] for p in runs[0]] == [p[1] for p in runs[1]]  # the same bytes
+    assert [p[0] for p in runs[0]] == [True, False, False, True, False]
+    decoder = engine.decoder(2, 40, 56, engine.digest)
+    for intra, payload, reconstruction in runs[0]:
+        shown = decoder.decode(intra, payload)
+        assert shown.shape == (1, 3, 40, 56) and torch.equal(shown, reconstruction)
+
+
+def test_the_training_rate_estimate_is_within_two_percent_of_the_real_bytes():
+    codec = tiny_codec()
+    engine = CodecEngine(codec)
+    frame = frames(1, 64, 96)[0]
+    with torch.no_grad():
+        estimate = code_intra(codec, frame, 1, round_symbols(codec)).bits.item()
+    _, payload, _ = engine.encoder(2, gop=1).push(frame)
+    assert abs(8 * len(payload) - estimate) <= 0.02 * estimate + 64
+
+
+def test_an_adapted_encoder_keeps_the_decoder_and_lowers_the_videos_cost():
+    codec = tiny_codec()
+    run = torch.stack(frames(3, 48, 64))
+    adapted = adapt_encoder(codec, [run], 1, steps=30, lr=3e-3, generator=torch.Generator().manual_seed(0))
+    assert decoder_digest(adapted) == decoder_digest(codec)
+    assert not torch.equal(adapted.coders["image"].analysis[0].weight, codec.coders["image"].analysis[0].weight)
+    with torch.no_grad():
+        before = rd_loss(codec, run, 1, round_symbols(codec))[0].item()
+        after = rd_loss(adapted, run, 1, round_symbols(adapted))[0].item()
+    assert after < before
+    # The stock decoder reads the adapted encoder's packets.
+    engine, stock = CodecEngine(adapted), CodecEngine(codec)
+    encoder, decoder = engine.encoder(2, gop=3), stock.decoder(2, 48, 64, engine.digest)
+    for frame in run:
+        intra, payload, reconstruction = encoder.push(frame)
+        assert torch.equal(decoder.decode(intra, payload), reconstruction)
+
+
+def test_another_models_stream_and_unfinished_weights_are_refused():
+    engine = CodecEngine(tiny_codec())
+    with pytest.raises(ModelMismatchError, match="another codec model"):
+        engine.decoder(1, 16, 16, CodecEngine(tiny_codec(seed=1)).digest)
+    with pytest.raises(ModelMismatchError, match="no integer tables"):
+        CodecEngine(VideoCodec(CodecConfig.tiny()))

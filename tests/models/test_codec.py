@@ -1,0 +1,58 @@
+"""The codec's networks: shapes, quality levels, densities and their integer tables."""
+
+import pytest
+import torch
+
+from kinema.models.codec import KINDS, STRIDE, CodecConfig, VideoCodec
+from kinema.models.codec.entropy import TOTAL, FactorizedDensity, table_bits
+
+
+def test_latents_are_sixteen_times_smaller_and_decode_to_the_input_size():
+    torch.manual_seed(0)
+    codec = VideoCodec(CodecConfig.tiny())
+    frame = torch.rand(2, 3, 2 * STRIDE, 3 * STRIDE)
+    y = codec.analyse("image", frame, 0)
+    assert y.shape == (2, codec.config.latent, 2, 3)
+    assert codec.synthesise("image", y.round(), 0).shape == frame.shape
+    flow = torch.randn(2, 2, 2 * STRIDE, 3 * STRIDE) * 4
+    assert codec.synthesise("motion", codec.analyse("motion", flow, 1).round(), 1).shape == flow.shape
+    assert codec.compensation(frame, flow).shape == frame.shape
+
+
+def test_higher_levels_start_with_finer_quantization():
+    codec = VideoCodec(CodecConfig())
+    gains = codec.log_gains["image"].exp().mean(1)
+    assert torch.all(gains[1:] > gains[:-1])
+    assert torch.allclose(codec.log_gains["image"], -codec.log_gains["image_inverse"])
+
+
+def test_density_is_a_distribution_and_its_tables_keep_every_symbol_codable():
+    torch.manual_seed(0)
+    density = FactorizedDensity(4)
+    grid = torch.arange(-400, 401, dtype=torch.float32)
+    mass = density.likelihood(grid.reshape(1, 1, 1, -1).expand(1, 4, 1, -1)).sum(-1)
+    assert torch.allclose(mass, torch.ones_like(mass), atol=1e-3)
+    counts = density.counts(40)
+    assert counts.shape == (4, 81) and counts.min() >= 1 and torch.all(counts.sum(1) == TOTAL)
+
+
+def test_table_bits_match_the_density_on_rounded_symbols():
+    torch.manual_seed(0)
+    density = FactorizedDensity(3)
+    y = (torch.randn(1, 3, 16, 16) * 3).round()
+    assert table_bits(y, density.counts(20), 20).item() == pytest.approx(density.bits(y).item(), rel=0.01)
+
+
+def test_freeze_fills_every_table_and_a_saved_codec_loads_with_them(tmp_path):
+    codec = VideoCodec(CodecConfig.tiny())
+    assert not codec.frozen
+    codec.freeze_tables()
+    assert codec.frozen and all(codec.table(kind, 1).dtype == torch.int32 for kind in KINDS)
+    loaded, _ = VideoCodec.load(codec.save(tmp_path / "c.safetensors"))
+    assert loaded.frozen and torch.equal(loaded.tables_residual, codec.tables_residual)
+
+
+def test_bad_configs_are_refused():
+    for bad in ({"lambdas": (512.0, 256.0)}, {"range": 0}, {"hidden": 0}, {"flow_scale": 0.0}):
+        with pytest.raises(ValueError):
+            CodecConfig(**bad)
