@@ -21,8 +21,10 @@ from pathlib import Path
 
 import torch
 
-from kinema.engines.codec import noisy, pad, rd_loss, round_symbols
-from kinema.models.codec import VideoCodec
+from kinema.engines.codec import code_inter, code_intra, noisy, pad, rd_loss, round_symbols
+from kinema.models.codec import KINDS, VideoCodec
+from kinema.models.codec.entropy import histogram
+from kinema.ops.flow import dis_flow
 from kinema.ops.resize import fit_within
 from kinema.train.clips import augment, cut_indices, load_frames, random_crop
 from kinema.train.deblur import TRAIN_CLIPS
@@ -83,6 +85,31 @@ def synthetic_bank(photos: list[torch.Tensor], count: int, frames: int, size: in
         scene = maker.scene(g)
         runs.append(torch.stack([scene.render((i + 0.5) / frames) for i in range(frames)]))
     return torch.stack(runs).mul(255).round().to(torch.uint8)
+
+
+@torch.no_grad()
+def symbol_histograms(codec: VideoCodec, clips: CodecClips, bank: torch.Tensor | None, cfg: CodecTrainConfig, *, runs: int, crop: int, seed: int) -> dict[str, torch.Tensor]:
+    """How often the finished encoder makes each symbol, per kind, level and channel, on
+    ``runs`` training runs per level (``crop``² crops, the training mix of clips and
+    synthetic scenes): what :meth:`VideoCodec.freeze_tables` fits the tables to."""
+    codec.eval()
+    r = codec.config.range
+    g = torch.Generator().manual_seed(seed)
+    out = {kind: torch.zeros(codec.config.levels, codec.channels(kind), 2 * r + 1, dtype=torch.float64) for kind in KINDS}
+    for level in range(codec.config.levels):
+        for _ in range(runs):
+            if bank is not None and bool(torch.rand((), generator=g) < cfg.synthetic):
+                run = augment(random_crop(bank[int(torch.randint(bank.shape[0], (), generator=g))], crop, g).float() / 255, g)
+            else:
+                run = clips.sample(g, cfg.frames, crop, cfg.strides)
+            run = pad(run[:, None])
+            coded = code_intra(codec, run[0], level, round_symbols(codec))
+            out["image"][level] += histogram(coded.latents["image"], r)
+            for t in range(1, run.shape[0]):
+                coded = code_inter(codec, run[t], coded.frame, dis_flow(run[t], run[t - 1]), level, round_symbols(codec))
+                for kind in ("motion", "residual"):
+                    out[kind][level] += histogram(coded.latents[kind], r)
+    return out
 
 
 def validation_runs(paths: list[Path], frames: int, *, max_side: int = 320, count: int = 4) -> list[torch.Tensor]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from kinema.models.codec import CodecConfig, VideoCodec
-from kinema.train.codec import TRAIN_CLIPS, VALIDATION_CLIPS, CodecClips, CodecTrainConfig, synthetic_bank, train_codec, validation_runs
+from kinema.train.codec import TRAIN_CLIPS, VALIDATION_CLIPS, CodecClips, CodecTrainConfig, symbol_histograms, synthetic_bank, train_codec, validation_runs
 from kinema.train.data import DATA_ROOT
 from kinema.train.loop import finish_run
 from kinema.train.synthetic import load_photos
@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--init", type=Path, default=None, help="start from these weights (e.g. the shipped ones)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--stop-at", type=int, default=None, help="stop at this step (run again to resume)")
+    parser.add_argument("--table-runs", type=int, default=200, help="training runs per level the integer tables are fit to")
     parser.add_argument("--finish", action="store_true", help="write OUT/codec.safetensors from the best state even if the schedule is not done")
     args = parser.parse_args(argv)
     torch.set_flush_denormal(True)
@@ -73,9 +74,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"stopped at step {reached}; run again to continue")
         return
     best, meta = VideoCodec.load(args.out / "best.safetensors")
+    # The shipped tables fit the symbols the finished encoder makes on training data.
+    best.freeze_tables(symbol_histograms(best, clips, bank, cfg, runs=args.table_runs, crop=192, seed=cfg.seed + 2))
     data = [args.data / c for c in TRAIN_CLIPS] + photos
     metrics = {k: v for k, v in meta.items() if k.startswith("val_")}
-    path = finish_run(best, args.out / "codec.safetensors", script="kinema.train.run_codec", argv=argv, steps=reached, data=data, train=cfg, init=args.init, metrics=metrics)
+    path = finish_run(
+        best, args.out / "codec.safetensors", script="kinema.train.run_codec", argv=argv, steps=reached, data=data, train=cfg, init=args.init,
+        metrics=metrics, tables={"runs_per_level": args.table_runs, "crop": 192},
+    )  # fmt: skip
     print(f"wrote {path}")
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from kinema.models.codec import KINDS, STRIDE, CodecConfig, VideoCodec
-from kinema.models.codec.entropy import TOTAL, FactorizedDensity, table_bits
+from kinema.models.codec.entropy import TOTAL, FactorizedDensity, histogram, table_bits
 
 
 def test_latents_are_sixteen_times_smaller_and_decode_to_the_input_size():
@@ -56,3 +56,20 @@ def test_bad_configs_are_refused():
     for bad in ({"lambdas": (512.0, 256.0)}, {"range": 0}, {"hidden": 0}, {"flow_scale": 0.0}):
         with pytest.raises(ValueError):
             CodecConfig(**bad)
+
+
+def test_tables_fitted_to_histograms_follow_the_symbols_the_encoder_makes():
+    torch.manual_seed(0)
+    codec = VideoCodec(CodecConfig.tiny())
+    r = codec.config.range
+    symbols = torch.zeros(4, codec.config.latent, 3, 3)
+    symbols[:, 1] = 2.0  # channel 1 always makes symbol 2
+    counts = histogram(symbols, r)
+    assert counts.shape == (codec.config.latent, 2 * r + 1) and counts[1, r + 2] == 36 and counts[0, r] == 36
+    histograms = {kind: torch.zeros(codec.config.levels, codec.channels(kind), 2 * r + 1) for kind in KINDS}
+    histograms["image"][0] = counts * 100
+    codec.freeze_tables(histograms)
+    table = codec.table("image", 0)
+    assert table[1].argmax() == r + 2 and table[0].argmax() == r and table[1, r + 2] > 0.9 * TOTAL
+    # Where no symbol was seen, the density decides.
+    assert torch.equal(codec.table("image", 1), codec.density("image", 1).counts(r).to(torch.int32))

@@ -67,22 +67,38 @@ class FactorizedDensity(nn.Module):
         return -torch.log2(self.likelihood(y)).sum()
 
     @torch.no_grad()
-    def counts(self, half_range: int) -> torch.Tensor:
-        """Integer frequencies ``(C, 2·half_range + 1)`` of the symbols −half_range…half_range,
-        each ≥ 1, summing to :data:`TOTAL`; the two end symbols take their tails' mass
-        (values beyond are clamped to them)."""
+    def pmf(self, half_range: int) -> torch.Tensor:
+        """Probabilities ``(C, 2·half_range + 1)`` float64 of the symbols −half_range…half_range;
+        the two end symbols take their tails' mass (values beyond are clamped to them)."""
         grid = torch.arange(-half_range, half_range + 1, dtype=torch.float64)
         edges = torch.cat([grid - 0.5, grid[-1:] + 0.5]).float()
         cdf = torch.sigmoid(self.logits(edges.expand(self.channels, 1, -1)))[:, 0].double()
         cdf[:, 0], cdf[:, -1] = 0.0, 1.0
         pmf = (cdf[:, 1:] - cdf[:, :-1]).clamp_min(0)
-        pmf = pmf / pmf.sum(1, keepdim=True)
-        spare = TOTAL - pmf.shape[1]  # one count reserved for every symbol
-        counts = 1 + torch.floor(pmf * spare).long()
-        # Hand the rounding remainder to each channel's most likely symbol.
-        top = counts.argmax(1)
-        counts[torch.arange(self.channels), top] += TOTAL - counts.sum(1)
-        return counts
+        return pmf / pmf.sum(1, keepdim=True)
+
+    def counts(self, half_range: int) -> torch.Tensor:
+        """:meth:`pmf` as integer tables (:func:`to_counts`)."""
+        return to_counts(self.pmf(half_range))
+
+
+def to_counts(pmf: torch.Tensor) -> torch.Tensor:
+    """Probabilities ``(C, K)`` as integer frequencies, each ≥ 1, summing to :data:`TOTAL`."""
+    pmf = pmf.double() / pmf.double().sum(1, keepdim=True)
+    spare = TOTAL - pmf.shape[1]  # one count reserved for every symbol
+    counts = 1 + torch.floor(pmf * spare).long()
+    # Hand the rounding remainder to each channel's most likely symbol.
+    top = counts.argmax(1)
+    counts[torch.arange(pmf.shape[0]), top] += TOTAL - counts.sum(1)
+    return counts
+
+
+def histogram(symbols: torch.Tensor, half_range: int) -> torch.Tensor:
+    """How often each symbol occurs per channel: ``(N, C, h, w)`` integers → ``(C, 2·half_range + 1)``."""
+    c = symbols.shape[1]
+    index = (symbols.long().clamp(-half_range, half_range) + half_range).transpose(0, 1).reshape(c, -1)
+    counts = torch.zeros(c, 2 * half_range + 1, dtype=torch.float64)
+    return counts.scatter_add_(1, index, torch.ones_like(index, dtype=torch.float64))
 
 
 def table_bits(symbols: torch.Tensor, counts: torch.Tensor, half_range: int) -> torch.Tensor:

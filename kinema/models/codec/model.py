@@ -22,7 +22,7 @@ from torch import nn
 
 from kinema.models.checkpoint import Checkpointed
 from kinema.models.codec.config import CodecConfig
-from kinema.models.codec.entropy import FactorizedDensity
+from kinema.models.codec.entropy import FactorizedDensity, to_counts
 from kinema.ops.warp import backward_warp
 
 #: Frames are padded to multiples of this (four stride-2 stages).
@@ -152,9 +152,17 @@ class VideoCodec(Checkpointed, nn.Module):
         return all(bool(getattr(self, f"tables_{kind}").sum() > 0) for kind in KINDS)
 
     @torch.no_grad()
-    def freeze_tables(self) -> None:
-        """Fill the integer tables from the densities (once, when training ends)."""
+    def freeze_tables(self, histograms: dict[str, torch.Tensor] | None = None, prior: float = 256.0) -> None:
+        """Fill the integer tables (once, when training ends) from the densities, or from
+        ``histograms`` (``{kind: (levels, C, 2·range + 1)}`` symbol counts of the finished
+        encoder on training data) with the density as a prior worth ``prior`` samples per
+        channel: the tables then fit the symbols the encoder really makes, which the
+        densities, trained through noise, learn only slowly."""
         for kind in KINDS:
             tables = getattr(self, f"tables_{kind}")
             for level in range(self.config.levels):
-                tables[level] = self.density(kind, level).counts(self.config.range).to(torch.int32)
+                pmf = self.density(kind, level).pmf(self.config.range)
+                if histograms is not None:
+                    counts = histograms[kind][level].double()
+                    pmf = (counts + prior * pmf) / (counts.sum(1, keepdim=True) + prior)
+                tables[level] = to_counts(pmf).to(torch.int32)
