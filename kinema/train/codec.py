@@ -52,6 +52,8 @@ class CodecTrainConfig:
     seed: int = 0
     max_side: int = 480
     strides: tuple[int, ...] = (1, 2)
+    #: Learning rate of the densities and gains, relative to ``lr``.
+    rate_lr_scale: float = 10.0
 
 
 class CodecClips:
@@ -153,7 +155,11 @@ def train_codec(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     g = torch.Generator().manual_seed(cfg.seed)
-    opt = torch.optim.Adam(codec.parameters(), lr=cfg.lr)
+    # The densities and the per-level gains set the rate; at the networks' rate they would
+    # take most of a CPU-sized run to move from where they start.
+    fast = [p for name, p in codec.named_parameters() if name.startswith(("densities.", "log_gains."))]
+    slow = [p for name, p in codec.named_parameters() if not name.startswith(("densities.", "log_gains."))]
+    opt = torch.optim.Adam([{"params": slow}, {"params": fast, "lr_scale": cfg.rate_lr_scale}], lr=cfg.lr)
     best = _best_so_far(out / "log.csv")
 
     def draw() -> torch.Tensor:

@@ -38,9 +38,10 @@ Parts = dict[tuple[str, str], tuple[torch.nn.Module, torch.optim.Adam]]
 
 
 def cosine_lr(opt: torch.optim.Optimizer, base: float, step: int, total: int, floor: float = 0.05) -> None:
-    """Cosine decay from ``base`` to ``floor × base`` over ``total`` steps."""
+    """Cosine decay from ``base`` to ``floor × base`` over ``total`` steps (times a group's
+    ``lr_scale``, where a trainer gives some parameters a faster rate)."""
     for group in opt.param_groups:
-        group["lr"] = base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * step / total)))
+        group["lr"] = group.get("lr_scale", 1.0) * base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * step / total)))
 
 
 def optimizer_tensors(prefix: str, module: torch.nn.Module, opt: torch.optim.Adam) -> dict[str, torch.Tensor]:

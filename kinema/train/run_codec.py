@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--synthetic", type=float, default=defaults.synthetic)
+    parser.add_argument("--rate-lr-scale", type=float, default=defaults.rate_lr_scale)
     parser.add_argument("--init", type=Path, default=None, help="start from these weights (e.g. the shipped ones)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--stop-at", type=int, default=None, help="stop at this step (run again to resume)")
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     cfg = CodecTrainConfig(
         steps=args.steps, batch=args.batch, crop=args.crop, frames=args.frames, lr=args.lr, synthetic=args.synthetic,
-        bank=args.bank, eval_every=args.eval_every, seed=args.seed, max_side=args.max_side,
+        bank=args.bank, eval_every=args.eval_every, seed=args.seed, max_side=args.max_side, rate_lr_scale=args.rate_lr_scale,
     )  # fmt: skip
     torch.manual_seed(cfg.seed)
     codec = VideoCodec(SIZES[args.size]())
