@@ -12,6 +12,7 @@ where.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import torch
 
 from kinema.engines.codec import CodecEngine, adapt_encoder
 from kinema.io.atomic import check_output
-from kinema.io.kvc_file import INTRA, DamagedStreamError, KvcReader, KvcWriter, StreamHeader
+from kinema.io.kvc_file import INTRA, DamagedStreamError, KvcReader, KvcWriter, Packet, StreamHeader
 from kinema.io.output import OutputOptions, Timeline, open_writer, output_kind
 from kinema.io.probe import open_reader
 from kinema.models.codec import VideoCodec
@@ -177,34 +178,26 @@ def decode_video(
         engine = engine or load_engine(device=device)
         decoder = engine.decoder(head.level, head.height, head.width, head.model)
         timeline = Timeline(time_base=head.time_base, rate=head.rate or Fraction(25), constant_rate=head.constant_rate)
-        packets = reader.packets(gop=start_gop)
-        first, damage = _first(packets)
-        if first is None:
-            raise DamagedStreamError(f"{source}: {damage}", 0) if damage else BadInputError(f"{source}: no frames")
+        damage: list[str] = []
+        packets = _until_damage(reader.packets(gop=start_gop), damage)
+        first = next(packets, None)
+        if first is None:  # nothing sound to write: no output at all
+            raise DamagedStreamError(f"{source}: {damage[0]}", 0) if damage else BadInputError(f"{source}: no frames")
         count = 0
         with open_writer(output, timeline, options=output_options, overwrite=overwrite) as writer:
-            pending = [first]
-            while pending:
-                packet = pending.pop()
+            for packet in itertools.chain([first], packets):
                 image = decoder.decode(packet.kind == INTRA, packet.payload)[0]
                 pts, duration = packet.pts * head.time_base, max(packet.duration, 1) * head.time_base
                 writer.write(Frame(image, pts=pts, duration=duration, index=count))
                 count += 1
                 if progress is not None:
                     progress(count, reader.frames)
-                try:
-                    pending.append(next(packets))
-                except StopIteration:
-                    pass
-                except DamagedStreamError as exc:
-                    damage = str(exc)
-    return DecodeResult(output, count, time.perf_counter() - started, damage)
+    return DecodeResult(output, count, time.perf_counter() - started, damage[0] if damage else None)
 
 
-def _first(packets: Iterator) -> tuple[object | None, str | None]:
+def _until_damage(packets: Iterator[Packet], damage: list[str]) -> Iterator[Packet]:
+    """``packets`` up to the first damaged one; its message is appended to ``damage``."""
     try:
-        return next(packets), None
-    except StopIteration:
-        return None, None
+        yield from packets
     except DamagedStreamError as exc:
-        return None, str(exc)
+        damage.append(str(exc))

@@ -13,9 +13,7 @@ rate–distortion loss over every level; the benchmark's clips are never read.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +26,7 @@ from kinema.ops.flow import dis_flow
 from kinema.ops.resize import fit_within
 from kinema.train.clips import augment, cut_indices, load_frames, random_crop
 from kinema.train.deblur import TRAIN_CLIPS
-from kinema.train.loop import Schedule, run_loop
+from kinema.train.loop import Schedule, best_logged, run_loop
 from kinema.train.synthetic import SyntheticConfig, SyntheticTriplets
 
 STATE_ARCH = "codec-train-v1"
@@ -160,7 +158,7 @@ def train_codec(
     fast = [p for name, p in codec.named_parameters() if name.startswith(("densities.", "log_gains."))]
     slow = [p for name, p in codec.named_parameters() if not name.startswith(("densities.", "log_gains."))]
     opt = torch.optim.Adam([{"params": slow}, {"params": fast, "lr_scale": cfg.rate_lr_scale}], lr=cfg.lr)
-    best = _best_so_far(out / "log.csv")
+    best = best_logged(out / "log.csv", "val_rd", lower=True)
 
     def draw() -> torch.Tensor:
         if bank is not None and bool(torch.rand((), generator=g) < cfg.synthetic):
@@ -200,12 +198,3 @@ def train_codec(
         stop_at=stop_at,
         progress=progress,
     )
-
-
-def _best_so_far(log: Path) -> float:
-    """The lowest ``val_rd`` a resumed run has logged (inf for a new run)."""
-    if not log.is_file():
-        return math.inf
-    with log.open() as handle:
-        values = [float(row["val_rd"]) for row in csv.DictReader(handle) if row.get("val_rd")]
-    return min(values, default=math.inf)

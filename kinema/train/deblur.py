@@ -18,7 +18,6 @@ the recurrent state, exactly as :func:`kinema.engines.deblur.restore_one` does i
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from kinema.ops.flow import DISPreset, dis_flow, luma
 from kinema.ops.losses import charbonnier
 from kinema.ops.metrics import psnr
 from kinema.train.clips import load_frames
-from kinema.train.loop import Schedule, run_loop
+from kinema.train.loop import Schedule, best_logged, run_loop
 from kinema.train.synthetic import SyntheticConfig, SyntheticTriplets
 
 STATE_ARCH = "deblur-train-v1"
@@ -206,7 +205,7 @@ def train_deblur(
     out.mkdir(parents=True, exist_ok=True)
     g = torch.Generator().manual_seed(cfg.seed)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    best = _best_so_far(out / "log.csv")
+    best = best_logged(out / "log.csv", "val_psnr")
 
     def draw() -> tuple[torch.Tensor, torch.Tensor]:
         if synthetic is not None and bool(torch.rand((), generator=g) < cfg.synthetic):
@@ -243,13 +242,3 @@ def train_deblur(
         stop_at=stop_at,
         progress=progress,
     )
-
-
-def _best_so_far(log: Path) -> float:
-    """The best ``val_psnr`` a resumed run has logged (−inf for a new run)."""
-    if not log.is_file():
-        return -math.inf
-    with log.open() as handle:
-        values = [float(row["val_psnr"]) for row in csv.DictReader(handle) if row.get("val_psnr")]
-    return max(values, default=-math.inf)
-

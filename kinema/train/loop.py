@@ -201,6 +201,17 @@ def finish_run(
     return model.cpu().save(path, **meta)
 
 
+def best_logged(log: Path, key: str, *, lower: bool = False) -> float:
+    """The best ``key`` a resumed run has logged in ``log`` (the highest, or the lowest with
+    ``lower``); ∓inf for a new run, so its first evaluation is kept."""
+    worst = math.inf if lower else -math.inf
+    if not Path(log).is_file():
+        return worst
+    with Path(log).open() as handle:
+        values = [float(row[key]) for row in csv.DictReader(handle) if row.get(key)]
+    return (min if lower else max)(values, default=worst)
+
+
 def append_csv(path: Path, row: dict) -> None:
     new = not path.exists()
     with path.open("a", newline="") as handle:
