@@ -70,7 +70,8 @@ def noisy(codec: VideoCodec, generator: torch.Generator | None = None) -> Quanti
     def quantize(kind: str, y: torch.Tensor, level: int) -> tuple[torch.Tensor, torch.Tensor]:
         clamped = y.clamp(-r, r)
         straight = clamped + (clamped.round() - clamped).detach()
-        noise = torch.rand(y.shape, generator=generator, device=y.device) - 0.5
+        # Drawn on the CPU (a seeded CPU generator serves any device), then moved.
+        noise = torch.rand(y.shape, generator=generator).to(y.device) - 0.5
         return straight, y + noise
 
     return quantize
