@@ -121,25 +121,22 @@ def code_inter(codec: VideoCodec, frame: torch.Tensor, reference: torch.Tensor, 
     return Coded(reconstruct(codec, prediction, residual, level), {"motion": motion, "residual": residual}, bits)
 
 
-def code_run(codec: VideoCodec, run: torch.Tensor, level: int, quantize: Quantize) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def code_run(codec: VideoCodec, run: torch.Tensor, level: int, quantize: Quantize) -> list[Coded]:
     """Code ``run`` ``(T, N, 3, H, W)`` as one GOP (motion: DIS between the original
-    frames, as the encoder estimates it) → (reconstructions, bits per frame)."""
-    coded = code_intra(codec, run[0], level, quantize)
-    frames, bits = [coded.frame], [coded.bits]
+    frames, as the encoder estimates it), each frame predicted from the one coded before."""
+    coded = [code_intra(codec, run[0], level, quantize)]
     for t in range(1, run.shape[0]):
-        coded = code_inter(codec, run[t], frames[-1], dis_flow(run[t], run[t - 1]), level, quantize)
-        frames.append(coded.frame)
-        bits.append(coded.bits)
-    return frames, bits
+        coded.append(code_inter(codec, run[t], coded[-1].frame, dis_flow(run[t], run[t - 1]), level, quantize))
+    return coded
 
 
 def rd_loss(codec: VideoCodec, run: torch.Tensor, level: int, quantize: Quantize) -> tuple[torch.Tensor, float, float]:
     """``(λ·MSE + bpp, mean PSNR, bpp)`` of ``run`` coded as one GOP: what training and
     ``--adapt`` minimise."""
-    frames, bits = code_run(codec, run, level, quantize)
+    coded = code_run(codec, run, level, quantize)
     pixels = run.shape[1] * run.shape[-2] * run.shape[-1]
-    mse = torch.stack([F.mse_loss(f, x) for f, x in zip(frames, run, strict=True)])
-    bpp = torch.stack(bits).sum() / (pixels * run.shape[0])
+    mse = torch.stack([F.mse_loss(c.frame, x) for c, x in zip(coded, run, strict=True)])
+    bpp = torch.stack([c.bits for c in coded]).sum() / (pixels * run.shape[0])
     loss = codec.config.lambdas[level] * mse.mean() + bpp
     psnr = float((-10 * torch.log10(mse.detach().clamp_min(1e-10))).mean())
     return loss, psnr, float(bpp.detach())

@@ -28,7 +28,7 @@ from kinema.io.output import OutputOptions, Timeline, open_writer, output_kind
 from kinema.io.probe import open_reader
 from kinema.models.codec import VideoCodec
 from kinema.pipelines.convert import Progress
-from kinema.types import BadInputError, Frame, UnsupportedFormatError
+from kinema.types import BadInputError, Frame, MediaInfo, UnsupportedFormatError
 
 DEFAULT_GOP = 12
 
@@ -65,9 +65,9 @@ def load_engine(weights: Path | None = None, *, device: str | torch.device = "cp
     return CodecEngine(codec, device=device)
 
 
-def _level_for_rate(engine: CodecEngine, source: Path, bpp: float, gop: int) -> int:
+def _level_for_rate(engine: CodecEngine, source: Path, info: MediaInfo, bpp: float, gop: int) -> int:
     """The highest level whose first GOP costs at most ``bpp`` (the lowest if none does)."""
-    frames = [f.image[None] for _, f in zip(range(gop), open_reader(source), strict=False)]
+    frames = [f.image[None] for _, f in zip(range(gop), open_reader(source, info=info), strict=False)]
     if not frames:
         raise BadInputError(f"{source}: no frames")
     chosen = 1
@@ -79,9 +79,8 @@ def _level_for_rate(engine: CodecEngine, source: Path, bpp: float, gop: int) -> 
     return chosen
 
 
-def _adaptation_runs(source: Path, count: int, length: int = 3) -> list[torch.Tensor]:
+def _adaptation_runs(source: Path, info: MediaInfo, count: int, length: int = 3) -> list[torch.Tensor]:
     """Up to ``count`` runs of ``length`` consecutive frames ``(length, 1, 3, H, W)``, spread over the video."""
-    info = open_reader(source).info
     total = max(info.frame_count, length)
     starts = sorted({round(i * (total - length) / max(count - 1, 1)) for i in range(count)})
     runs, current = [], []
@@ -123,12 +122,12 @@ def encode_video(
     reader = open_reader(source)
     info = reader.info
     if bpp is not None:
-        level = _level_for_rate(engine, source, bpp, gop)
+        level = _level_for_rate(engine, source, info, bpp, gop)
     level = (engine.levels + 1) // 2 if level is None else level  # the middle level by default
     if not 1 <= level <= engine.levels:
         raise UnsupportedFormatError(f"quality level must be 1…{engine.levels}, got {level}")
     if adapt:
-        runs = _adaptation_runs(source, count=8)
+        runs = _adaptation_runs(source, info, count=8)
         adapted = adapt_encoder(engine.codec, runs, level - 1, steps=adapt, generator=torch.Generator().manual_seed(seed))
         engine = CodecEngine(adapted, device=engine.device)
     audio = "dropped" if info.audio is not None or "audio_file" in info.extra else "none"

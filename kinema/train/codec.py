@@ -19,10 +19,9 @@ from pathlib import Path
 
 import torch
 
-from kinema.engines.codec import code_inter, code_intra, noisy, pad, rd_loss, round_symbols
+from kinema.engines.codec import code_run, noisy, pad, rd_loss, round_symbols
 from kinema.models.codec import KINDS, VideoCodec
 from kinema.models.codec.entropy import histogram
-from kinema.ops.flow import dis_flow
 from kinema.ops.resize import fit_within
 from kinema.train.clips import augment, cut_indices, load_frames, random_crop
 from kinema.train.deblur import TRAIN_CLIPS
@@ -87,6 +86,15 @@ def synthetic_bank(photos: list[torch.Tensor], count: int, frames: int, size: in
     return torch.stack(runs).mul(255).round().to(torch.uint8)
 
 
+def draw_run(clips: CodecClips, bank: torch.Tensor | None, cfg: CodecTrainConfig, g: torch.Generator, crop: int) -> torch.Tensor:
+    """One training run ``(frames, 3, crop, crop)``: from the synthetic bank with
+    probability ``cfg.synthetic``, else from the real clips."""
+    if bank is not None and bool(torch.rand((), generator=g) < cfg.synthetic):
+        run = bank[int(torch.randint(bank.shape[0], (), generator=g))]
+        return augment(random_crop(run, crop, g).float() / 255, g)
+    return clips.sample(g, cfg.frames, crop, cfg.strides)
+
+
 @torch.no_grad()
 def symbol_histograms(codec: VideoCodec, clips: CodecClips, bank: torch.Tensor | None, cfg: CodecTrainConfig, *, runs: int, crop: int, seed: int) -> dict[str, torch.Tensor]:
     """How often the finished encoder makes each symbol, per kind, level and channel, on
@@ -98,17 +106,10 @@ def symbol_histograms(codec: VideoCodec, clips: CodecClips, bank: torch.Tensor |
     out = {kind: torch.zeros(codec.config.levels, codec.channels(kind), 2 * r + 1, dtype=torch.float64) for kind in KINDS}
     for level in range(codec.config.levels):
         for _ in range(runs):
-            if bank is not None and bool(torch.rand((), generator=g) < cfg.synthetic):
-                run = augment(random_crop(bank[int(torch.randint(bank.shape[0], (), generator=g))], crop, g).float() / 255, g)
-            else:
-                run = clips.sample(g, cfg.frames, crop, cfg.strides)
-            run = pad(run[:, None])
-            coded = code_intra(codec, run[0], level, round_symbols(codec))
-            out["image"][level] += histogram(coded.latents["image"], r)
-            for t in range(1, run.shape[0]):
-                coded = code_inter(codec, run[t], coded.frame, dis_flow(run[t], run[t - 1]), level, round_symbols(codec))
-                for kind in ("motion", "residual"):
-                    out[kind][level] += histogram(coded.latents[kind], r)
+            run = pad(draw_run(clips, bank, cfg, g, crop)[:, None])
+            for coded in code_run(codec, run, level, round_symbols(codec)):
+                for kind, symbols in coded.latents.items():
+                    out[kind][level] += histogram(symbols, r)
     return out
 
 
@@ -160,15 +161,9 @@ def train_codec(
     opt = torch.optim.Adam([{"params": slow}, {"params": fast, "lr_scale": cfg.rate_lr_scale}], lr=cfg.lr)
     best = best_logged(out / "log.csv", "val_rd", lower=True)
 
-    def draw() -> torch.Tensor:
-        if bank is not None and bool(torch.rand((), generator=g) < cfg.synthetic):
-            run = bank[int(torch.randint(bank.shape[0], (), generator=g))]
-            return augment(random_crop(run, cfg.crop, g).float() / 255, g)
-        return clips.sample(g, cfg.frames, cfg.crop, cfg.strides)
-
     def step(number: int):
         codec.train()
-        run = torch.stack([draw() for _ in range(cfg.batch)], 1)  # (T, N, 3, S, S)
+        run = torch.stack([draw_run(clips, bank, cfg, g, cfg.crop) for _ in range(cfg.batch)], 1)  # (T, N, 3, S, S)
         level = int(torch.randint(codec.config.levels, (), generator=g))
         loss, psnr, bpp = rd_loss(codec, run, level, noisy(codec, g))
         return loss, {"psnr": psnr, "bpp": bpp}
