@@ -2,8 +2,14 @@
 
     python -m benchmarks.snapshot [--write] [--json bench_out/snapshot.json] [--compare W.safetensors ...]
 
-On the held-out clips (never trained on), ``--windows`` windows per clip spread evenly
-over it, frames scaled to a longer side of ``--max-side``:
+On two groups of clips no snapshot training read — kinema's held-out clips and a new
+source (X4K1000FPS scenes, :data:`kinema.train.snapshot.NEW_SOURCE_CLIPS`) — ``--windows``
+windows per clip spread evenly over it, frames scaled to a longer side of ``--max-side``:
+
+* per group, k = 5 and k = 9, network alone and refined, saved as PNG and as JPEG 90
+  (k = 5 JPEG through the JPEG-robust weights, as ``kinema snapshot embed x.jpg`` does);
+
+and on the held-out clips:
 
 * restored-frame PSNR/SSIM per frame position and mean (paper: 39.35 dB / 0.980 at k = 5,
   34.59 / 0.949 at k = 9), beside the floor "every frame decoded as the middle one";
@@ -34,6 +40,7 @@ from kinema.ops.metrics import mean_finite, psnr, ssim
 from kinema.pipelines.snapshot import EmbedConfig, embed_clip
 from kinema.train.clips import load_frames
 from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
+from kinema.train.snapshot import NEW_SOURCE_CLIPS
 from kinema.weights import FOLDER, snapshot_name
 
 
@@ -148,11 +155,46 @@ def main(argv: list[str] | None = None) -> None:
         ("JPEG-robust", "JPEG 90"): score(nets[snapshot_name(5, jpeg_robust=True)], clips, 1, count, jpeg=90),
         (f"JPEG-robust + refine {refine}", "JPEG 90"): score(nets[snapshot_name(5, jpeg_robust=True)], clips, 1, count, jpeg=90, refine=refine),
     }
-    compared = {path.name: score(SnapshotNet.load(path)[0], clips, 1, count) for path in args.compare}
+    new_clips = [load_frames(args.data / name, args.max_side) for name in NEW_SOURCE_CLIPS]
+    groups = {"held-out clips": (clips, main_rows, refined), "new source (X4K GIFs)": (new_clips, None, None)}
+    by_group = {}  # (group, model, file) -> (network alone, refined)
+    for group, (members, plain, refined_rows) in groups.items():
+        for name in (snapshot_name(5), snapshot_name(9)):
+            net = nets[name]
+            alone = plain[name] if plain else score(net, members, 1, count)
+            better = refined_rows[f"{name} + refine {refine}"] if refined_rows else score(net, members, 1, count, refine=refine)
+            by_group[(group, name, "PNG")] = (alone, better)
+        for name in (snapshot_name(5, jpeg_robust=True), snapshot_name(9)):
+            net = nets[name]
+            if plain and name == snapshot_name(5, jpeg_robust=True):
+                alone, better = jpeg_rows[("JPEG-robust", "JPEG 90")], jpeg_rows[(f"JPEG-robust + refine {refine}", "JPEG 90")]
+            else:
+                alone, better = score(net, members, 1, count, jpeg=90), score(net, members, 1, count, jpeg=90, refine=refine)
+            by_group[(group, name, "JPEG 90")] = (alone, better)
+    compared = {
+        f"{path.name} · {group}": score(SnapshotNet.load(path)[0], members, 1, count)
+        for path in args.compare
+        for group, (members, _, _) in groups.items()
+    }
     speed = {(name, size): timing(nets[name], size) for name in (snapshot_name(5), snapshot_name(9)) for size in ((256, 256), (720, 1280))}
 
     names = ", ".join(Path(n).name for n in HELD_OUT_CLIPS)
+    new_names = ", ".join(Path(n).name for n in NEW_SOURCE_CLIPS)
     lines = [
+        f"Two groups of clips no snapshot training read: the held-out clips ({names}) and a new source, "
+        f"X4K1000FPS scenes as GIFs ({new_names}; large motion); up to {count} windows per clip at stride 1, "
+        f"longer side ≤ {args.max_side} px. Restored mean PSNR (dB) / SSIM; *snapshot*: the saved picture against the middle frame.",
+        "",
+        f"| group | model | file | windows | floor | network alone | snapshot | + refine {refine} | snapshot |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for (group, name, kind), (alone, better) in by_group.items():
+        lines.append(
+            f"| {group} | {name} | {kind} | {alone['windows']} | {alone['floor']:.2f} | {fmt(alone['mean'])} | {fmt(alone['snapshot'])} "
+            f"| {fmt(better['mean'])} | {fmt(better['snapshot'])} |"
+        )
+    lines += [
+        "",
         f"Held-out clips ({names}), up to {count} windows each, longer side {args.max_side} px; "
         "PSNR (dB) / SSIM, 8-bit. *Floor*: every frame decoded as the middle frame (what an ordinary picture carries). "
         "*At ¼ size*: snapshot vs middle frame PSNR after 4×4 averaging (the visible part of the difference).",
@@ -193,6 +235,9 @@ def main(argv: list[str] | None = None) -> None:
                 f"refine_{refine}_restored_psnr_ssim": refined[f"{name} + refine {refine}"]["mean"],
                 f"refine_{refine}_snapshot_psnr_ssim": refined[f"{name} + refine {refine}"]["snapshot"],
                 "clips": list(HELD_OUT_CLIPS),
+                "new_source_restored_psnr_ssim": by_group[("new source (X4K GIFs)", name, "PNG")][0]["mean"],
+                f"new_source_refine_{refine}_restored_psnr_ssim": by_group[("new source (X4K GIFs)", name, "PNG")][1]["mean"],
+                "new_source_clips": list(NEW_SOURCE_CLIPS),
             }
             for name, r in main_rows.items()
         }

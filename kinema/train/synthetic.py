@@ -49,6 +49,10 @@ class SyntheticConfig:
     blur_steps: int = 5
     #: Largest global brightness change over the interval (multiplicative, ±).
     brightness: float = 0.1
+    #: Camera zoom: largest log-scale change of the background over the interval (0: pans only).
+    background_zoom: float = 0.0
+    #: Probability that a sprite is small and fast: a third of the smallest size, twice the shift.
+    small_fast: float = 0.0
 
     @classmethod
     def tiny(cls) -> SyntheticConfig:
@@ -126,12 +130,13 @@ class SyntheticTriplets:
         cfg = self.config
         angle = _uniform(g, 0, 2 * math.pi)
         length = _uniform(g, 0, shift)
-        return Motion(
-            center=center,
-            shift=(length * math.cos(angle), length * math.sin(angle)),
-            rotation=math.radians(_uniform(g, -cfg.max_rotation, cfg.max_rotation)) if rotate else 0.0,
-            log_scale=_uniform(g, -cfg.max_log_scale, cfg.max_log_scale) if rotate else 0.0,
-        )
+        if rotate:
+            rotation = math.radians(_uniform(g, -cfg.max_rotation, cfg.max_rotation))
+            log_scale = _uniform(g, -cfg.max_log_scale, cfg.max_log_scale)
+        else:  # the background: a camera that pans, and zooms when asked (no draw otherwise)
+            rotation = 0.0
+            log_scale = _uniform(g, -cfg.background_zoom, cfg.background_zoom) if cfg.background_zoom > 0 else 0.0
+        return Motion(center=center, shift=(length * math.cos(angle), length * math.sin(angle)), rotation=rotation, log_scale=log_scale)
 
     def scene(self, g: torch.Generator) -> Scene:
         """Draw the layers and their motions (everything but the time)."""
@@ -142,7 +147,10 @@ class SyntheticTriplets:
         count = int(torch.randint(cfg.min_sprites, cfg.max_sprites + 1, (), generator=g))
         short = min(cfg.height, cfg.width)
         for _ in range(count):
-            sh = max(4, int(short * _uniform(g, *cfg.sprite_size)))
+            # Small fast sprites (a ball, a bird) only when asked: no extra draw otherwise.
+            small = cfg.small_fast > 0 and bool(torch.rand((), generator=g) < cfg.small_fast)
+            low, high = cfg.sprite_size
+            sh = max(4, int(short * (_uniform(g, low / 3, low) if small else _uniform(g, low, high))))
             sw = max(4, int(sh * _uniform(g, 0.6, 1.6)))
             texture = self._texture(g, sh, sw)
             mask = _blob(sh, sw, g)
@@ -153,7 +161,8 @@ class SyntheticTriplets:
             alpha = torch.zeros(1, 1, height, width)
             canvas[:, :, y0 : y0 + sh, x0 : x0 + sw] = texture
             alpha[:, :, y0 : y0 + sh, x0 : x0 + sw] = mask
-            layers.append((canvas, alpha, self._motion(g, (x0 + sw / 2, y0 + sh / 2), cfg.sprite_shift, True)))
+            shift = cfg.sprite_shift * (2 if small else 1)
+            layers.append((canvas, alpha, self._motion(g, (x0 + sw / 2, y0 + sh / 2), shift, True)))
         blur = bool(torch.rand((), generator=g) < cfg.blur_probability)
         exposure = _uniform(g, 0.2, 0.6) if blur else 0.0
         gain = _uniform(g, -cfg.brightness, cfg.brightness)

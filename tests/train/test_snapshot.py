@@ -5,7 +5,9 @@ import torch
 
 from kinema.models.snapshot import SnapshotConfig, SnapshotNet
 from kinema.models.snapshot.objective import laplacian_pyramid_l1
-from kinema.train.snapshot import ClipWindows, SnapshotTrainConfig, channel, snapshot_losses, train_snapshot, unimodal_loss
+from kinema.ops.metrics import psnr
+from kinema.train.loop import best_logged
+from kinema.train.snapshot import ClipWindows, SnapshotTrainConfig, channel, degrade, snapshot_losses, train_snapshot, unimodal_loss
 from tests.media import smooth
 
 
@@ -69,5 +71,20 @@ def test_training_resumes_bit_exactly(tmp_path):
         assert torch.equal(a, b), name
     log = (tmp_path / "a" / "log.csv").read_text().splitlines()
     assert len(log) == 3 and "val_snapshot_psnr" in log[0]
+    # The best validated state is kept beside the last one, and a resumed run knows it.
+    _, meta = SnapshotNet.load(tmp_path / "b" / "best.safetensors")
+    assert meta["val_psnr"] == best_logged(tmp_path / "b" / "log.csv", "val_psnr")
     with pytest.raises(ValueError, match="another model config"):
         train_snapshot(SnapshotNet(SnapshotConfig.tiny(frames=5)), ClipWindows([_clip(8)], 5, (1,), 16), None, [], cfg, tmp_path / "a")
+
+
+def test_degraded_clips_are_8bit_noisy_and_a_little_different():
+    clip = torch.stack(_clip(5, 32, 32)).float() / 255
+    g = torch.Generator().manual_seed(3)
+    changed = [degrade(clip, g) for _ in range(6)]
+    for out in changed:
+        assert out.shape == clip.shape and torch.equal(out * 255, (out * 255).round())
+    scores = [float(psnr(out, clip).mean()) for out in changed]
+    assert all(30 < s for s in scores) and min(scores) < 50  # a few levels of noise or blockiness, not a new picture
+    frames = changed[0] - clip
+    assert not torch.equal(frames[0], frames[1])  # the noise differs from frame to frame

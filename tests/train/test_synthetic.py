@@ -89,3 +89,25 @@ def test_label_maps_follow_each_sprite_and_put_the_front_one_on_top():
         assert bool((seen[both] == 2).all())
         overlapped += int(both.any())
     assert checked >= 4 and overlapped >= 1
+
+
+def test_camera_zoom_scales_the_background_about_the_centre_and_small_sprites_are_small():
+    config = dataclasses.replace(SyntheticConfig.tiny(), min_sprites=0, max_sprites=0, blur_probability=0.0, brightness=0.0, background_zoom=0.2)
+    gen = SyntheticTriplets(_photos(), config)
+    scales = [gen.scene(torch.Generator().manual_seed(s)).layers[0][2].log_scale for s in range(20)]
+    assert all(abs(v) <= 0.2 for v in scales) and max(abs(v) for v in scales) > 0.05
+    scene = gen.scene(torch.Generator().manual_seed(int(np.argmax(np.abs(scales)))))
+    motion = scene.layers[0][2]
+    a, b = scene.render(0.0), scene.render(1.0)
+    # b at x is a at the point the motion maps x from: the exact affine map, zoom included.
+    m = scene.margin
+    grid = base_grid(48 + 2 * m, 64 + 2 * m)
+    back = (motion.source_coords(grid, 1.0) - grid)[..., m:-m, m:-m]
+    moved = backward_warp(a[None], back.contiguous())[0]
+    inner = (slice(None), slice(10, -10), slice(12, -12))
+    assert torch.allclose(moved[inner], b[inner], atol=0.03)
+    small = SyntheticTriplets(_photos(), dataclasses.replace(SyntheticConfig.tiny(), min_sprites=3, max_sprites=3, small_fast=1.0))
+    sprites = small.scene(torch.Generator().manual_seed(2)).layers[1:]
+    low = SyntheticConfig.tiny().sprite_size[0]
+    assert all(int(alpha.gt(0).any(-1).sum()) <= max(4, int(48 * low)) for _, alpha, _ in sprites)
+    assert max(np.hypot(*mo.shift) for _, _, mo in sprites) > SyntheticConfig.tiny().sprite_shift  # faster than a normal sprite can be
