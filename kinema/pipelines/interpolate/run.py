@@ -1,27 +1,13 @@
-"""``interpolate``: retime a video with in-between frames (``--factor``, ``--fps``, ``--slowmo``).
-
-The source streams through once. Frames that only repeat their predecessor (animation on
-twos or threes, screen captures) are set aside (:mod:`kinema.pipelines.anchors`) so motion
-is interpolated between the distinct drawings instead of stuttering; longer runs are real
-pauses and are kept. Each pair of remaining frames ("anchors") is checked for a scene cut:
-across a cut the earlier frame is held up to the cut's original time, never blended into
-the next shot. With ``CutMode.AUTO`` the learned transition detector
-(:mod:`kinema.pipelines.transitions`) reads the video first and decides instead; it also
-knows fades and dissolves, so none is mistaken for a cut (and, with ``blend_gradual``,
-their in-betweens are cross-fades rather than the engine's). Output times come from
-:mod:`kinema.pipelines.retime`; an engine renders
-each pair's times in one call, so motion is estimated once per pair, and it is shown the
-drawings on either side of the pair (within the shot) for four-frame motion.
-"""
+"""The one-pass runner of ``interpolate``: a source streamed once through repeat and
+scene-cut tests and an engine into the output (see the package docstring)."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,105 +16,27 @@ import torch
 
 from kinema.engines.base import Engine
 from kinema.io.atomic import check_output
-from kinema.io.output import OutputOptions, Timeline, open_writer, output_kind
+from kinema.io.output import open_writer, output_kind
 from kinema.io.probe import open_reader
 from kinema.ops.scenes import is_cut
-from kinema.pipelines.convert import Progress, audio_source
-from kinema.pipelines.retime import FactorSchedule, RateSchedule, Slot
 from kinema.pipelines.anchors import Thumbnails, anchors
-from kinema.pipelines.deblur import BlurCheck, deblurrer_for, restored
+from kinema.pipelines.convert import Progress
+from kinema.pipelines.deblur import deblurrer_for, restored
+from kinema.pipelines.interpolate.config import (
+    InterpolateConfig,
+    InterpolateResult,
+    audio_to_copy,
+    expected_frames,
+    output_duration,
+    output_timeline,
+    schedule_for,
+)
+from kinema.pipelines.retime import Slot
 from kinema.pipelines.stages import BackgroundWriter, Prefetch, StageClock
-from kinema.types import BadInputError, CutMode, DeblurMode, Frame, KinemaError, MediaInfo, MediaKind
+from kinema.types import BadInputError, CutMode, Frame, KinemaError, MediaInfo
 
 if TYPE_CHECKING:
     from kinema.pipelines.transitions import Shots
-
-#: Default bound on an output's frame count: 9 hours at 60 fps.
-MAX_FRAMES = 2_000_000
-
-
-@dataclass(frozen=True)
-class InterpolateConfig:
-    """Exactly one of ``factor``, ``fps`` and ``slowmo`` says how to retime."""
-
-    #: N frames per source frame interval, at N × the source rate (duration unchanged).
-    factor: int | None = None
-    #: A constant output rate; the duration is kept to within one output frame.
-    fps: Fraction | None = None
-    #: N frames per source interval played at the source rate: N × longer, no audio.
-    slowmo: int | None = None
-    output: OutputOptions = field(default_factory=OutputOptions)
-    #: Frame rate for an image-sequence input that has no timing sidecar.
-    source_fps: Fraction | None = None
-    audio: bool = True
-    scene_cuts: CutMode = CutMode.QUICK
-    #: With ``CutMode.AUTO``: in-betweens inside a fade or dissolve are the two frames
-    #: cross-faded instead of the engine's. Off by default: the engine scored higher inside
-    #: dissolves (``benchmarks/results/transitions.md``), as both shots move in them.
-    blend_gradual: bool = False
-    #: Up to this many repeats of a frame are one held drawing (interpolated across);
-    #: longer runs are a pause and stay still. 0 turns repeat handling off.
-    max_repeats: int = 2
-    #: In-between times rendered per engine call (bounds memory at large N or 4K).
-    batch: int = 8
-    overwrite: bool = False
-    #: Refuse to write more frames than this (a mistyped --fps 1e9 would run for days).
-    max_frames: int = MAX_FRAMES
-    #: Decode ahead and encode behind in their own threads (:mod:`kinema.pipelines.stages`);
-    #: the output is the same either way. Off by default: on 2 cores the engine and the
-    #: encoder already keep both busy, and the extra threads measured slower
-    #: (``benchmarks/results/throughput.md``).
-    concurrent: bool = False
-    #: Restore motion-blurred source frames first (:mod:`kinema.pipelines.deblur`), with
-    #: the network at ``deblur_weights`` (None: the shipped one).
-    deblur: DeblurMode = DeblurMode.OFF
-    deblur_weights: Path | None = None
-
-    def __post_init__(self):
-        chosen = [name for name in ("factor", "fps", "slowmo") if getattr(self, name) is not None]
-        if len(chosen) != 1:
-            raise ValueError("give exactly one of factor, fps and slowmo" + (f" (got {', '.join(chosen)})" if chosen else ""))
-        for name in ("factor", "slowmo"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"{name} must be a whole number ≥ 1, got {value}")
-        if self.fps is not None and self.fps <= 0:
-            raise ValueError(f"fps must be positive, got {self.fps}")
-        if self.max_repeats < 0 or self.batch < 1:
-            raise ValueError("max_repeats must be ≥ 0 and batch ≥ 1")
-        if self.max_frames < 1:
-            raise ValueError(f"max_frames must be ≥ 1, got {self.max_frames}")
-        object.__setattr__(self, "scene_cuts", CutMode(self.scene_cuts))
-        object.__setattr__(self, "deblur", DeblurMode(self.deblur))
-        self.output.validate()
-
-
-@dataclass(frozen=True)
-class InterpolateResult:
-    source: MediaInfo
-    output: Path
-    frames_in: int
-    frames_out: int
-    #: Output frames that came out of the engine (not a source frame or a hold).
-    interpolated: int
-    #: Scene cuts found (each one held instead of interpolated).
-    cuts: int
-    #: In-betweens cross-faded inside a fade or dissolve (``blend_gradual``).
-    blended: int
-    #: Source frames set aside as repeats of the previous drawing.
-    repeats: int
-    duration_in: Fraction
-    duration_out: Fraction
-    audio_copied: bool
-    seconds: float
-    #: Seconds spent in each stage: ``decode`` (reading and turning frames into floats),
-    #: ``tests`` (repeat and scene-cut tests), ``engine``, ``encode`` (writing); the rest of
-    #: ``seconds`` is the pipeline's own bookkeeping. With concurrent stages, decode and
-    #: encode run beside the engine and are counted where the main thread waits for them.
-    stages: dict[str, float] = field(default_factory=dict)
-    #: With ``deblur``: whether the frames were restored, and what ``auto``'s check saw.
-    deblurred: bool = False
-    blur_check: BlurCheck | None = None
 
 
 @dataclass
@@ -140,43 +48,6 @@ class _Counts:
     blended: int = 0
     repeats: int = 0
     end: Fraction = Fraction(0)
-
-
-def _schedule(config: InterpolateConfig, origin: Fraction | None) -> FactorSchedule | RateSchedule:
-    if config.fps is not None:
-        return RateSchedule(config.fps, start=origin)
-    return FactorSchedule(config.factor or config.slowmo)
-
-
-def output_timeline(config: InterpolateConfig, info: MediaInfo) -> Timeline:
-    """Output timing: constant ``fps``; N × the rate on a tick N × finer (``factor``, exact
-    for every k/N subdivision, VFR included); the source's own timing (``slowmo``)."""
-    rate, time_base, constant = info.fps or info.average_fps, info.time_base, not info.vfr
-    if config.fps is not None:
-        rate, time_base, constant = config.fps, 1 / config.fps, True
-    elif config.factor is not None:
-        rate, time_base = rate * config.factor, time_base / config.factor
-    return Timeline(
-        time_base=time_base,
-        rate=rate,
-        constant_rate=constant,
-        bit_depth=info.bit_depth,
-        alpha=info.has_alpha,
-        loop=info.loop,
-    )
-
-
-def expected_frames(config: InterpolateConfig, info: MediaInfo) -> int | None:
-    """Output frame count, when the source's length is known."""
-    if config.fps is not None:
-        return math.ceil(info.duration * config.fps) if info.duration else None
-    return info.frame_count * (config.factor or config.slowmo) if info.frame_count else None
-
-
-def audio_to_copy(config: InterpolateConfig, info: MediaInfo, kind: MediaKind) -> Path | None:
-    """The file whose audio goes into an output of ``kind``: none for a GIF, for slow
-    motion (the audio would no longer match), or when ``config.audio`` is off."""
-    return audio_source(info) if config.audio and kind is not MediaKind.GIF and not config.slowmo else None
 
 
 def interpolate_video(
@@ -254,7 +125,7 @@ def interpolate_frames(
     output = Path(output)
     started = time.perf_counter()
     slowmo = config.slowmo or 1
-    schedule = _schedule(config, origin)
+    schedule = schedule_for(config, origin)
     counts = _Counts()
     total = expected_frames(config, info)
     if total is not None and total > config.max_frames:
@@ -413,7 +284,7 @@ def interpolate_frames(
         blended=counts.blended,
         repeats=counts.repeats,
         duration_in=duration_in,
-        duration_out=_output_duration(config, duration_in, counts.frames_out),
+        duration_out=output_duration(config, duration_in, counts.frames_out),
         audio_copied=audio is not None,
         seconds=time.perf_counter() - started,
         stages=dict(clock.seconds),
@@ -427,9 +298,3 @@ def _to_float(frame: Frame) -> None:
 def _too_many(frames: int, limit: int, *, known: bool) -> str:
     what = f"would have {frames} frames" if known else "has reached"
     return f"the output {what}, over the limit of {limit} frames (pass a larger --max-frames if that is really meant)"
-
-
-def _output_duration(config: InterpolateConfig, duration_in: Fraction, frames_out: int) -> Fraction:
-    if config.fps is not None:
-        return frames_out / config.fps
-    return duration_in * (config.slowmo or 1)
