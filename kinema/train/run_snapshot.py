@@ -77,7 +77,10 @@ def main(argv: list[str] | None = None) -> None:
         base = SnapshotConfig.tiny(frames=args.frames) if args.tiny else SnapshotConfig(frames=args.frames)
         net = SnapshotNet(dataclasses.replace(base, jpeg_robust=args.jpeg_robust))
     sources = [args.data / s for s in SNAPSHOT_SOURCES]
-    real = ClipWindows([load_frames(path, side) for side in args.max_side for path in sources], net.config.frames, tuple(args.strides), cfg.crop)
+    clips = [load_frames(path, side) for side in args.max_side for path in sources]
+    if any(min(clip[0].shape[-2:]) < cfg.crop for clip in clips):
+        p.error(f"--max-side {min(args.max_side)} makes frames smaller than the {cfg.crop}-pixel crop")
+    real = ClipWindows(clips, net.config.frames, tuple(args.strides), cfg.crop)
     scenes = synthetic_scenes(load_photos(args.data / "photos")[PHOTO_SPLIT[0]], cfg.crop, cfg) if cfg.synthetic > 0 else None
     validation = validation_clips(args.data, net.config.frames)
 
