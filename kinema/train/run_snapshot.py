@@ -33,14 +33,14 @@ from kinema.train.synthetic import load_photos
 from kinema.train.transitions import PHOTO_SPLIT, photo_paths
 
 
-def validation_clips(data: Path, frames: int, count: int = 8) -> list[torch.Tensor]:
+def validation_clips(data: Path, frames: int, photos: list[torch.Tensor], count: int = 8) -> list[torch.Tensor]:
     """``count`` fixed windows (stride 1 and 2) of the validation clip, whole frames, and
-    ``count`` synthetic clips (160², the training camera) from the validation photos."""
+    ``count`` synthetic clips (160², the training camera) from ``photos`` (every photo of
+    the data folder, sorted: the validation part is taken here)."""
     windows = ClipWindows.load([data / VALIDATION_CLIP], frames, (1, 2), crop=10_000)
     g = torch.Generator().manual_seed(1234)
     real = [windows.sample(g) for _ in range(count)]
-    photos = load_photos(data / "photos")[PHOTO_SPLIT[1]]
-    scenes = synthetic_scenes(photos, 160, SnapshotTrainConfig(pan=24.0, zoom=0.1, small_fast=0.25))
+    scenes = synthetic_scenes(photos[PHOTO_SPLIT[1]], 160, SnapshotTrainConfig(pan=24.0, zoom=0.1, small_fast=0.25))
     return real + [synthetic_clip(scenes, frames, g) for _ in range(count)]
 
 
@@ -81,8 +81,9 @@ def main(argv: list[str] | None = None) -> None:
     if any(min(clip[0].shape[-2:]) < cfg.crop for clip in clips):
         p.error(f"--max-side {min(args.max_side)} makes frames smaller than the {cfg.crop}-pixel crop")
     real = ClipWindows(clips, net.config.frames, tuple(args.strides), cfg.crop)
-    scenes = synthetic_scenes(load_photos(args.data / "photos")[PHOTO_SPLIT[0]], cfg.crop, cfg) if cfg.synthetic > 0 else None
-    validation = validation_clips(args.data, net.config.frames)
+    photos = load_photos(args.data / "photos")  # read once: training and validation take their parts
+    scenes = synthetic_scenes(photos[PHOTO_SPLIT[0]], cfg.crop, cfg) if cfg.synthetic > 0 else None
+    validation = validation_clips(args.data, net.config.frames, photos)
 
     def report(step: int, row: dict) -> None:
         print(

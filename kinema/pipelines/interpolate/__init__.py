@@ -23,9 +23,7 @@ from kinema.pipelines.interpolate.config import (
     InterpolateResult,
     audio_to_copy,
     expected_frames,
-    output_duration,
     output_timeline,
-    schedule_for,
 )
 from kinema.pipelines.interpolate.run import find_transitions, interpolate_frames, interpolate_video
 
@@ -38,7 +36,5 @@ __all__ = [
     "find_transitions",
     "interpolate_frames",
     "interpolate_video",
-    "output_duration",
     "output_timeline",
-    "schedule_for",
 ]
