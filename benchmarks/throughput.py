@@ -1,19 +1,25 @@
 """Whole commands, file to file: frames written per second, CPU use and peak memory.
 
-Each row is one fresh process timed by GNU time (wall clock, user + system CPU, maximum
-resident set), on the same clip in the same run:
+Each row is one fresh process timed by GNU time (wall clock, user + system CPU of it and
+the children it waited for, maximum resident set of the largest), on the same clips in
+the same run:
 
 * ``ffmpeg`` decode + encode of the same output (frames doubled by repetition): the floor
   any retimer pays for reading and writing;
 * ``ffmpeg minterpolate`` (mci, aobmc, bidir), the usual CPU tool;
-* ``kinema interpolate --factor 2`` with the classical and the learned engine, with the
-  decode and encode stages concurrent (the default) and serial (``concurrent=False``,
-  the same frames).
+* ``kinema interpolate --factor 2`` with the classical and the learned engine: as the
+  command runs it (concurrent stages, the default), with the stages serial
+  (``concurrent=False``; the same frames), and the learned engine at ``--quality fast``;
+* at 720p also ``gif2video`` (beside ffmpeg turning the same GIF into H.264), ``snapshot
+  embed`` / ``expand``, ``kinema batch`` on a folder of four clips with one and with two
+  workers, one long clip whole and in parts on two workers, and 4K peak memory.
 
-Clips: the first 60 frames of ``videos/imageio_cockatoo.mp4`` (1280×720, 20 fps), and the
-same frames scaled to 1920×1080. Every output is H.264, CRF 18, preset medium.
+Clips: the first 60 frames of ``videos/imageio_cockatoo.mp4`` (1280×720, 20 fps), the
+same frames scaled to 1920×1080 and 3840×2160 (8 frames), and a 240-frame 720p clip (the
+60 frames forwards, backwards, forwards, backwards). Every video output is H.264, CRF 18,
+preset medium.
 
-    python -m benchmarks.throughput [--frames 60] [--sizes 720 1080] [--write]
+    python -m benchmarks.throughput [--frames 60] [--sizes 720 1080] [--no-extras] [--write]
 """
 
 from __future__ import annotations
@@ -35,28 +41,40 @@ from kinema.train.data import DATA_ROOT
 SOURCE = "videos/imageio_cockatoo.mp4"
 ENCODE = ["-c:v", "libx264", "-crf", "18", "-preset", "medium", "-pix_fmt", "yuv420p"]
 MINTERPOLATE = "minterpolate=fps={fps}:mi_mode=mci:mc_mode=aobmc:me_mode=bidir"
+KINEMA = [sys.executable, "-c", "import sys; from kinema.cli import main; sys.exit(main())"]
 SERIAL = (
     "import sys; from pathlib import Path; from kinema.cli.common import make_engine; "
-    "from kinema.cli.options import EngineName, Quality; "
-    "from kinema.pipelines.interpolate import InterpolateConfig, interpolate_video; "
+    "from kinema.cli.options import EngineName, Quality, use_threads; "
+    "from kinema.pipelines.interpolate import InterpolateConfig, interpolate_video; use_threads(None); "
     "interpolate_video(Path(sys.argv[1]), Path(sys.argv[2]), InterpolateConfig(factor=2, concurrent=False, overwrite=True), "
     "engine=make_engine(EngineName(sys.argv[3]), Quality.balanced, None, 'cpu'))"
 )
 
 
-def make_clip(source: Path, out: Path, frames: int, height: int) -> Path:
-    """The first ``frames`` frames of ``source`` at ``height`` lines (16:9), H.264 CRF 12."""
+def make_clip(source: Path, out: Path, frames: int, height: int, *, bounce: int = 1) -> Path:
+    """The first ``frames`` frames of ``source`` at ``height`` lines (16:9), H.264 CRF 12;
+    ``bounce`` > 1 plays them forwards and backwards in turn, ``bounce`` times."""
     with av.open(str(source)) as container, av.open(str(out), "w") as sink:
         stream = container.streams.video[0]
         enc = sink.add_stream("libx264", rate=stream.average_rate)
         enc.width, enc.height, enc.pix_fmt = height * 16 // 9, height, "yuv420p"
         enc.codec_context.options = {"crf": "12", "preset": "fast"}
+        picked = []
         for i, frame in enumerate(container.decode(stream)):
             if i == frames:
                 break
-            sized = frame.reformat(width=enc.width, height=enc.height, format="yuv420p", interpolation="AREA")
-            sink.mux(enc.encode(sized))
+            picked.append(frame.reformat(width=enc.width, height=enc.height, format="yuv420p", interpolation="AREA").to_ndarray())
+        for k in range(bounce):
+            for plane in picked if k % 2 == 0 else picked[::-1]:
+                sink.mux(enc.encode(av.VideoFrame.from_ndarray(plane, format="yuv420p")))
         sink.mux(enc.encode())
+    return out
+
+
+def make_gif(ffmpeg: str, clip: Path, out: Path) -> Path:
+    """The clip as a 256-colour GIF (ffmpeg's palettegen / paletteuse, one global palette)."""
+    graph = "split[a][b];[a]palettegen[p];[b][p]paletteuse"
+    subprocess.run([ffmpeg, "-v", "error", "-y", "-i", str(clip), "-vf", graph, str(out)], check=True)
     return out
 
 
@@ -72,33 +90,75 @@ def timed(command: list[str]) -> dict:
 
 
 def frame_count(path: Path) -> int:
+    """Frames in a video file, or in every video file of a folder."""
+    if path.is_dir():
+        return sum(frame_count(p) for p in sorted(path.rglob("*.mp4")))
     with av.open(str(path)) as container:
         return sum(1 for _ in container.decode(video=0))
 
 
-def rows_for(clip: Path, work: Path, ffmpeg: str) -> list[tuple[str, dict]]:
+def measure(label: str, command: list[str], out: Path, rows: list[tuple[str, dict]], clip: str) -> None:
+    result = timed([str(out) if part == "OUT" else part for part in command])
+    result["frames"] = frame_count(out)
+    rows.append((label, result))
+    print(f"{clip} {label:44s} {result['wall']:6.1f} s  {result['frames'] / result['wall']:6.2f} frames/s  "
+          f"CPU {result['cpu'] / result['wall']:.2f} cores  {result['rss']:.0f} MB", flush=True)  # fmt: skip
+
+
+def retime_rows(clip: Path, work: Path, ffmpeg: str) -> list[tuple[str, dict]]:
+    """Doubling the frame rate of ``clip``: the floor, minterpolate and kinema."""
     with av.open(str(clip)) as container:
         rate = container.streams.video[0].average_rate
-    kinema = [sys.executable, "-c", "import sys; from kinema.cli import main; sys.exit(main())"]
+    out = work / f"{clip.stem}-out.mp4"
     cases = [
-        ("ffmpeg decode + encode (the floor)", [ffmpeg, "-v", "error", "-y", "-i", str(clip), "-vf", f"fps={2 * rate}", *ENCODE]),
-        ("ffmpeg minterpolate", [ffmpeg, "-v", "error", "-y", "-i", str(clip), "-vf", MINTERPOLATE.format(fps=2 * rate), *ENCODE]),
+        ("ffmpeg decode + encode (the floor)", [ffmpeg, "-v", "error", "-y", "-i", str(clip), "-vf", f"fps={2 * rate}", *ENCODE, "OUT"]),
+        ("ffmpeg minterpolate", [ffmpeg, "-v", "error", "-y", "-i", str(clip), "-vf", MINTERPOLATE.format(fps=2 * rate), *ENCODE, "OUT"]),
     ]
     for engine in ("classical", "learned"):
-        cases.append((f"kinema {engine}, concurrent stages", [*kinema, "interpolate", str(clip), "OUT", "--factor", "2", "--engine", engine, "-y", "-q"]))
-        cases.append((f"kinema {engine}, serial", [sys.executable, "-c", SERIAL, str(clip), "OUT", engine]))
-    rows = []
-    for k, (label, command) in enumerate(cases):
-        out = work / f"out{k}.mp4"
-        command = [str(out) if part == "OUT" else part for part in command]
-        if command[0] == ffmpeg:
-            command.append(str(out))
-        result = timed(command)
-        result["frames"] = frame_count(out)
-        rows.append((label, result))
-        print(f"{clip.stem} {label:36s} {result['wall']:6.1f} s  {result['frames'] / result['wall']:5.2f} frames/s  "
-              f"CPU {result['cpu'] / result['wall']:.2f} cores  {result['rss']:.0f} MB", flush=True)  # fmt: skip
+        cases.append((f"kinema {engine}", [*KINEMA, "interpolate", str(clip), "OUT", "--factor", "2", "--engine", engine, "-y", "-q"]))
+        cases.append((f"kinema {engine}, serial stages", [sys.executable, "-c", SERIAL, str(clip), "OUT", engine]))
+    cases.append(("kinema learned --quality fast", [*KINEMA, "interpolate", str(clip), "OUT", "--factor", "2", "--quality", "fast", "-y", "-q"]))
+    rows: list[tuple[str, dict]] = []
+    for label, command in cases:
+        measure(label, command, out, rows, clip.stem)
     return rows
+
+
+def extra_rows(clip: Path, data: Path, work: Path, ffmpeg: str, frames: int) -> dict[str, list[tuple[str, dict]]]:
+    """gif2video, snapshots, batch and memory rows (720p)."""
+    sections: dict[str, list[tuple[str, dict]]] = {}
+    gif = make_gif(ffmpeg, clip, work / "clip.gif")
+    rows: list[tuple[str, dict]] = []
+    measure("ffmpeg GIF → H.264 (the floor)", [ffmpeg, "-v", "error", "-y", "-i", str(gif), *ENCODE, "OUT"], work / "gif-floor.mp4", rows, "gif")
+    measure("kinema gif2video", [*KINEMA, "gif2video", str(gif), "OUT", "-y", "-q"], work / "gif.mp4", rows, "gif")
+    sections["720p GIF (256 colours, ffmpeg palette)"] = rows
+    rows = []
+    snapshot = work / "snapshot.png"
+    measure("kinema snapshot embed (5 frames)", [*KINEMA, "snapshot", "embed", str(clip), "OUT", "-y", "-q"], snapshot, rows, "snapshot")
+    rows[-1][1]["frames"] = 1
+    measure("kinema snapshot expand (5 frames)", [*KINEMA, "snapshot", "expand", str(snapshot), "OUT", "-y", "-q"], work / "expanded.mp4", rows, "snapshot")
+    sections["720p snapshot"] = rows
+    rows = []
+    folder = work / "folder"
+    folder.mkdir()
+    for k in range(4):
+        make_clip(data / SOURCE, folder / f"clip{k}.mp4", frames // 2, 720)
+    cores = len(os.sched_getaffinity(0))
+    for workers in (1, 2):
+        command = [*KINEMA, "batch", "interpolate", str(folder), "OUT", "--factor", "2", "--engine", "classical", "--workers", str(workers), "-q"]
+        measure(f"kinema batch, 4 clips, {workers} worker(s) × {max(1, cores // workers)} thread(s)", command, work / f"batch{workers}", rows, "batch")
+    (work / "long").mkdir()
+    long_clip = make_clip(data / SOURCE, work / "long" / "long.mp4", frames, 720, bounce=4)
+    measure(f"kinema classical, {4 * frames} frames, one process", [*KINEMA, "interpolate", str(long_clip), "OUT", "--factor", "2", "--engine", "classical", "-y", "-q"], work / "long-whole.mp4", rows, "long")
+    command = [*KINEMA, "batch", "interpolate", str(long_clip.parent), "OUT", "--factor", "2", "--engine", "classical", "--workers", "2", "--chunk-frames", str(frames), "-q"]
+    measure(f"kinema batch, {4 * frames} frames in parts of {frames}, 2 workers", command, work / "long-parts", rows, "long")
+    sections["720p batch and a long clip (classical engine)"] = rows
+    rows = []
+    big = make_clip(data / SOURCE, work / "2160p.mp4", 8, 2160)
+    for engine in ("classical", "learned"):
+        measure(f"kinema {engine}, 8 frames", [*KINEMA, "interpolate", str(big), "OUT", "--factor", "2", "--engine", engine, "-y", "-q"], work / f"4k-{engine}.mp4", rows, "4K")
+    sections["2160p memory"] = rows
+    return sections
 
 
 def table(results: dict[str, list[tuple[str, dict]]], frames: int) -> str:
@@ -106,18 +166,20 @@ def table(results: dict[str, list[tuple[str, dict]]], frames: int) -> str:
         "| clip | command | wall | frames written / s | × minterpolate | CPU in use | peak RSS |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
+    cores = len(os.sched_getaffinity(0))
     for clip, rows in results.items():
-        reference = dict(rows)["ffmpeg minterpolate"]
+        reference = dict(rows).get("ffmpeg minterpolate")
         for label, r in rows:
-            speed = reference["wall"] / r["wall"]
+            speed = f"{reference['wall'] / r['wall']:.1f}×" if reference else "—"
             lines.append(
-                f"| {clip} | {label} | {r['wall']:.1f} s | {r['frames'] / r['wall']:.2f} | {speed:.1f}× | "
-                f"{r['cpu'] / r['wall']:.2f} of {os.cpu_count()} cores | {r['rss']:.0f} MB |"
+                f"| {clip} | {label} | {r['wall']:.1f} s | {r['frames'] / r['wall']:.2f} | {speed} | "
+                f"{r['cpu'] / r['wall']:.2f} of {cores} cores | {r['rss']:.0f} MB |"
             )
     lines.append("")
     lines.append(
-        f"{frames} source frames → {2 * frames - 1}–{2 * frames} written, H.264 CRF 18 medium; "
-        f"{platform.machine()}, {os.cpu_count()} cores. `python -m benchmarks.throughput` (GNU time, one fresh process per row)."
+        f"{frames} source frames → {2 * frames - 1}–{2 * frames} written, H.264 CRF 18 medium; {platform.machine()}, "
+        f"{cores} cores. CPU in use: user + system seconds of the command and its workers over its wall time; peak RSS: "
+        "its largest process. `python -m benchmarks.throughput` (GNU time, one fresh process per row)."
     )
     return "\n".join(lines)
 
@@ -127,6 +189,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA_ROOT)
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--sizes", type=int, nargs="+", default=[720, 1080])
+    parser.add_argument("--no-extras", action="store_true", help="only the retiming rows")
     parser.add_argument("--write", action="store_true", help="write benchmarks/results/ and the doc that quotes it")
     args = parser.parse_args()
     ffmpeg = shutil.which("ffmpeg")
@@ -137,7 +200,10 @@ def main() -> None:
         work = Path(tmp)
         for height in args.sizes:
             clip = make_clip(args.data / SOURCE, work / f"{height}p.mp4", args.frames, height)
-            results[f"{height}p"] = rows_for(clip, work, ffmpeg)
+            results[f"{height}p"] = retime_rows(clip, work, ffmpeg)
+        if not args.no_extras:
+            clip = work / "720p.mp4" if 720 in args.sizes else make_clip(args.data / SOURCE, work / "720p.mp4", args.frames, 720)
+            results.update(extra_rows(clip, args.data, work, ffmpeg, args.frames))
     text = table(results, args.frames)
     print(text)
     if args.write:

@@ -56,14 +56,11 @@ def device(name: str):
 
 def use_threads(count: int | None) -> None:
     """The thread budget of this process (``--threads``): the CLI chooses it, library code
-    never does. None leaves torch's and OpenCV's defaults (every core)."""
-    if count is None:
-        return
-    import cv2
-    import torch
+    never does. None leaves torch's and OpenCV's defaults (every core). Freed frame
+    buffers are kept for reuse either way (:mod:`kinema.runtime`)."""
+    from kinema.runtime import configure
 
-    torch.set_num_threads(count)
-    cv2.setNumThreads(count)
+    configure(count)
 
 
 @contextmanager

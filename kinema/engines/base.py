@@ -56,6 +56,14 @@ class Engine(abc.ABC):
         engine that models motion over four frames uses them; this default ignores them."""
         return self.interpolate(a, b, times)
 
+    def lookahead(
+        self, a: torch.Tensor, b: torch.Tensor, *, before: torch.Tensor | None = None, after: torch.Tensor | None = None
+    ) -> None:
+        """A hint that :meth:`interpolate_window` will be asked for this window next (the
+        same tensors): an engine may start on its motion in the background, so that it
+        overlaps the work on the current pair. Results must not depend on it; the
+        default does nothing."""
+
     def midpoint(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """The frame halfway between, ``(N, 3, H, W)``."""
         return self.interpolate(a, b, [0.5])[:, 0]

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
@@ -127,7 +127,16 @@ class ClassicalEngine(Engine):
     def __init__(self, config: ClassicalConfig | None = None):
         self.config = config or ClassicalConfig()
         self._shrunk: TensorMemo[torch.Tensor] = TensorMemo(6)
-        self._flow_memo: TensorMemo[torch.Tensor] = TensorMemo(6)
+        # A pair's four flows, and the two a look-ahead starts for the next pair.
+        self._flow_memo: TensorMemo[Future] = TensorMemo(8)
+        self._threads: ThreadPoolExecutor | None = None
+
+    def __getstate__(self) -> dict:
+        # Threads and remembered flows stay with the process that made them.
+        return {"config": self.config}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["config"])
 
     # -- step 1: motion -------------------------------------------------------------
     def flow(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -172,13 +181,7 @@ class ClassicalEngine(Engine):
         ``flow_max_side``), in pixels of that resolution. The learned interpolator
         projects these itself when it learns a priority."""
         fh, fw = fit_size(*a.shape[-2:], self.config.flow_max_side)
-        quadratic = self.config.quadratic
-        wanted = {"ab": (a, b), "ba": (b, a)}
-        if quadratic and before is not None:
-            wanted["a-"] = (a, before)
-        if quadratic and after is not None:
-            wanted["b+"] = (b, after)
-        flows = self._flows(wanted, fh, fw)
+        flows = {name: future.result() for name, future in self._flows(a, b, before, after).items()}
         small_a, small_b = self._small(a, fh, fw), self._small(b, fh, fw)
         flow_ab, flow_ba = flows["ab"], flows["ba"]
         acc_a = acc_b = None
@@ -227,19 +230,35 @@ class ClassicalEngine(Engine):
         # Motion is estimated on luma only: a third of the resizing, and all DIS looks at.
         return self._shrunk.get(lambda y: resize(luma(y), height, width), x)
 
-    def _flows(self, wanted: dict[str, tuple[torch.Tensor, torch.Tensor]], height: int, width: int) -> dict[str, torch.Tensor]:
-        """Flows ``x → y`` for each named pair; a frame's flow towards a neighbour is
-        computed once even though two pairs of a video use it."""
-        found = {name: self._flow_memo.find(*pair) for name, pair in wanted.items()}
-        missing = [name for name, flow in found.items() if flow is None]
-        if missing:
-            smalls = {name: [self._small(x, height, width) for x in wanted[name]] for name in missing}
-            # DIS is single-threaded in parts and releases the GIL: two flows overlap.
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                jobs = {name: pool.submit(self.flow, *smalls[name]) for name in missing}
-                for name, job in jobs.items():
-                    found[name] = job.result()
-                    self._flow_memo.put(found[name], *wanted[name])
+    def lookahead(
+        self, a: torch.Tensor, b: torch.Tensor, *, before: torch.Tensor | None = None, after: torch.Tensor | None = None
+    ) -> None:
+        """Start this window's flows in the engine's flow threads; :meth:`parts` finds them."""
+        self._flows(a, b, before, after)
+
+    def _flows(
+        self, a: torch.Tensor, b: torch.Tensor, before: torch.Tensor | None, after: torch.Tensor | None
+    ) -> dict[str, Future]:
+        """The flows a window needs, as futures: ``ab``, ``ba`` and, for four-frame
+        motion, ``a-`` (a → before) and ``b+`` (b → after). A frame's flow towards a
+        neighbour is estimated once though two pairs of a video use it (the ``ba`` of one
+        pair is the ``a-`` of the next)."""
+        height, width = fit_size(*a.shape[-2:], self.config.flow_max_side)
+        wanted = {"ab": (a, b), "ba": (b, a)}
+        if self.config.quadratic and before is not None:
+            wanted["a-"] = (a, before)
+        if self.config.quadratic and after is not None:
+            wanted["b+"] = (b, after)
+        found = {}
+        for name, (x, y) in wanted.items():
+            future = self._flow_memo.find(x, y)
+            if future is None:
+                # DIS releases the GIL: flows run beside each other and beside the caller.
+                if self._threads is None:
+                    self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dis-flow")
+                future = self._threads.submit(self.flow, self._small(x, height, width), self._small(y, height, width))
+                self._flow_memo.put(future, x, y)
+            found[name] = future
         return found
 
     def bilateral_at(

@@ -68,6 +68,14 @@ class ClassicalGuide:
         cpu = [None if x is None else x.detach().cpu() for x in (a, b, before, after)]
         return self.engines[0].parts(cpu[0], cpu[1], before=cpu[2], after=cpu[3])
 
+    def lookahead(
+        self, a: torch.Tensor, b: torch.Tensor, *, before: torch.Tensor | None = None, after: torch.Tensor | None = None
+    ) -> None:
+        """Start the first config's flows for a window asked for next (CPU frames only:
+        frames copied from a device are new tensors, which the guide's memo cannot find)."""
+        if all(x is None or x.device.type == "cpu" for x in (a, b, before, after)):
+            self.engines[0].lookahead(a, b, before=before, after=after)
+
     def __call__(
         self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, *, first: int = 0, parts: bool = False
     ) -> torch.Tensor | MotionParts:
@@ -210,6 +218,12 @@ class LearnedEngine(Engine):
                     if o is None:
                         outputs[i] = next(frames).clamp_(0, 1).to(a.device)
         return torch.stack(outputs, 1)
+
+    def lookahead(
+        self, a: torch.Tensor, b: torch.Tensor, *, before: torch.Tensor | None = None, after: torch.Tensor | None = None
+    ) -> None:
+        """The guide starts on the window's flows (mirrored members estimate theirs anew)."""
+        self.guide.lookahead(a, b, before=before, after=after)
 
     def _member(
         self, flip: tuple[bool, bool], a: torch.Tensor, b: torch.Tensor, times: list[float], before: torch.Tensor | None, after: torch.Tensor | None

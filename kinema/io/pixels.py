@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 
 if TYPE_CHECKING:
@@ -74,7 +75,10 @@ def round_samples(planes: np.ndarray, bit_depth: int = 8) -> np.ndarray:
     data = np.clip(planes, 0.0, 1.0, dtype=np.float32)  # a new array: the caller's is never changed
     data *= peak
     np.rint(data, out=data)
-    return data.transpose(1, 2, 0).astype(np.uint8 if bit_depth == 8 else np.uint16, order="C")
+    samples = [plane.astype(np.uint8 if bit_depth == 8 else np.uint16) for plane in data]
+    # Interleaving the narrow planes (cv2.merge) is a fraction of the time numpy's strided
+    # float-to-integer copy of the transposed array takes; the values are the same.
+    return cv2.merge(samples) if len(samples) > 1 else samples[0][:, :, None]
 
 
 def to_hwc(image: torch.Tensor, alpha: torch.Tensor | None = None, *, bit_depth: int = 8) -> np.ndarray:

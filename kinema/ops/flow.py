@@ -12,7 +12,8 @@ import enum
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
+
+from kinema.ops.resize import bilinear
 
 #: DIS needs a few patches per side; smaller frames are padded (edge-replicated) to this.
 _MIN_SIDE = 32
@@ -95,5 +96,8 @@ def resize_flow(flow: torch.Tensor, height: int, width: int) -> torch.Tensor:
     if flow.shape[-2:] == (height, width):
         return flow
     scale = torch.tensor([width / flow.shape[-1], height / flow.shape[-2]], dtype=flow.dtype, device=flow.device)
-    resized = F.interpolate(flow, size=(height, width), mode="bilinear", align_corners=False)
-    return resized * scale.repeat(flow.shape[1] // 2).view(1, -1, 1, 1)
+    # Resampling is linear, so the vectors are scaled at the smaller of the two sizes.
+    scale = scale.repeat(flow.shape[1] // 2).view(1, -1, 1, 1)
+    if height * width > flow.shape[-2] * flow.shape[-1]:
+        return bilinear(flow * scale, height, width)
+    return bilinear(flow, height, width) * scale

@@ -48,4 +48,5 @@ class TensorMemo(Generic[T]):
     def put(self, value: T, *inputs: torch.Tensor) -> None:
         key = tuple(_identity(x) for x in inputs)
         kept = [e for e in self._entries if e[0] != key]
-        self._entries = [*kept[len(kept) - self.size + 1 :], (key, inputs, value)] if self.size > 1 else [(key, inputs, value)]
+        # The newest size − 1 others stay (a negative start would wrap and drop entries).
+        self._entries = [*kept[max(0, len(kept) - self.size + 1) :], (key, inputs, value)]

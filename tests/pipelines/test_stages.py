@@ -56,6 +56,35 @@ def test_a_failing_engine_stops_both_stages_and_leaves_no_output(tmp_path, error
     assert _stage_threads() == []
 
 
+class _InterruptedClassical(ClassicalEngine):
+    """Ctrl-C on the third pair, while the look-ahead's flows of the next are running."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls, self.looked_ahead = 0, 0
+
+    def lookahead(self, a, b, *, before=None, after=None):
+        self.looked_ahead += 1
+        super().lookahead(a, b, before=before, after=after)
+
+    def interpolate_window(self, a, b, times, *, before=None, after=None):
+        self.calls += 1
+        if self.calls == 3:
+            raise KeyboardInterrupt
+        return super().interpolate_window(a, b, times, before=before, after=after)
+
+
+def test_ctrl_c_with_flows_running_ahead_leaves_no_output_and_no_stage_threads(tmp_path):
+    clip = make_video(tmp_path / "in.mp4", 12, size=(40, 56), images=[smooth(i, 40, 56) for i in range(12)])
+    out = tmp_path / "out.mp4"
+    engine = _InterruptedClassical()
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        interpolate_video(clip, out, InterpolateConfig(factor=2), engine=engine)
+    assert engine.looked_ahead >= 3 and time.perf_counter() - started < 60
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"] and _stage_threads() == []
+
+
 def test_a_failing_reader_is_raised_in_the_caller_and_leaves_no_output(tmp_path):
     clip = make_video(tmp_path / "in.mp4", 8)
     reader = VideoReader(clip)

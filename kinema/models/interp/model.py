@@ -57,6 +57,7 @@ from kinema.models.checkpoint import Checkpointed
 from kinema.models.interp.config import InterpConfig
 from kinema.ops.flow import resize_flow
 from kinema.ops.projection import MotionParts, project_to_t
+from kinema.ops.resize import bilinear
 from kinema.ops.warp import Padding, adaptive_warp, backward_warp
 
 ARCH = "kinema.interp.v2"
@@ -126,10 +127,7 @@ def compose(a: torch.Tensor, b: torch.Tensor, pred: Prediction) -> torch.Tensor:
     their taps one working-size pixel apart), blended, corrected."""
     h, w = a.shape[-2:]
     flows = resize_flow(pred.flows, h, w)
-    mask, residual = pred.mask, pred.residual
-    if mask.shape[-2:] != (h, w):
-        mask = F.interpolate(mask, size=(h, w), mode="bilinear", align_corners=False)
-        residual = F.interpolate(residual, size=(h, w), mode="bilinear", align_corners=False)
+    mask, residual = bilinear(pred.mask, h, w), bilinear(pred.residual, h, w)
     warped_a, warped_b = warp_pair(a, b, flows, pred.kernels, spacing=w / pred.flows.shape[-1])
     return torch.lerp(warped_b, warped_a, mask) + residual
 

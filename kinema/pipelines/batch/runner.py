@@ -26,12 +26,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
-import cv2
 import torch
 
 from kinema.pipelines.batch.jobs import Job, Row, Split, Unit
 from kinema.pipelines.batch.lifeline import Driver, bind_to
 from kinema.pipelines.batch.plan import Task, clean_partials, duplicates, is_complete
+from kinema.runtime import configure
 from kinema.types import KinemaError
 
 #: ``progress(files finished, files in the batch)``; the first is fractional while a long
@@ -90,8 +90,7 @@ def start_worker(job: Job, threads: int, device: str, driver: Driver) -> tuple[A
     # Both libraries default to one thread per core; bounding both keeps ``workers ×
     # threads`` cores busy, not more, and makes a worker's output independent of the pool
     # (OpenCV's DIS flow gives slightly different fields at different thread counts).
-    torch.set_num_threads(threads)
-    cv2.setNumThreads(threads)
+    configure(threads)
     torch.set_flush_denormal(True)  # trained networks make denormals, slow on x86
     try:
         return job.load(device), None

@@ -46,11 +46,11 @@ class InterpolateConfig:
     overwrite: bool = False
     #: Refuse to write more frames than this (a mistyped --fps 1e9 would run for days).
     max_frames: int = MAX_FRAMES
-    #: Decode ahead and encode behind in their own threads (:mod:`kinema.pipelines.stages`);
-    #: the output is the same either way. Off by default: on 2 cores the engine and the
-    #: encoder already keep both busy, and the extra threads measured slower
-    #: (``benchmarks/results/throughput.md``).
-    concurrent: bool = False
+    #: Concurrent stages: decode ahead and encode behind in their own threads
+    #: (:mod:`kinema.pipelines.stages`), and the engine told the next window while it works
+    #: on this one (:meth:`Engine.lookahead`: its flows run beside the synthesis). The
+    #: output is the same either way (tested); ``docs/performance.md`` has the timings.
+    concurrent: bool = True
     #: Restore motion-blurred source frames first (:mod:`kinema.pipelines.deblur`), with
     #: the network at ``deblur_weights`` (None: the shipped one).
     deblur: DeblurMode = DeblurMode.OFF

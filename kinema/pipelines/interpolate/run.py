@@ -189,7 +189,7 @@ def interpolate_frames(
             small_x, small_y = thumbs(x), thumbs(y)
             with clock("tests"):
                 known = bool(is_cut(small_x, small_y)[0])
-        decided[:] = [*decided[-2:], (x, y, known)]
+        decided[:] = [*decided[-5:], (x, y, known)]
         return known
 
     def window(before: Frame | None, a: Frame, b: Frame, after: Frame | None) -> dict:
@@ -200,6 +200,16 @@ def interpolate_frames(
             after = None
         tensors = {"a": a, "b": b, "before": before, "after": after}
         return {k: None if f is None else f.image[None].to(device) for k, f in tensors.items()}
+
+    def look_ahead(before: Frame | None, a: Frame, b: Frame, after: Frame | None) -> None:
+        """Tell the engine the window it will be given next, unless the pair is not
+        interpolated (a cut or a blend), so its motion overlaps the current pair's work."""
+        if transitions is not None and (transitions.splits(a.index, b.index) or (config.blend_gradual and transitions.blends(a.index, b.index))):
+            return
+        if transitions is None and config.scene_cuts is not CutMode.OFF and cut_between(a, b):
+            return
+        inputs = window(before, a, b, after)
+        engine.lookahead(inputs["a"], inputs["b"], before=inputs["before"], after=inputs["after"])
 
     def render(a: Frame, b: Frame | None, slots: Iterator[Slot], before: Frame | None = None, after: Frame | None = None) -> None:
         """Write the frames of ``slots`` between ``a`` and ``b``, ``config.batch``
@@ -259,10 +269,14 @@ def interpolate_frames(
             second = b  # where a loop goes on after its first frame
             # After the last drawing: the next part's first, or in a loop the first frame again.
             beyond = first if wrap and finish else after
+            following = None if b is None else next(drawings, None)  # four-frame motion looks one drawing ahead
             while b is not None:
-                following = next(drawings, None)  # one drawing ahead: four-frame motion looks at it
+                # One more is read so that the next window's motion can start now.
+                further = None if following is None else next(drawings, None)
+                if config.concurrent and following is not None:
+                    look_ahead(a, b, following, further if further is not None else beyond)
                 render(a, b, schedule.take(b.pts), previous, following if following is not None else beyond)
-                previous, a, b = a, b, following
+                previous, a, b, following = a, b, following, further
             if finish:
                 # Looping: the last interval ends where the loop restarts, on the first frame,
                 # and the motion beyond it is the loop's own first interval.
