@@ -134,9 +134,9 @@ def extra_rows(clip: Path, data: Path, work: Path, ffmpeg: str, frames: int) -> 
     sections["720p GIF (256 colours, ffmpeg palette)"] = rows
     rows = []
     snapshot = work / "snapshot.png"
-    measure("kinema snapshot embed (5 frames)", [*KINEMA, "snapshot", "embed", str(clip), "OUT", "-y", "-q"], snapshot, rows, "snapshot")
+    measure("kinema snapshot embed (5 frames)", [*KINEMA, "snapshot", "embed", str(clip), "OUT", "-y"], snapshot, rows, "snapshot")
     rows[-1][1]["frames"] = 1
-    measure("kinema snapshot expand (5 frames)", [*KINEMA, "snapshot", "expand", str(snapshot), "OUT", "-y", "-q"], work / "expanded.mp4", rows, "snapshot")
+    measure("kinema snapshot expand (5 frames)", [*KINEMA, "snapshot", "expand", str(snapshot), "OUT", "-y"], work / "expanded.mp4", rows, "snapshot")
     sections["720p snapshot"] = rows
     rows = []
     folder = work / "folder"

@@ -153,8 +153,9 @@ def interpolate_frames(
     writer = open_writer(output, output_timeline(config, info), options=config.output, audio_from=audio, overwrite=config.overwrite)
     thumbs = Thumbnails(clock=clock)
     if config.concurrent:
-        writer = BackgroundWriter(writer)
-        frames = Prefetch(frames, prepare=_to_float)
+        depth = _stage_depth(info)
+        writer = BackgroundWriter(writer, depth=depth)
+        frames = Prefetch(frames, prepare=_to_float, depth=depth)
 
     def emit(slot: Slot, image: torch.Tensor | Frame, alpha: torch.Tensor | None = None) -> None:
         """Write ``image`` (a new one, or a source frame shown again) at ``slot``."""
@@ -303,6 +304,18 @@ def interpolate_frames(
         seconds=time.perf_counter() - started,
         stages=dict(clock.seconds),
     )
+
+
+#: What each concurrent stage may hold in frames waiting, as float32 RGB.
+STAGE_BYTES = 256 << 20
+
+
+def _stage_depth(info: MediaInfo) -> int:
+    """Frames a concurrent stage queues: four, fewer where four would pass
+    :data:`STAGE_BYTES` (two at 4K, one at 8K), so concurrency never costs more memory
+    than a few frames of the video's size."""
+    frame_bytes = 3 * 4 * max(1, info.width) * max(1, info.height)
+    return max(1, min(4, STAGE_BYTES // frame_bytes))
 
 
 def _to_float(frame: Frame) -> None:
