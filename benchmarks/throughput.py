@@ -171,8 +171,10 @@ def table(results: dict[str, list[tuple[str, dict]]], frames: int) -> str:
         reference = dict(rows).get("ffmpeg minterpolate")
         for label, r in rows:
             speed = f"{reference['wall'] / r['wall']:.1f}×" if reference else "—"
+            rate = r["frames"] / r["wall"]
+            rate_text = f"{rate:.2f}" if rate >= 0.1 else f"{rate:.3f}"
             lines.append(
-                f"| {clip} | {label} | {r['wall']:.1f} s | {r['frames'] / r['wall']:.2f} | {speed} | "
+                f"| {clip} | {label} | {r['wall']:.1f} s | {rate_text} | {speed} | "
                 f"{r['cpu'] / r['wall']:.2f} of {cores} cores | {r['rss']:.0f} MB |"
             )
     lines.append("")
