@@ -101,3 +101,23 @@ def test_an_ensemble_averages_the_engine_on_mirrored_pairs():
     assert four.shape == (1, 2, 3, h, w)
     with pytest.raises(ValueError, match="ensemble"):
         LearnedConfig(ensemble=3)
+
+
+def test_a_look_ahead_starts_the_guides_flows_and_changes_no_frame():
+    torch.manual_seed(0)
+    frames = [texture(40, 64, seed=k) for k in range(5)]
+    results, flows = {}, {}
+    for ahead in (False, True):
+        engine = LearnedEngine(InterpNet(InterpConfig.tiny()), LearnedConfig())
+        guide = engine.guide.engines[0]
+        calls, estimate = [], guide.flow
+        guide.flow = lambda x, y: (calls.append(1), estimate(x, y))[1]
+        outputs = []
+        for i in range(1, 3):
+            if ahead:
+                engine.lookahead(frames[i + 1], frames[i + 2], before=frames[i], after=frames[i + 3] if i + 3 < 5 else None)
+                assert len(calls) > 0  # the next window's flows started before it was asked for
+            outputs.append(engine.interpolate_window(frames[i], frames[i + 1], [0.5], before=frames[i - 1], after=frames[i + 2]))
+        results[ahead], flows[ahead] = outputs, len(calls)
+    assert all(torch.equal(x, y) for x, y in zip(results[False], results[True]))
+    assert flows[True] == flows[False] + 1  # the only extra: the backward flow of the last window, never asked for
