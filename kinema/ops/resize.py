@@ -11,6 +11,9 @@ import cv2
 import torch
 import torch.nn.functional as F
 
+#: cv2's resize and remap address at most 32767 pixels per side.
+CV_MAX_SIDE = 32767
+
 
 def fit_size(height: int, width: int, max_side: int | None) -> tuple[int, int]:
     """``(h, w)`` scaled so the longer side is at most ``max_side`` (unchanged if it already
@@ -49,9 +52,6 @@ def bilinear(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
         cv2.resize(plane, (width, height), dst=target, interpolation=cv2.INTER_LINEAR)
     return out
 
-
-#: cv2's resize and remap address at most 32767 pixels per side.
-CV_MAX_SIDE = 32767
 
 
 def fit_within(frames: torch.Tensor, max_side: int | None) -> torch.Tensor:

@@ -205,9 +205,7 @@ def interpolate_frames(
     def look_ahead(before: Frame | None, a: Frame, b: Frame, after: Frame | None) -> None:
         """Tell the engine the window it will be given next, unless the pair is not
         interpolated (a cut or a blend), so its motion overlaps the current pair's work."""
-        if transitions is not None and (transitions.splits(a.index, b.index) or (config.blend_gradual and transitions.blends(a.index, b.index))):
-            return
-        if transitions is None and config.scene_cuts is not CutMode.OFF and cut_between(a, b):
+        if cut_between(a, b) or (config.blend_gradual and transitions is not None and transitions.blends(a.index, b.index)):
             return
         inputs = window(before, a, b, after)
         engine.lookahead(inputs["a"], inputs["b"], before=inputs["before"], after=inputs["after"])
