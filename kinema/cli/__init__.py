@@ -17,6 +17,7 @@ import typer
 
 from kinema.cli import batch, codec, cuts, deblur, media, snapshot, view, vsae  # noqa: F401 - media, cuts, deblur and view register their commands
 from kinema.cli.app import app
+from kinema.io.atomic import discard_unfinished
 from kinema.types import KinemaError
 
 # Typer ships its own copy of click in recent releases and used click itself before:
@@ -51,7 +52,9 @@ def _on_sigterm(signum, frame) -> None:
 
 
 def _interrupted() -> int:
-    """Say how the run was stopped; its exit status (128 + the signal)."""
+    """Remove what was being written, say how the run was stopped; its exit status
+    (128 + the signal)."""
+    discard_unfinished()  # writers abort their own; this catches one the signal reached first
     print("kinema: terminated" if _terminated else "kinema: interrupted", file=sys.stderr)
     return TERMINATED if _terminated else INTERRUPTED
 

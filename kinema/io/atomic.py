@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
@@ -136,6 +137,26 @@ def remove_stale_temporaries(target: Path) -> int:
     return removed
 
 
+#: Temporaries this process has made and not yet committed or discarded (see
+#: :func:`discard_unfinished`).
+_UNFINISHED: set[AtomicOutput] = set()
+_UNFINISHED_LOCK = threading.Lock()
+
+
+def discard_unfinished() -> int:
+    """Remove every temporary this process has not committed; how many there were.
+
+    The last line of defence after Ctrl-C or SIGTERM: the signal can arrive between the
+    moment a temporary is made and the ``try`` that would abort it, and then no writer
+    knows to remove it.
+    """
+    with _UNFINISHED_LOCK:
+        unfinished = list(_UNFINISHED)
+    for out in unfinished:
+        out.discard()
+    return len(unfinished)
+
+
 class AtomicOutput:
     """A temporary path beside ``target`` that becomes ``target`` on :meth:`commit`.
 
@@ -147,7 +168,7 @@ class AtomicOutput:
         self.target = Path(target)
         self.overwrite = overwrite
         self.directory = directory
-        self._done = True  # nothing to discard until the temporary exists
+        self._done = True  # nothing to discard until the temporary is named
         parent = self.target.parent
         if not parent.is_dir():
             raise KinemaError(f"output folder {parent} does not exist")
@@ -155,6 +176,8 @@ class AtomicOutput:
         remove_stale_temporaries(self.target)
         tag = uuid.uuid4().hex[:8]
         self.path = parent / f".{self.target.stem}.kinema-{os.getpid()}-{tag}.part{self.target.suffix}"
+        # Registered before it exists, so no moment has a temporary nobody would remove.
+        self._unfinished(True)
         try:
             if directory:
                 self.path.mkdir()
@@ -162,8 +185,16 @@ class AtomicOutput:
                 # Created now, so an unwritable folder fails before any work is done.
                 self.path.touch(exist_ok=False)
         except OSError as exc:
+            self._unfinished(False)
             raise KinemaError(f"cannot write in {parent}: {exc.strerror or exc}") from None
-        self._done = False
+
+    def _unfinished(self, unfinished: bool) -> None:
+        self._done = not unfinished
+        with _UNFINISHED_LOCK:
+            if unfinished:
+                _UNFINISHED.add(self)
+            else:
+                _UNFINISHED.discard(self)
 
     def commit(self) -> Path:
         """Move the finished temporary onto the target (replacing it if allowed).
@@ -199,13 +230,13 @@ class AtomicOutput:
             if isinstance(exc, (FileExistsError, IsADirectoryError, NotADirectoryError)) or exc.errno == errno.ENOTEMPTY:
                 raise OutputExistsError(f"output {self.target} appeared while writing; not replaced") from None
             raise
-        self._done = True
+        self._unfinished(False)
         return self.target
 
     def discard(self) -> None:
         if self._done:
             return
-        self._done = True
+        self._unfinished(False)
         if self.path.is_dir():
             shutil.rmtree(self.path, ignore_errors=True)
         else:

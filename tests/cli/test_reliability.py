@@ -129,6 +129,27 @@ def test_sigterm_stops_like_ctrl_c_and_removes_the_temporary(tmp_path):
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.parametrize("where", ["open_writer", "Prefetch"])
+def test_an_interruption_just_after_the_temporary_is_made_removes_it(tmp_path, capsys, monkeypatch, where):
+    # The windows a signal can hit before the pipeline's own abort is armed: inside
+    # open_writer once the file exists, and while the stage threads start.
+    from kinema.pipelines.interpolate import run as pipeline
+
+    real = getattr(pipeline, where)
+
+    def interrupted(*args, **kwargs):
+        real(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, where, interrupted)
+    clip = make_video(tmp_path / "clip.mp4", 6, size=(48, 64))
+    out = tmp_path / "out"
+    out.mkdir()
+    code, _, err = run(capsys, "interpolate", clip, out / "slow.mkv", "--factor", "2", "--codec", "ffv1", "--engine", "classical", "-q")
+    assert code == 130 and err.strip().splitlines()[-1] == "kinema: interrupted"
+    assert list(out.iterdir()) == []
+
+
 def test_a_killed_runs_temporary_is_removed_by_the_next_run_of_that_output(tmp_path):
     clip = make_video(tmp_path / "clip.mp4", 200, size=(240, 320))
     out = tmp_path / "out"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kinema.io.atomic import AtomicOutput, check_output, remove_stale_temporaries
+from kinema.io.atomic import AtomicOutput, check_output, discard_unfinished, remove_stale_temporaries
 from kinema.types import KinemaError, OutputExistsError
 
 
@@ -20,6 +20,20 @@ def test_commit_moves_into_place_and_discard_removes(tmp_path):
     other.path.write_bytes(b"y")
     other.discard()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4"]
+
+
+def test_discard_unfinished_removes_only_what_was_neither_committed_nor_discarded(tmp_path):
+    done = AtomicOutput(tmp_path / "done.mkv")
+    done.path.write_bytes(b"x")
+    done.commit()
+    dropped = AtomicOutput(tmp_path / "dropped.mkv")
+    dropped.discard()
+    file, folder = AtomicOutput(tmp_path / "left.mkv"), AtomicOutput(tmp_path / "frames", directory=True)
+    (folder.path / "frame_000000.png").write_bytes(b"png")
+    assert discard_unfinished() == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["done.mkv"]
+    assert discard_unfinished() == 0
+    file.discard()  # its owner aborting later is harmless
 
 
 def _kinema_folder(folder, frames=2):

@@ -151,11 +151,15 @@ def interpolate_frames(
             yield frame
 
     writer = open_writer(output, output_timeline(config, info), options=config.output, audio_from=audio, overwrite=config.overwrite)
-    thumbs = Thumbnails(clock=clock)
-    if config.concurrent:
-        depth = _stage_depth(info)
-        writer = BackgroundWriter(writer, depth=depth)
-        frames = Prefetch(frames, prepare=_to_float, depth=depth)
+    try:  # from here on an interruption removes the temporary the writer has made
+        thumbs = Thumbnails(clock=clock)
+        if config.concurrent:
+            depth = _stage_depth(info)
+            writer = BackgroundWriter(writer, depth=depth)
+            frames = Prefetch(frames, prepare=_to_float, depth=depth)
+    except BaseException:
+        writer.abort()
+        raise
 
     def emit(slot: Slot, image: torch.Tensor | Frame, alpha: torch.Tensor | None = None) -> None:
         """Write ``image`` (a new one, or a source frame shown again) at ``slot``."""
