@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -129,10 +130,10 @@ def test_sigterm_stops_like_ctrl_c_and_removes_the_temporary(tmp_path):
     assert list(out.iterdir()) == []
 
 
-@pytest.mark.parametrize("where", ["open_writer", "Prefetch"])
+@pytest.mark.parametrize("where", ["open_writer", "_stage_depth"])
 def test_an_interruption_just_after_the_temporary_is_made_removes_it(tmp_path, capsys, monkeypatch, where):
-    # The windows a signal can hit before the pipeline's own abort is armed: inside
-    # open_writer once the file exists, and while the stage threads start.
+    # The windows a signal can hit before the pipeline's main loop: inside open_writer
+    # once the file exists, and while the concurrent stages are set up.
     from kinema.pipelines.interpolate import run as pipeline
 
     real = getattr(pipeline, where)
@@ -148,6 +149,7 @@ def test_an_interruption_just_after_the_temporary_is_made_removes_it(tmp_path, c
     code, _, err = run(capsys, "interpolate", clip, out / "slow.mkv", "--factor", "2", "--codec", "ffv1", "--engine", "classical", "-q")
     assert code == 130 and err.strip().splitlines()[-1] == "kinema: interrupted"
     assert list(out.iterdir()) == []
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("kinema-")]
 
 
 def test_a_killed_runs_temporary_is_removed_by_the_next_run_of_that_output(tmp_path):

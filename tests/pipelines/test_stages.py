@@ -56,6 +56,19 @@ def test_a_failing_engine_stops_both_stages_and_leaves_no_output(tmp_path, error
     assert _stage_threads() == []
 
 
+def test_ctrl_c_while_the_stages_are_set_up_leaves_no_output(tmp_path, monkeypatch):
+    from kinema.pipelines.interpolate import run
+
+    def interrupted(info):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "_stage_depth", interrupted)  # the writer's temporary exists by then
+    clip = make_video(tmp_path / "in.mp4", 6)
+    with pytest.raises(KeyboardInterrupt):
+        interpolate_video(clip, tmp_path / "out.mkv", InterpolateConfig(factor=2), engine=AverageEngine())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
 class _InterruptedClassical(ClassicalEngine):
     """Ctrl-C on the third pair, while the look-ahead's flows of the next are running."""
 
