@@ -11,12 +11,17 @@ For a pair ``a``, ``b`` ``(N, 3, H, W)`` and each time t:
 3. flows, mask and residual are resized to the full frame and applied there
    (:func:`kinema.models.interp.model.compose`), so the output keeps the inputs' detail
    and 4K costs little more than 720p beyond the full-size warps.
+
+On a CUDA device the network runs in mixed precision by default (:class:`Precision`):
+its convolutions in float16, its flows and warps in float32, where a sub-pixel
+coordinate needs more than float16's 11 bits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import torch
@@ -46,6 +51,16 @@ class ClassicalGuide:
 
     def __init__(self, *configs: ClassicalConfig):
         self.engines = [ClassicalEngine(c) for c in configs or (ClassicalConfig.balanced(),)]
+        # Frames on a device, copied to the CPU once each: the same frame asked for again
+        # (the next pair, a look-ahead) gets the same copy, which the engine's flow memo
+        # finds.
+        self._copies: TensorMemo[torch.Tensor] = TensorMemo(8)
+
+    def _on_cpu(self, *frames: torch.Tensor | None) -> list[torch.Tensor | None]:
+        return [
+            None if x is None else x.detach() if x.device.type == "cpu" else self._copies.get(lambda y: y.detach().cpu(), x)
+            for x in frames
+        ]
 
     def at(
         self,
@@ -58,23 +73,22 @@ class ClassicalGuide:
     ) -> list[torch.Tensor]:
         """One ``(N, 4, h, w)`` per time, from the first config (motion estimated once);
         ``before``/``after``: the neighbouring frames, for four-frame motion."""
-        cpu = [None if x is None else x.detach().cpu() for x in (a, b, before, after)]
+        cpu = self._on_cpu(a, b, before, after)
         return self.engines[0].motion(cpu[0], cpu[1], times, before=cpu[2], after=cpu[3])
 
     def parts(
         self, a: torch.Tensor, b: torch.Tensor, *, before: torch.Tensor | None = None, after: torch.Tensor | None = None
     ) -> MotionParts:
         """What :meth:`at` projects, unprojected (for a network that projects itself)."""
-        cpu = [None if x is None else x.detach().cpu() for x in (a, b, before, after)]
+        cpu = self._on_cpu(a, b, before, after)
         return self.engines[0].parts(cpu[0], cpu[1], before=cpu[2], after=cpu[3])
 
     def lookahead(
         self, a: torch.Tensor, b: torch.Tensor, *, before: torch.Tensor | None = None, after: torch.Tensor | None = None
     ) -> None:
-        """Start the first config's flows for a window asked for next (CPU frames only:
-        frames copied from a device are new tensors, which the guide's memo cannot find)."""
-        if all(x is None or x.device.type == "cpu" for x in (a, b, before, after)):
-            self.engines[0].lookahead(a, b, before=before, after=after)
+        """Start the first config's flows for a window asked for next."""
+        cpu = self._on_cpu(a, b, before, after)
+        self.engines[0].lookahead(cpu[0], cpu[1], before=cpu[2], after=cpu[3])
 
     def __call__(
         self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, *, first: int = 0, parts: bool = False
@@ -96,6 +110,24 @@ class ClassicalGuide:
 FLIPS = ((False, False), (True, False), (False, True), (True, True))
 
 
+class Precision(Enum):
+    """The network's arithmetic (``torch.autocast``: convolutions in the low precision,
+    flows, warps and the composition at full size in float32)."""
+
+    #: float16 on a CUDA device, float32 elsewhere (a CPU without native half-precision
+    #: units runs float16 and bfloat16 several times slower than float32).
+    AUTO = "auto"
+    FLOAT32 = "float32"
+    FLOAT16 = "float16"
+    BFLOAT16 = "bfloat16"
+
+    def dtype(self, device: torch.device) -> torch.dtype | None:
+        """The autocast type on ``device`` (None: plain float32)."""
+        if self is Precision.AUTO:
+            return torch.float16 if device.type == "cuda" else None
+        return {Precision.FLOAT16: torch.float16, Precision.BFLOAT16: torch.bfloat16}.get(self)
+
+
 @dataclass(frozen=True)
 class LearnedConfig:
     """Settings of :class:`LearnedEngine` (the network's own sizes are in its checkpoint)."""
@@ -112,6 +144,9 @@ class LearnedConfig:
     #: slightly different errors and their mean is closer to the truth; each costs a full
     #: guide, network and composition.
     ensemble: int = 1
+    #: The network's arithmetic (:class:`Precision`; the PSNR half precision costs is in
+    #: ``docs/performance.md``).
+    precision: Precision = Precision.AUTO
 
     def __post_init__(self):
         if self.work_max_side is not None and self.work_max_side < 32:
@@ -147,6 +182,7 @@ class LearnedEngine(Engine):
         self.model = model.to(self.device).eval()
         self.guide = ClassicalGuide(self.config.guide)
         self._working: TensorMemo[torch.Tensor] = TensorMemo(6)
+        self._autocast = self.config.precision.dtype(self.device)
 
     @classmethod
     def from_file(
@@ -184,8 +220,9 @@ class LearnedEngine(Engine):
         preds = []
         for t, guide in zip(times, guides):
             ts = torch.full((a.shape[0],), t, device=self.device)
-            pred, _ = self.model.predict(small_a, small_b, ts, guide)
-            preds.append(pred)
+            with torch.autocast(self.device.type, dtype=self._autocast or torch.float32, enabled=self._autocast is not None):
+                pred, _ = self.model.predict(small_a, small_b, ts, guide)
+            preds.append(pred.float())
         return preds
 
     def interpolate(self, a: torch.Tensor, b: torch.Tensor, times: Sequence[float]) -> torch.Tensor:

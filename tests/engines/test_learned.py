@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from kinema.engines.classical import ClassicalEngine
-from kinema.engines.learned import LearnedConfig, LearnedEngine
+from kinema.engines.learned import LearnedConfig, LearnedEngine, Precision
 from kinema.models.interp import InterpConfig, InterpNet
 from kinema.ops.metrics import psnr
 from kinema.types import BadInputError
@@ -72,6 +72,20 @@ def test_the_engine_runs_on_its_device_and_matches_the_cpu(device):
     torch.testing.assert_close(out, cpu, rtol=0, atol=1e-3)  # GPU kernels round differently
 
 
+@pytest.mark.parametrize("precision, atol", [(Precision.FLOAT16, 2e-3), (Precision.BFLOAT16, 2e-2)])
+def test_mixed_precision_runs_the_network_in_half_and_keeps_the_frames(precision, atol):
+    from kinema.weights import INTERP
+
+    assert Precision.AUTO.dtype(torch.device("cuda")) is torch.float16  # the GPU default
+    assert Precision.AUTO.dtype(torch.device("cpu")) is None and Precision.FLOAT32.dtype(torch.device("cuda")) is None
+    big = texture(64 + 32, 96 + 32)
+    a, b = _shifted(big, 0, 0, 64, 96), _shifted(big, 4, 2, 64, 96)
+    full = LearnedEngine.from_file(INTERP.path).interpolate(a, b, [0.5])
+    low = LearnedEngine.from_file(INTERP.path, LearnedConfig(precision=precision)).interpolate(a, b, [0.5])
+    assert low.dtype == torch.float32 and not torch.equal(low, full)  # it did run in the low precision
+    torch.testing.assert_close(low, full, rtol=0, atol=atol)
+
+
 def test_parts_run_through_the_engine_at_full_resolution():
     # A trained-looking network with both parts on: the engine hands it the unprojected
     # motion, and the kernels predicted at the working size are applied at full size.
@@ -103,12 +117,13 @@ def test_an_ensemble_averages_the_engine_on_mirrored_pairs():
         LearnedConfig(ensemble=3)
 
 
-def test_a_look_ahead_starts_the_guides_flows_and_changes_no_frame():
+def test_a_look_ahead_starts_the_guides_flows_and_changes_no_frame(device):
+    # On a GPU the guide copies each frame to the CPU once, so its memo finds the flows.
     torch.manual_seed(0)
-    frames = [texture(40, 64, seed=k) for k in range(5)]
+    frames = [texture(40, 64, seed=k).to(device) for k in range(5)]
     results, flows = {}, {}
     for ahead in (False, True):
-        engine = LearnedEngine(InterpNet(InterpConfig.tiny()), LearnedConfig())
+        engine = LearnedEngine(InterpNet(InterpConfig.tiny()), LearnedConfig(), device=device)
         guide = engine.guide.engines[0]
         calls, estimate = [], guide.flow
         guide.flow = lambda x, y: (calls.append(1), estimate(x, y))[1]

@@ -107,6 +107,11 @@ class Prediction:
     #: (N, 2·k², h, w): the adaptive warping kernels of a, then of b (None: one bilinear tap)
     kernels: torch.Tensor | None = None
 
+    def float(self) -> Prediction:
+        """Every tensor in float32 (what a network run under autocast leaves in float16)."""
+        fields = (self.flows, self.mask, self.residual, self.kernels)
+        return Prediction(*(None if x is None else x.float() for x in fields))
+
 
 def warp_pair(a: torch.Tensor, b: torch.Tensor, flows: torch.Tensor, kernels: torch.Tensor | None, spacing: float = 1.0):
     """Both frames ``(N, 3, H, W)`` backward-warped by ``flows`` ``(N, 4, H, W)``: one

@@ -18,6 +18,7 @@ from kinema.engines.base import Engine
 from kinema.io.atomic import check_output
 from kinema.io.output import open_writer, output_kind
 from kinema.io.probe import open_reader
+from kinema.ops.memo import TensorMemo
 from kinema.ops.scenes import is_cut
 from kinema.pipelines.anchors import Thumbnails, anchors
 from kinema.pipelines.convert import Progress
@@ -197,6 +198,10 @@ def interpolate_frames(
         decided[:] = [*decided[-5:], (x, y, known)]
         return known
 
+    # Each frame is moved to the engine's device once: a frame is in two pairs and in
+    # look-aheads, and the engine's memos find its motion by the tensor it was given.
+    placed: TensorMemo[torch.Tensor] = TensorMemo(6)
+
     def window(before: Frame | None, a: Frame, b: Frame, after: Frame | None) -> dict:
         """What the engine is given: the pair, and the neighbours that share its shot."""
         if before is not None and cut_between(before, a):
@@ -204,7 +209,7 @@ def interpolate_frames(
         if after is not None and cut_between(b, after):
             after = None
         tensors = {"a": a, "b": b, "before": before, "after": after}
-        return {k: None if f is None else f.image[None].to(device) for k, f in tensors.items()}
+        return {k: None if f is None else placed.get(lambda x: x[None].to(device), f.image) for k, f in tensors.items()}
 
     def look_ahead(before: Frame | None, a: Frame, b: Frame, after: Frame | None) -> None:
         """Tell the engine the window it will be given next, unless the pair is not
