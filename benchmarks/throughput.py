@@ -19,7 +19,7 @@ same frames scaled to 1920×1080 and 3840×2160 (8 frames), and a 240-frame 720p
 60 frames forwards, backwards, forwards, backwards). Every video output is H.264, CRF 18,
 preset medium.
 
-    python -m benchmarks.throughput [--frames 60] [--sizes 720 1080] [--no-extras] [--write]
+    python -m benchmarks.throughput [--frames 60] [--sizes 720 1080] [--no-extras] [--device cuda] [--write]
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ SERIAL = (
     "from kinema.cli.options import EngineName, Quality, use_threads; "
     "from kinema.pipelines.interpolate import InterpolateConfig, interpolate_video; use_threads(None); "
     "interpolate_video(Path(sys.argv[1]), Path(sys.argv[2]), InterpolateConfig(factor=2, concurrent=False, overwrite=True), "
-    "engine=make_engine(EngineName(sys.argv[3]), Quality.balanced, None, 'cpu'))"
+    "engine=make_engine(EngineName(sys.argv[3]), Quality.balanced, None, sys.argv[4]), device=sys.argv[4])"
 )
 
 
@@ -105,8 +105,9 @@ def measure(label: str, command: list[str], out: Path, rows: list[tuple[str, dic
           f"CPU {result['cpu'] / result['wall']:.2f} cores  {result['rss']:.0f} MB", flush=True)  # fmt: skip
 
 
-def retime_rows(clip: Path, work: Path, ffmpeg: str) -> list[tuple[str, dict]]:
-    """Doubling the frame rate of ``clip``: the floor, minterpolate and kinema."""
+def retime_rows(clip: Path, work: Path, ffmpeg: str, device: str = "cpu") -> list[tuple[str, dict]]:
+    """Doubling the frame rate of ``clip``: the floor, minterpolate and kinema (the learned
+    engine's network on ``device``)."""
     with av.open(str(clip)) as container:
         rate = container.streams.video[0].average_rate
     out = work / f"{clip.stem}-out.mp4"
@@ -114,10 +115,14 @@ def retime_rows(clip: Path, work: Path, ffmpeg: str) -> list[tuple[str, dict]]:
         ("ffmpeg decode + encode (the floor)", [ffmpeg, "-v", "error", "-y", "-i", str(clip), "-vf", f"fps={2 * rate}", *ENCODE, "OUT"]),
         ("ffmpeg minterpolate", [ffmpeg, "-v", "error", "-y", "-i", str(clip), "-vf", MINTERPOLATE.format(fps=2 * rate), *ENCODE, "OUT"]),
     ]
+    on = [] if device == "cpu" else ["--device", device]
+    where = "" if device == "cpu" else f" ({device})"
     for engine in ("classical", "learned"):
-        cases.append((f"kinema {engine}", [*KINEMA, "interpolate", str(clip), "OUT", "--factor", "2", "--engine", engine, "-y", "-q"]))
-        cases.append((f"kinema {engine}, serial stages", [sys.executable, "-c", SERIAL, str(clip), "OUT", engine]))
-    cases.append(("kinema learned --quality fast", [*KINEMA, "interpolate", str(clip), "OUT", "--factor", "2", "--quality", "fast", "-y", "-q"]))
+        placed = on if engine == "learned" else []
+        label = f"kinema {engine}{where if placed else ''}"
+        cases.append((label, [*KINEMA, "interpolate", str(clip), "OUT", "--factor", "2", "--engine", engine, *placed, "-y", "-q"]))
+        cases.append((f"{label}, serial stages", [sys.executable, "-c", SERIAL, str(clip), "OUT", engine, device if placed else "cpu"]))
+    cases.append((f"kinema learned{where} --quality fast", [*KINEMA, "interpolate", str(clip), "OUT", "--factor", "2", "--quality", "fast", *on, "-y", "-q"]))
     rows: list[tuple[str, dict]] = []
     for label, command in cases:
         measure(label, command, out, rows, clip.stem)
@@ -192,6 +197,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--sizes", type=int, nargs="+", default=[720, 1080])
     parser.add_argument("--no-extras", action="store_true", help="only the retiming rows")
+    parser.add_argument("--device", default="cpu", help="where the learned engine's network runs (a GPU run writes its own table)")
     parser.add_argument("--write", action="store_true", help="write benchmarks/results/ and the doc that quotes it")
     args = parser.parse_args()
     ffmpeg = shutil.which("ffmpeg")
@@ -202,14 +208,15 @@ def main() -> None:
         work = Path(tmp)
         for height in args.sizes:
             clip = make_clip(args.data / SOURCE, work / f"{height}p.mp4", args.frames, height)
-            results[f"{height}p"] = retime_rows(clip, work, ffmpeg)
+            results[f"{height}p"] = retime_rows(clip, work, ffmpeg, args.device)
         if not args.no_extras:
             clip = work / "720p.mp4" if 720 in args.sizes else make_clip(args.data / SOURCE, work / "720p.mp4", args.frames, 720)
             results.update(extra_rows(clip, args.data, work, ffmpeg, args.frames))
     text = table(results, args.frames)
     print(text)
     if args.write:
-        print(f"wrote {write_block('throughput', text)}")
+        name = "throughput" if args.device == "cpu" else f"throughput-{args.device.split(':')[0]}"
+        print(f"wrote {write_block(name, text)}")
 
 
 if __name__ == "__main__":
