@@ -121,6 +121,12 @@ def _acceleration(flow_next: torch.Tensor, flow_previous: torch.Tensor) -> torch
     return 0.5 * (flow_next + flow_previous)
 
 
+def _window_key(a: torch.Tensor, b: torch.Tensor, before: torch.Tensor | None, after: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
+    """The tensors that identify a window; a missing neighbour is stood in for by its own
+    side of the pair, so a window without ``before`` is not taken for one without ``after``."""
+    return a, b, a if before is None else before, b if after is None else after
+
+
 class ClassicalEngine(Engine):
     """Flow-based interpolation with no learned weights. See the module docstring."""
 
@@ -130,6 +136,10 @@ class ClassicalEngine(Engine):
         # A pair's four flows, and the two a look-ahead starts for the next pair.
         self._flow_memo: TensorMemo[Future] = TensorMemo(8)
         self._threads: ThreadPoolExecutor | None = None
+        # The motion parts of the window a look-ahead announced, made in a thread of their
+        # own (it waits on the flow threads, so it cannot be one of them).
+        self._parts_memo: TensorMemo[Future] = TensorMemo(2)
+        self._parts_thread: ThreadPoolExecutor | None = None
 
     def __getstate__(self) -> dict:
         # Threads and remembered flows stay with the process that made them.
@@ -180,6 +190,10 @@ class ClassicalEngine(Engine):
         each side's path acceleration, at the flow resolution (``a`` fitted to
         ``flow_max_side``), in pixels of that resolution. The learned interpolator
         projects these itself when it learns a priority."""
+        ahead = self._parts_memo.find(*_window_key(a, b, before, after))
+        return ahead.result() if ahead is not None else self._parts(a, b, before, after)
+
+    def _parts(self, a: torch.Tensor, b: torch.Tensor, before: torch.Tensor | None, after: torch.Tensor | None) -> MotionParts:
         fh, fw = fit_size(*a.shape[-2:], self.config.flow_max_side)
         flows = {name: future.result() for name, future in self._flows(a, b, before, after).items()}
         small_a, small_b = self._small(a, fh, fw), self._small(b, fh, fw)
@@ -233,8 +247,19 @@ class ClassicalEngine(Engine):
     def lookahead(
         self, a: torch.Tensor, b: torch.Tensor, *, before: torch.Tensor | None = None, after: torch.Tensor | None = None
     ) -> None:
-        """Start this window's flows in the engine's flow threads; :meth:`parts` finds them."""
+        """Start this window's motion: its flows in the engine's flow threads, then its
+        parts (z-buffer weights, accelerations) in another; :meth:`parts` finds them."""
         self._flows(a, b, before, after)
+        key = _window_key(a, b, before, after)
+        if self._parts_memo.find(*key) is None:
+            if self._parts_thread is None:
+                self._parts_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="motion-parts")
+
+            def made() -> MotionParts:
+                with torch.no_grad():  # a new thread starts with autograd on
+                    return self._parts(a, b, before, after)
+
+            self._parts_memo.put(self._parts_thread.submit(made), *key)
 
     def _flows(
         self, a: torch.Tensor, b: torch.Tensor, before: torch.Tensor | None, after: torch.Tensor | None

@@ -1,3 +1,5 @@
+import threading
+
 import pytest
 import torch
 
@@ -112,20 +114,25 @@ def _counting(engine: ClassicalEngine) -> list:
 def test_a_video_estimates_each_flow_once_and_a_look_ahead_changes_nothing():
     frames = _accelerating([0.0, 1.5, 4.0, 7.5, 12.0, 17.5])
     windows = [(frames[i - 1] if i else None, frames[i], frames[i + 1], frames[i + 2] if i + 2 < len(frames) else None) for i in range(5)]
-    results, counts = {}, {}
+    results, counts, made_in = {}, {}, {}
     for ahead in (False, True):
         engine = ClassicalEngine(ClassicalConfig.balanced())
         calls = _counting(engine)
+        threads, make = [], engine._parts
+        engine._parts = lambda *window: (threads.append(threading.current_thread().name), make(*window))[1]
         outputs = []
         for k, (before, a, b, after) in enumerate(windows):
             if ahead and k + 1 < len(windows):
                 nb, na, nbb, naf = windows[k + 1]
                 engine.lookahead(na, nbb, before=nb, after=naf)
             outputs.append(engine.interpolate_window(a, b, [0.25, 0.5], before=before, after=after))
-        results[ahead], counts[ahead] = outputs, len(calls)
+        results[ahead], counts[ahead], made_in[ahead] = outputs, len(calls), threads
     # Each of the 5 pairs has a flow each way; every neighbour flow is one of those.
     assert counts == {False: 10, True: 10}
     assert all(torch.equal(x, y) for x, y in zip(results[False], results[True]))
+    # Each window's parts are made once: after the first, in the look-ahead's thread.
+    assert made_in[False] == ["MainThread"] * 5
+    assert sorted(n.split("_")[0] for n in made_in[True]) == ["MainThread"] + ["motion-parts"] * 4
 
 
 def test_an_engine_pickles_without_its_threads():

@@ -136,3 +136,15 @@ def test_a_look_ahead_starts_the_guides_flows_and_changes_no_frame(device):
         results[ahead], flows[ahead] = outputs, len(calls)
     assert all(torch.equal(x, y) for x, y in zip(results[False], results[True]))
     assert flows[True] == flows[False] + 1  # the only extra: the backward flow of the last window, never asked for
+
+
+def test_a_copied_engine_interpolates_like_the_original():
+    # kinema batch --adapt copies the loaded engine for each file.
+    import copy
+
+    from kinema.weights import INTERP
+
+    engine = LearnedEngine.from_file(INTERP.path)
+    a, b = texture(40, 56, seed=3), texture(40, 56, seed=4)
+    first = engine.interpolate(a, b, [0.5])
+    assert torch.equal(copy.deepcopy(engine).interpolate(a, b, [0.5]), first)

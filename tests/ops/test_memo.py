@@ -38,3 +38,22 @@ def test_a_memo_holds_as_many_results_as_its_size():
     for i, x in enumerate(xs):
         memo.put(i, x)
     assert [memo.find(x) for x in xs] == [None, 1, 2, 3, 4, 5, 6]
+
+
+def test_a_copy_starts_empty_and_threads_can_share_one():
+    import copy
+    import pickle
+    import threading
+
+    memo = TensorMemo(3)
+    x = torch.zeros(1)
+    memo.put("kept", x)
+    for clone in (copy.deepcopy(memo), pickle.loads(pickle.dumps(memo))):
+        assert clone.size == 3 and clone.find(x) is None
+    keys = [torch.zeros(1) for _ in range(400)]
+    writers = [threading.Thread(target=lambda part=part: [memo.put(i, k) for i, k in enumerate(part)]) for part in (keys[:200], keys[200:])]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join()
+    assert len(memo._entries) == 3  # never more than size, whatever the interleaving
