@@ -19,6 +19,7 @@ coordinate needs more than float16's 11 bits.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -220,7 +221,7 @@ class LearnedEngine(Engine):
         preds = []
         for t, guide in zip(times, guides):
             ts = torch.full((a.shape[0],), t, device=self.device)
-            with torch.autocast(self.device.type, dtype=self._autocast or torch.float32, enabled=self._autocast is not None):
+            with contextlib.nullcontext() if self._autocast is None else torch.autocast(self.device.type, dtype=self._autocast):
                 pred, _ = self.model.predict(small_a, small_b, ts, guide)
             preds.append(pred.float())
         return preds
