@@ -69,7 +69,8 @@ def test_the_engine_runs_on_its_device_and_matches_the_cpu(device):
     assert next(engine.model.parameters()).device.type == device.type
     out = engine.interpolate(a, b, [0.5])
     assert out.device == a.device  # frames come back where they were given
-    torch.testing.assert_close(out, cpu, rtol=0, atol=1e-3)  # GPU kernels round differently
+    # GPU kernels round differently, and on CUDA the network runs in float16 (Precision.AUTO).
+    torch.testing.assert_close(out, cpu, rtol=0, atol=2e-3)
 
 
 @pytest.mark.parametrize("precision, atol", [(Precision.FLOAT16, 2e-3), (Precision.BFLOAT16, 2e-2)])
