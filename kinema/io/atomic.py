@@ -168,7 +168,6 @@ class AtomicOutput:
         self.target = Path(target)
         self.overwrite = overwrite
         self.directory = directory
-        self._done = True  # nothing to discard until the temporary is named
         parent = self.target.parent
         if not parent.is_dir():
             raise KinemaError(f"output folder {parent} does not exist")
@@ -177,7 +176,8 @@ class AtomicOutput:
         tag = uuid.uuid4().hex[:8]
         self.path = parent / f".{self.target.stem}.kinema-{os.getpid()}-{tag}.part{self.target.suffix}"
         # Registered before it exists, so no moment has a temporary nobody would remove.
-        self._unfinished(True)
+        with _UNFINISHED_LOCK:
+            _UNFINISHED.add(self)
         try:
             if directory:
                 self.path.mkdir()
@@ -185,16 +185,15 @@ class AtomicOutput:
                 # Created now, so an unwritable folder fails before any work is done.
                 self.path.touch(exist_ok=False)
         except OSError as exc:
-            self._unfinished(False)
+            self._finish()
             raise KinemaError(f"cannot write in {parent}: {exc.strerror or exc}") from None
 
-    def _unfinished(self, unfinished: bool) -> None:
-        self._done = not unfinished
+    def _finish(self) -> bool:
+        """Take this output off the unfinished ones; whether it was still there."""
         with _UNFINISHED_LOCK:
-            if unfinished:
-                _UNFINISHED.add(self)
-            else:
-                _UNFINISHED.discard(self)
+            unfinished = self in _UNFINISHED
+            _UNFINISHED.discard(self)
+        return unfinished
 
     def commit(self) -> Path:
         """Move the finished temporary onto the target (replacing it if allowed).
@@ -230,13 +229,12 @@ class AtomicOutput:
             if isinstance(exc, (FileExistsError, IsADirectoryError, NotADirectoryError)) or exc.errno == errno.ENOTEMPTY:
                 raise OutputExistsError(f"output {self.target} appeared while writing; not replaced") from None
             raise
-        self._unfinished(False)
+        self._finish()
         return self.target
 
     def discard(self) -> None:
-        if self._done:
+        if not self._finish():
             return
-        self._unfinished(False)
         if self.path.is_dir():
             shutil.rmtree(self.path, ignore_errors=True)
         else:
