@@ -14,6 +14,9 @@ exposure:
 
 Every sample is a sequence of ``length`` blurry frames restored one after another through
 the recurrent state, exactly as :func:`kinema.engines.deblur.restore_one` does in a video.
+Its flows are estimated on the whole frames, as in a video, and cropped with the pixels:
+DIS on a 96-pixel crop loses what leaves the crop and the context that settles large
+motions, and a network trained on such flows learns to distrust its motion channels.
 """
 
 from __future__ import annotations
@@ -69,10 +72,31 @@ class DeblurTrainConfig:
     seed: int = 0
 
 
-def run_sequence(net: DeblurNet, blurry: torch.Tensor) -> torch.Tensor:
-    """``(L, N, 3, H, W)`` blurry frames of one shot → the network's ``(L, N, 3, H, W)``."""
+Flows = dict[tuple[int, int], torch.Tensor]
+
+
+def sequence_flows(blurry: torch.Tensor, scope: int) -> Flows:
+    """DIS flows ``i → j`` ``(2, H, W)`` between the ``(L, 3, H, W)`` frames of one sequence,
+    for every pair :func:`kinema.engines.deblur.restore_one` can ask for: ``|i − j| ≤
+    max(scope, 1)`` (neighbours and their stand-ins, the state's and the motion's flows)."""
+    grey = luma(blurry)
+    reach = max(scope, 1)
+    length = blurry.shape[0]
+    return {
+        (i, j): dis_flow(grey[i : i + 1], grey[j : j + 1], preset=DISPreset.MEDIUM)[0]
+        for i in range(length)
+        for j in range(length)
+        if 0 < abs(i - j) <= reach
+    }
+
+
+def run_sequence(net: DeblurNet, blurry: torch.Tensor, flows: Flows | None = None) -> torch.Tensor:
+    """``(L, N, 3, H, W)`` blurry frames of one shot → the network's ``(L, N, 3, H, W)``.
+
+    ``flows``: ``(i, j)`` → ``(N, 2, H, W)``, as :func:`sequence_flows` gives for each
+    item (estimated on the whole frames and cropped); None: estimated here on ``blurry``."""
     grey = [luma(blurry[i]) for i in range(blurry.shape[0])]
-    flows: dict[tuple[int, int], torch.Tensor] = {}
+    flows = {} if flows is None else dict(flows)
 
     def flow(i: int, j: int) -> torch.Tensor:
         # DIS only for the pairs restore_one asks for (the network's scope), each once.
@@ -88,24 +112,38 @@ def run_sequence(net: DeblurNet, blurry: torch.Tensor) -> torch.Tensor:
     return torch.stack(out)
 
 
-def _augment(blurry: torch.Tensor, sharp: torch.Tensor, crop: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """A random crop, flips and time reversal of ``(L, 3, H, W)`` pairs (blur is symmetric in time)."""
+Sample = tuple[torch.Tensor, torch.Tensor, Flows]
+
+
+def _augment(blurry: torch.Tensor, sharp: torch.Tensor, flows: Flows, crop: int, g: torch.Generator) -> Sample:
+    """A random crop, flips and time reversal of ``(L, 3, H, W)`` pairs and their flows
+    (blur is symmetric in time). A flip mirrors a flow field and negates its component
+    along the flipped axis; reversing time renumbers the frames."""
     height, width = blurry.shape[-2:]
     y = int(torch.randint(height - crop + 1, (), generator=g))
     x = int(torch.randint(width - crop + 1, (), generator=g))
-    blurry, sharp = blurry[..., y : y + crop, x : x + crop], sharp[..., y : y + crop, x : x + crop]
-    for dims in ((-1,), (-2,), (0,)):
+    box = (..., slice(y, y + crop), slice(x, x + crop))
+    blurry, sharp, flows = blurry[box], sharp[box], {key: f[box] for key, f in flows.items()}
+    for axis, component in ((-1, 0), (-2, 1)):
         if bool(torch.rand((), generator=g) < 0.5):
-            blurry, sharp = blurry.flip(dims), sharp.flip(dims)
-    return blurry, sharp
+            blurry, sharp = blurry.flip(axis), sharp.flip(axis)
+            sign = torch.ones(2, 1, 1)
+            sign[component] = -1
+            flows = {key: f.flip(axis) * sign for key, f in flows.items()}
+    if bool(torch.rand((), generator=g) < 0.5):
+        last = blurry.shape[0] - 1
+        blurry, sharp = blurry.flip(0), sharp.flip(0)
+        flows = {(last - i, last - j): f for (i, j), f in flows.items()}
+    return blurry, sharp, flows
 
 
 class BlurClips:
     """Real clips (uint8, longer side ≤ ``max_side``); :meth:`sample` draws a blurry sequence."""
 
-    def __init__(self, paths: list[Path], *, max_side: int = 640, shutters=TRAIN_SHUTTERS):
+    def __init__(self, paths: list[Path], *, max_side: int = 640, shutters=TRAIN_SHUTTERS, scope: int = 1):
         self.clips = [load_frames(Path(p), max_side) for p in paths]
         self.shutters = [Shutter(*s) for s in shutters]
+        self.scope = scope
 
     def sequence(self, clip: int, shutter: Shutter, first: int, length: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Blurry frames ``first … first + length − 1`` of ``clip`` under ``shutter`` and
@@ -116,7 +154,7 @@ class BlurClips:
         sharp = torch.stack([frames[shutter.centre(k)] for k in ks]).float() / 255
         return blurry, sharp
 
-    def sample(self, g: torch.Generator, length: int, crop: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(self, g: torch.Generator, length: int, crop: int) -> Sample:
         while True:
             shutter = self.shutters[int(torch.randint(len(self.shutters), (), generator=g))]
             weights = torch.tensor([max(shutter.count(len(c)) - length + 1, 0) for c in self.clips], dtype=torch.float64)
@@ -124,18 +162,22 @@ class BlurClips:
                 break
         clip = int(torch.multinomial(weights, 1, generator=g))
         first = int(torch.randint(int(weights[clip]), (), generator=g))
-        return _augment(*self.sequence(clip, shutter, first, length), crop, g)
+        blurry, sharp = self.sequence(clip, shutter, first, length)
+        return _augment(blurry, sharp, sequence_flows(blurry, self.scope), crop, g)
 
 
 class SyntheticBlur:
     """Synthetic scenes filmed with a random shutter: ``bank`` sequences made once
     (:meth:`make`), then sampled with flips and crops."""
 
-    def __init__(self, blurry: torch.Tensor, sharp: torch.Tensor):
+    def __init__(self, blurry: torch.Tensor, sharp: torch.Tensor, scope: int = 1):
         self.blurry, self.sharp = blurry, sharp  # (M, L, 3, S, S) uint8
+        self.scope = scope
 
     @classmethod
-    def make(cls, photos: list[torch.Tensor], count: int, length: int, size: int, g: torch.Generator, *, steps: int = 12) -> SyntheticBlur:
+    def make(
+        cls, photos: list[torch.Tensor], count: int, length: int, size: int, g: torch.Generator, *, steps: int = 12, scope: int = 1
+    ) -> SyntheticBlur:
         # Motion over the whole sequence is the generator's interval, so the per-frame
         # motion is what SyntheticConfig allows divided by the frame count.
         config = SyntheticConfig(height=size, width=size, background_shift=12.0 * length, sprite_shift=20.0 * length, blur_probability=0.0)
@@ -150,16 +192,18 @@ class SyntheticBlur:
             blurry.append(torch.stack([blurred.render(s) for s in times]))
             sharp.append(torch.stack([scene.render(s) for s in times]))
         to_u8 = lambda x: torch.stack(x).mul(255).round().to(torch.uint8)  # noqa: E731
-        return cls(to_u8(blurry), to_u8(sharp))
+        return cls(to_u8(blurry), to_u8(sharp), scope)
 
-    def sample(self, g: torch.Generator, crop: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(self, g: torch.Generator, crop: int) -> Sample:
         i = int(torch.randint(self.blurry.shape[0], (), generator=g))
-        return _augment(self.blurry[i].float() / 255, self.sharp[i].float() / 255, crop, g)
+        blurry = self.blurry[i].float() / 255
+        return _augment(blurry, self.sharp[i].float() / 255, sequence_flows(blurry, self.scope), crop, g)
 
 
-def validation_set(clips: BlurClips, length: int, crop: int = 192, per_shutter: int = 8) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Fixed ``(blurry, sharp)`` sequences ``(L, 1, 3, crop, crop)``: evenly spaced windows
-    of every clip under each of :data:`EVAL_SHUTTERS`, centre crops."""
+def validation_set(clips: BlurClips, length: int, crop: int = 192, per_shutter: int = 8) -> list[Sample]:
+    """Fixed ``(blurry, sharp, flows)`` sequences ``(L, 1, 3, crop, crop)``: evenly spaced
+    windows of every clip under each of :data:`EVAL_SHUTTERS`, centre crops (flows
+    estimated on the whole frames)."""
     out = []
     for shutter in (Shutter(*s) for s in EVAL_SHUTTERS):
         for clip, frames in enumerate(clips.clips):
@@ -171,17 +215,18 @@ def validation_set(clips: BlurClips, length: int, crop: int = 192, per_shutter: 
                 height, width = blurry.shape[-2:]
                 y, x = (height - min(crop, height)) // 2, (width - min(crop, width)) // 2
                 box = (..., slice(y, y + crop), slice(x, x + crop))
-                out.append((blurry[box][:, None], sharp[box][:, None]))
+                flows = {key: f[box][None] for key, f in sequence_flows(blurry, clips.scope).items()}
+                out.append((blurry[box][:, None], sharp[box][:, None], flows))
     return out
 
 
-def evaluate(net: DeblurNet, validation: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
+def evaluate(net: DeblurNet, validation: list[Sample]) -> dict[str, float]:
     """Mean PSNR of the restored frames and of the blurry input, over every frame."""
     net.eval()
     restored, blurred = [], []
     with torch.inference_mode():
-        for blurry, sharp in validation:
-            out = run_sequence(net, blurry).clamp(0, 1)
+        for blurry, sharp, flows in validation:
+            out = run_sequence(net, blurry, flows).clamp(0, 1)
             restored += psnr(out.flatten(0, 1), sharp.flatten(0, 1)).tolist()
             blurred += psnr(blurry.flatten(0, 1), sharp.flatten(0, 1)).tolist()
     finite = lambda v: [x for x in v if math.isfinite(x)]  # noqa: E731
@@ -193,7 +238,7 @@ def train_deblur(
     net: DeblurNet,
     clips: BlurClips,
     synthetic: SyntheticBlur | None,
-    validation: list[tuple[torch.Tensor, torch.Tensor]],
+    validation: list[Sample],
     cfg: DeblurTrainConfig,
     out: Path,
     *,
@@ -207,7 +252,7 @@ def train_deblur(
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     best = best_logged(out / "log.csv", "val_psnr")
 
-    def draw() -> tuple[torch.Tensor, torch.Tensor]:
+    def draw() -> Sample:
         if synthetic is not None and bool(torch.rand((), generator=g) < cfg.synthetic):
             return synthetic.sample(g, cfg.crop)
         return clips.sample(g, cfg.length, cfg.crop)
@@ -217,7 +262,8 @@ def train_deblur(
         pairs = [draw() for _ in range(cfg.batch)]
         blurry = torch.stack([p[0] for p in pairs], 1)  # (L, N, 3, S, S)
         sharp = torch.stack([p[1] for p in pairs], 1)
-        restored = run_sequence(net, blurry)
+        flows = {key: torch.stack([p[2][key] for p in pairs]) for key in pairs[0][2]}
+        restored = run_sequence(net, blurry, flows)
         return charbonnier(restored - sharp).mean(), {}
 
     def score() -> dict[str, float]:

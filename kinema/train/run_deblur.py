@@ -55,14 +55,15 @@ def main(argv: list[str] | None = None) -> None:
         if start.config != net.config:
             parser.error(f"--init {args.init} holds another config than --quality {args.quality}")
         net.load_state_dict(start.state_dict())
-    clips = BlurClips([args.data / c for c in TRAIN_CLIPS], max_side=cfg.max_side)
+    scope = net.config.scope
+    clips = BlurClips([args.data / c for c in TRAIN_CLIPS], max_side=cfg.max_side, scope=scope)
     photos = photo_paths(args.data, PHOTO_SPLIT[0])
     synthetic = None
     if cfg.synthetic > 0 and cfg.bank > 0:
         pictures = load_photos(args.data / "photos", max_side=cfg.max_side)[PHOTO_SPLIT[0]]
         bank_seed = torch.Generator().manual_seed(cfg.seed + 1)  # the same bank when a run resumes
-        synthetic = SyntheticBlur.make(pictures, cfg.bank, cfg.length, cfg.crop + 32, bank_seed)
-    validation = validation_set(BlurClips([args.data / c for c in VALIDATION_CLIPS], max_side=cfg.max_side), cfg.length)
+        synthetic = SyntheticBlur.make(pictures, cfg.bank, cfg.length, cfg.crop + 32, bank_seed, scope=scope)
+    validation = validation_set(BlurClips([args.data / c for c in VALIDATION_CLIPS], max_side=cfg.max_side, scope=scope), cfg.length)
 
     def report(step: int, row: dict) -> None:
         print(
