@@ -137,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--refine", type=int, default=EmbedConfig.refine, help="refinement steps of the refined rows")
     parser.add_argument("--sheet", type=Path, default=None, help="also write a picture: source frames, snapshot, expanded frames")
     parser.add_argument("--compare", type=Path, nargs="*", default=[], help="extra weight files to score at stride 1 (ablations)")
+    parser.add_argument("--compare-jpeg", type=Path, nargs="*", default=[], help="extra weight files to score at stride 1 saved as JPEG 90")
     args = parser.parse_args(argv)
     torch.set_flush_denormal(True)  # as the CLI does (see kinema.cli.main)
     started = time.perf_counter()
@@ -172,8 +173,9 @@ def main(argv: list[str] | None = None) -> None:
                 alone, better = score(net, members, 1, count, jpeg=90), score(net, members, 1, count, jpeg=90, refine=refine)
             by_group[(group, name, "JPEG 90")] = (alone, better)
     compared = {
-        f"{path.name} · {group}": score(SnapshotNet.load(path)[0], members, 1, count)
-        for path in args.compare
+        f"{path.name} · {group}{' · JPEG 90' if jpeg else ''}": score(SnapshotNet.load(path)[0], members, 1, count, jpeg=jpeg)
+        for paths, jpeg in ((args.compare, None), (args.compare_jpeg, 90))
+        for path in paths
         for group, (members, _, _) in groups.items()
     }
     speed = {(name, size): timing(nets[name], size) for name in (snapshot_name(5), snapshot_name(9)) for size in ((256, 256), (720, 1280))}
