@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--synthetic", type=float, default=defaults.synthetic)
+    parser.add_argument("--mse", action="store_true", help="squared-error loss (what PSNR measures) instead of Charbonnier")
     parser.add_argument("--init", type=Path, default=None, help="start from these weights (e.g. the shipped ones, to train on)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--stop-at", type=int, default=None, help="stop at this step (run again to resume)")
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     cfg = DeblurTrainConfig(
         steps=args.steps, batch=args.batch, crop=args.crop, length=args.length, lr=args.lr, synthetic=args.synthetic,
-        bank=args.bank, eval_every=args.eval_every, seed=args.seed,
+        bank=args.bank, eval_every=args.eval_every, seed=args.seed, mse=args.mse,
     )  # fmt: skip
     torch.manual_seed(cfg.seed)
     net = DeblurNet(QUALITIES[args.quality]())
