@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import math
+import platform
 import subprocess
 import sys
 import time

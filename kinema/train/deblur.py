@@ -16,7 +16,7 @@ Every sample is a sequence of ``length`` blurry frames restored one after anothe
 the recurrent state, exactly as :func:`kinema.engines.deblur.restore_one` does in a video.
 Its flows are estimated on the whole frames, as in a video, and cropped with the pixels:
 DIS on a 96-pixel crop loses what leaves the crop and the context that settles large
-motions, and a network trained on such flows learns to distrust its motion channels.
+motions, so the network would learn from motion worse than what it gets in use.
 """
 
 from __future__ import annotations
