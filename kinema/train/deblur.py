@@ -22,6 +22,7 @@ motions, so the network would learn from motion worse than what it gets in use.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,13 +100,16 @@ def run_sequence(net: DeblurNet, blurry: torch.Tensor, flows: Flows | None = Non
 
     ``flows``: ``(i, j)`` → ``(N, 2, H, W)``, as :func:`sequence_flows` gives for each
     item (estimated on the whole frames and cropped); None: estimated here on ``blurry``."""
-    grey = [luma(blurry[i]) for i in range(blurry.shape[0])]
     flows = {} if flows is None else dict(flows)
+
+    @functools.cache
+    def grey(i: int) -> torch.Tensor:
+        return luma(blurry[i])
 
     def flow(i: int, j: int) -> torch.Tensor:
         # DIS only for the pairs restore_one asks for (the network's scope), each once.
         if (i, j) not in flows:
-            flows[(i, j)] = dis_flow(grey[i], grey[j], preset=DISPreset.MEDIUM)
+            flows[(i, j)] = dis_flow(grey(i), grey(j), preset=DISPreset.MEDIUM)
         return flows[(i, j)]
 
     state, out = None, []
