@@ -8,6 +8,7 @@ DIS runs on 8-bit grey images on the CPU; tensors are moved there and back.
 from __future__ import annotations
 
 import enum
+import functools
 
 import cv2
 import numpy as np
@@ -25,6 +26,13 @@ class DISPreset(enum.Enum):
     ULTRAFAST = cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST
     FAST = cv2.DISOPTICAL_FLOW_PRESET_FAST
     MEDIUM = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
+
+
+@functools.cache
+def dis_finest_scale(preset: DISPreset, finest_scale: int | None = None) -> int:
+    """The pyramid level DIS stops at (0: full resolution): ``finest_scale``, or the
+    preset's own (OpenCV's presets stop at 1 or 2 and upsample the flow they return)."""
+    return finest_scale if finest_scale is not None else cv2.DISOpticalFlow_create(preset.value).getFinestScale()
 
 
 def luma(frames: torch.Tensor) -> torch.Tensor:

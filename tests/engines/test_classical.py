@@ -57,10 +57,23 @@ def test_foreground_object_keeps_its_own_motion_over_a_moving_background():
 def test_any_frame_size_works(size):
     torch.manual_seed(0)
     a, b = torch.rand(2, 3, *size), torch.rand(2, 3, *size)
-    for config in (ClassicalConfig.balanced(), ClassicalConfig.best()):
+    for config in (ClassicalConfig.balanced(), ClassicalConfig.fast(), ClassicalConfig.best()):
         out = ClassicalEngine(config).interpolate(a, b, [0.25, 0.5])
         assert out.shape == (2, 2, 3, *size)
         assert torch.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+
+
+def test_fast_projects_at_dis_own_quarter_scale():
+    h, w = 96, 128
+    big = texture(h + 32, w + 32, seed=6)
+    a, b = _shifted(big, 0, 0, h, w), _shifted(big, 6, 4, h, w)
+    quarter = ClassicalEngine(ClassicalConfig.fast())
+    full = ClassicalEngine(ClassicalConfig.fast().replace(project_at_dis_scale=False))
+    assert quarter.motion(a, b, [0.5])[0].shape == (1, 4, 24, 32)
+    assert full.motion(a, b, [0.5])[0].shape == (1, 4, 96, 128)
+    # DIS ultrafast resolves motion at 1/4 only: a quarter-size projection loses nothing here.
+    inner = (slice(None), slice(None), slice(8, -8), slice(8, -8))
+    assert psnr(quarter.midpoint(a, b)[inner], full.midpoint(a, b)[inner]).item() > 40
 
 
 def test_large_frames_estimate_flow_at_reduced_size():
