@@ -94,8 +94,9 @@ class ClassicalGuide:
     def __call__(
         self, a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, *, first: int = 0, parts: bool = False
     ) -> torch.Tensor | MotionParts:
-        """``first``: the index of ``a[0]`` in the global batch (a torchrun rank's share);
-        ``parts``: the unprojected :class:`MotionParts` of each pair instead of flows at t."""
+        """Training's guide: ``(N, 4, H, W)`` flows at t at the size of ``a`` ``(N, 3, H, W)``.
+        ``first``: the index of ``a[0]`` in the global batch (a torchrun rank's share);
+        ``parts``: the unprojected :class:`MotionParts` of each pair (at the flow size) instead."""
         a, b = a.detach().cpu(), b.detach().cpu()
         flows = []
         for i in range(a.shape[0]):
@@ -104,7 +105,11 @@ class ClassicalGuide:
                 flows.append(engine.parts(a[i : i + 1], b[i : i + 1]))
             else:
                 flows.append(engine.motion(a[i : i + 1], b[i : i + 1], [float(t[i])])[0])
-        return MotionParts.cat(flows) if parts else torch.cat(flows)
+        if parts:
+            return MotionParts.cat(flows)
+        # The network takes its guide at the frames' size; presets project at their own
+        # (``fast`` at DIS's 1/4), so each sample's flows are brought there.
+        return torch.cat([resize_flow(f, *a.shape[-2:]) for f in flows])
 
 
 #: The test-time flips of an ensemble, in the order members join (identity first).

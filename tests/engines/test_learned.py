@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from kinema.engines.classical import ClassicalEngine
-from kinema.engines.learned import LearnedConfig, LearnedEngine, Precision
+from kinema.engines.classical import ClassicalConfig, ClassicalEngine
+from kinema.engines.learned import ClassicalGuide, LearnedConfig, LearnedEngine, Precision
 from kinema.models.interp import InterpConfig, InterpNet
 from kinema.ops.metrics import psnr
 from kinema.types import BadInputError
@@ -23,6 +23,21 @@ def test_untrained_network_reproduces_the_classical_engine():
     ours = _engine().interpolate(a, b, [0.25, 0.5])
     classical = ClassicalEngine().interpolate(a, b, [0.25, 0.5])
     assert psnr(ours[:, 1], classical[:, 1]).item() > 45
+
+
+def test_a_training_guide_mixing_presets_gives_flows_at_the_frame_size():
+    # ``fast`` projects at DIS's 1/4 scale, ``balanced`` at the flow size: the network
+    # needs both at the frames' size, in one batch.
+    h, w = 64, 96
+    big = texture(h + 32, w + 32, seed=2)
+    a = torch.cat([_shifted(big, 0, 0, h, w)] * 2)
+    b = torch.cat([_shifted(big, 4, 2, h, w)] * 2)
+    guide = ClassicalGuide(ClassicalConfig.fast(), ClassicalConfig.balanced())
+    flows = guide(a, b, torch.full((2,), 0.5))
+    assert flows.shape == (2, 4, h, w)
+    # Both presets find the same motion back to a: b is a moved by (−4, −2), so (2, 1) at t = 0.5.
+    inner = flows[:, :2, 8:-8, 8:-8]
+    assert torch.allclose(inner.mean((2, 3)), torch.tensor([[2.0, 1.0]] * 2), atol=0.3)
 
 
 def test_large_frames_run_at_the_working_size_and_keep_full_resolution_detail():
