@@ -9,9 +9,10 @@ against its source (PSNR / SSIM, 8-bit RGB) for:
   at their defaults (classical debanding a user would try, run on the GIF's RGB planes);
 * kinema as ``kinema gif2video`` runs it: the classifier picks the kind (or keeps the GIF
   when unsure), the CCDNet restores, each frame is fused with its two motion-aligned
-  neighbours (``--temporal 1``) and gets the consistency step of that kind; and the same
+  neighbours (``--temporal 1``), gets the consistency step of that kind and goes its
+  kind's share of the way from the GIF (``STRENGTH``); the same at strength 1; the same
   network output frame by frame (``--temporal 0``), with the exact cells (no margin), and
-  with no step (both frame by frame).
+  with no step (both frame by frame; the last at strength 1).
 
 Also per setting: the share of source pixels inside their GIF colour's RGB cell (the
 constraint the step relies on), GIFs whose kind the classifier called right, the worst
@@ -77,7 +78,7 @@ def main() -> None:
     coders = [c for c in encoders() if args.only is None or args.only in c.name]
     header = (
         "| encoder | colours | true colour in its cell | kind called | GIF | Gaussian σ=0.5 | gradfun | deband | **kinema** "
-        "| gain | worst clip | frame by frame | its worst clip | exact cells | no step |"
+        "| gain | worst clip | strength 1 | its worst clip | frame by frame | its worst clip | exact cells | no step |"
     )
     lines = [header, "|" + " --- |" * (header.count("|") - 1)]
     rows, per_frame = [], defaultdict(lambda: [0, 0])
@@ -99,28 +100,33 @@ def main() -> None:
                 for name in ("gradfun", "deband"):
                     out[name] = [from_hwc(x)[0] for x in ffmpeg_filter(gifs, name, ffmpeg)]
                 if plan.model is None:
-                    out["ours"] = out["exact"] = out["free"] = out["single"] = images
+                    out["ours"] = out["exact"] = out["free"] = out["single"] = out["full"] = images
                 else:
                     free = [restorer.restore(i, plan.model, consistent=False) for i in images]
                     palettes = [stack_palettes([palette_of(g)]) for g in gifs]
                     project = lambda margin: [project_to_cells(r[None], i[None], p, margin=margin)[0] for r, i, p in zip(free, images, palettes)]  # noqa: E731
+                    toward = lambda restored: [i + plan.strength * (r - i) for i, r in zip(images, restored)]  # noqa: E731
                     out["free"] = free
-                    out["single"] = free if plan.margin is None else project(plan.margin)
+                    out["single"] = toward(free if plan.margin is None else project(plan.margin))
                     # Exact cells, for the rows where kinema widens them (is the margin worth it?).
-                    out["exact"] = project(0.0) if plan.margin else out["single"]
+                    out["exact"] = toward(project(0.0)) if plan.margin else out["single"]
                     # The default: each frame fused with its neighbours (``--temporal 1``).
                     out["ours"] = list(restorer.restore_frames(images, plan, temporal=1))
+                    # The same all the way to the restoration (strength 1), undone arithmetically.
+                    out["full"] = [i + (o - i) / plan.strength for i, o in zip(images, out["ours"])]
                 # SSIM (slow) only where the tables show it.
                 per_clip.append({k: scores([x.clamp(0, 1) for x in v], truth, with_ssim=k in ("gif", "ours")) for k, v in out.items()})
             mean = {k: tuple(float(np.mean([c[k][j] for c in per_clip])) for j in (0, 1)) for k in per_clip[0]}
             gain = mean["ours"][0] - mean["gif"][0]
             worst = min(c["ours"][0] - c["gif"][0] for c in per_clip)
             worst_single = min(c["single"][0] - c["gif"][0] for c in per_clip)
-            row = {"encoder": coder.name, "kind": coder.kind.name, "colors": level, "inside": float(np.mean(inside)), "called": called, "gifs": len(clips), **mean, "gain": gain, "worst": worst, "worst_single": worst_single}
+            worst_full = min(c["full"][0] - c["gif"][0] for c in per_clip)
+            row = {"encoder": coder.name, "kind": coder.kind.name, "colors": level, "inside": float(np.mean(inside)), "called": called, "gifs": len(clips), **mean, "gain": gain, "worst": worst, "worst_single": worst_single, "worst_full": worst_full}
             rows.append(row)
             line = (
                 f"| {coder.name} | {level} | {100 * row['inside']:.1f} % | {called}/{len(clips)} | {fmt(mean['gif'])} | {mean['gauss'][0]:.2f} | "
                 f"{mean['gradfun'][0]:.2f} | {mean['deband'][0]:.2f} | **{fmt(mean['ours'])}** | {gain:+.2f} dB | {worst:+.2f} dB | "
+                f"{mean['full'][0]:.2f} | {worst_full:+.2f} dB | "
                 f"{mean['single'][0]:.2f} | {worst_single:+.2f} dB | {mean['exact'][0]:.2f} | {mean['free'][0]:.2f} |"
             )
             lines.append(line)
@@ -132,9 +138,10 @@ def main() -> None:
         "",
         f"Mean gain over the GIF: not dithered {np.mean([r['gain'] for r in flat]):+.2f} dB ({len(flat)} settings; frame by frame "
         f"{np.mean([r['single'][0] - r['gif'][0] for r in flat]):+.2f}); dithered at 32 colours {np.mean([r['gain'] for r in dithered32]):+.2f} dB "
-        f"({len(dithered32)} settings; frame by frame {np.mean([r['single'][0] - r['gif'][0] for r in dithered32]):+.2f}). "
+        f"({len(dithered32)} settings; frame by frame {np.mean([r['single'][0] - r['gif'][0] for r in dithered32]):+.2f}); "
+        f"at strength 1: {np.mean([r['full'][0] - r['gif'][0] for r in flat]):+.2f} and {np.mean([r['full'][0] - r['gif'][0] for r in dithered32]):+.2f} dB. "
         f"Settings where some clip came out worse than its GIF: {len(worse)} of {len(rows)} "
-        f"(frame by frame: {sum(r['worst_single'] < 0 for r in rows)})"
+        f"(at strength 1: {sum(r['worst_full'] < 0 for r in rows)}; frame by frame: {sum(r['worst_single'] < 0 for r in rows)})"
         + (f" (worst {min(r['worst'] for r in worse):+.2f} dB: {min(worse, key=lambda r: r['worst'])['encoder']}, "
            f"{min(worse, key=lambda r: r['worst'])['colors']} colours)." if worse else "."),
         "",

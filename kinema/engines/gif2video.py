@@ -7,7 +7,11 @@ without dithering every restored pixel is pulled into the palette cell of its GI
 exact cells, which measured better than a widened cell even for encoders that pick colours
 by another distance than RGB (ffmpeg ≥ 6: OkLab); ordered dithering moves a colour by a
 bounded amount, so cells widened by that much hold there; error diffusion moves it
-arbitrarily far, so it gets no step. When the classifier is unsure
+arbitrarily far, so it gets no step. Then each kind's output goes only part of the way
+from the GIF to the restoration (:data:`STRENGTH`): on footage it never saw, the network's
+error is partly independent of the GIF's, and a point between two estimates with
+independent errors beats both; the blend stays inside the cell, since the cell is convex
+and holds the GIF colour. When the classifier is unsure
 (its likeliest kind below :data:`SURE`), kinema does not guess: the frames are kept as
 they are, which is never worse than the GIF.
 
@@ -42,6 +46,12 @@ SURE = 0.6
 #: How far (8-bit units) the consistency step lets a restored colour lie outside its GIF
 #: colour's cell, per kind; a kind not here gets no step.
 MARGINS = {GifKind.NONE: 0.0, GifKind.ORDERED: 16.0}
+#: How far each kind's output goes from the GIF towards its restoration (1: all the way).
+#: If the GIF's and the network's errors are uncorrelated, s stays no worse than the GIF
+#: while the network's error is below (2/s − 1) times the GIF's (s = 1: only while it is
+#: smaller). Chosen per kind on clips of a source no GIF model or benchmark read
+#: (docs/models/ccdnet.md, "Strength").
+STRENGTH = {GifKind.NONE: 0.66, GifKind.DIFFUSION: 1.0, GifKind.ORDERED: 0.96}
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,8 @@ class Plan:
     model: CCDNet | None
     #: The consistency step's margin (None: no step).
     margin: float | None
+    #: How far the output goes from the GIF towards the restoration (:data:`STRENGTH`).
+    strength: float = 1.0
 
     def describe(self) -> str:
         """One line for people: the kind, how sure, the model and the consistency step."""
@@ -63,7 +75,8 @@ class Plan:
         if self.model is None:
             return f"kept as it is: could not tell how it was made{sure}, likeliest {kind}; --dither chooses"
         step = "no consistency step" if self.margin is None else "kept consistent with the GIF" + (f" (±{self.margin:g})" if self.margin else "")
-        return f"{kind}{sure}, {self.model.config.colors}-colour {'dithered' if self.model.config.dithered else 'flat'} model, {step}"
+        share = "" if self.strength == 1 else f", {100 * self.strength:.0f} % of the way from the GIF"
+        return f"{kind}{sure}, {self.model.config.colors}-colour {'dithered' if self.model.config.dithered else 'flat'} model, {step}{share}"
 
 
 def count_colors(image: torch.Tensor) -> int:
@@ -119,22 +132,26 @@ class GifRestorer:
         """How likely these frames are dithered (either way)."""
         return 1 - self.kind_probabilities(frames)[GifKind.NONE]
 
-    def plan(self, frames: Sequence[torch.Tensor], colors: int, *, kind: GifKind | None = None) -> Plan:
+    def plan(self, frames: Sequence[torch.Tensor], colors: int, *, kind: GifKind | None = None, strength: float | None = None) -> Plan:
         """How to restore a GIF of ``colors`` colours, from some of its frames (the
-        classifier decides unless ``kind`` is given)."""
+        classifier decides unless ``kind`` is given; ``strength`` in (0, 1] overrides the
+        kind's :data:`STRENGTH`)."""
+        if strength is not None and not 0 < strength <= 1:
+            raise ValueError(f"strength must be in (0, 1], got {strength}")
         probabilities = None
         if kind is None:
             probabilities = self.kind_probabilities(frames)
             kind = GifKind(max(range(len(probabilities)), key=probabilities.__getitem__))
             if probabilities[kind] < SURE:
                 return Plan(kind, probabilities, None, None)
-        return Plan(kind, probabilities, self.pick(kind.dithered, colors), MARGINS.get(kind))
+        share = STRENGTH[kind] if strength is None else strength
+        return Plan(kind, probabilities, self.pick(kind.dithered, colors), MARGINS.get(kind), share)
 
     def restore_planned(self, image: torch.Tensor, plan: Plan) -> torch.Tensor:
         """One ``(3, H, W)`` GIF frame restored as ``plan`` says (kept when it says so)."""
         if plan.model is None:
             return image
-        return self.restore(image, plan.model, consistent=plan.margin is not None, margin=plan.margin or 0.0)
+        return self.restore(image, plan.model, consistent=plan.margin is not None, margin=plan.margin or 0.0, strength=plan.strength)
 
     def restore_frames(self, images: Iterable[torch.Tensor], plan: Plan, *, temporal: int = 0) -> Iterator[torch.Tensor]:
         """A GIF's ``(3, H, W)`` frames, in order, restored as ``plan`` says, each fused with
@@ -161,14 +178,21 @@ class GifRestorer:
             yield fused(k)
 
     def _consistent(self, restored: torch.Tensor, image: torch.Tensor, plan: Plan) -> torch.Tensor:
-        if plan.margin is None:
-            return restored
-        palettes = stack_palettes([palette_of(to_hwc(image))])
-        return project_to_cells(restored[None], image[None], palettes, margin=plan.margin)[0]
+        if plan.margin is not None:
+            palettes = stack_palettes([palette_of(to_hwc(image))])
+            restored = project_to_cells(restored[None], image[None], palettes, margin=plan.margin)[0]
+        return _toward(image, restored, plan.strength)
 
     @torch.inference_mode()
     def restore(
-        self, image: torch.Tensor, model: CCDNet, palette: np.ndarray | None = None, *, consistent: bool = True, margin: float = 0.0
+        self,
+        image: torch.Tensor,
+        model: CCDNet,
+        palette: np.ndarray | None = None,
+        *,
+        consistent: bool = True,
+        margin: float = 0.0,
+        strength: float = 1.0,
     ) -> torch.Tensor:
         """One ``(3, H, W)`` GIF frame → restored ``(3, H, W)`` on the CPU. ``palette``
         ``(K, 3)`` uint8 defaults to the frame's own colours.
@@ -176,11 +200,19 @@ class GifRestorer:
         ``consistent``: every restored pixel is moved into the palette cell of its GIF
         colour widened by ``margin`` (:func:`kinema.ops.color.project_to_cells`), where its
         true colour lies; no pixel moves away from the truth. A dithered model's output is
-        projected only with a ``margin`` (ordered dithering), never onto exact cells."""
+        projected only with a ``margin`` (ordered dithering), never onto exact cells.
+        ``strength``: how far the result goes from ``image`` towards that (1: all the way)."""
         palettes = stack_palettes([palette if palette is not None else palette_of(to_hwc(image))])
         if model.config.dithered:
             restored = model(image[None].to(self.device), None)[0].cpu()
             consistent = consistent and margin > 0
         else:
             restored = model(image[None].to(self.device), palettes.to(self.device))[0].cpu()
-        return project_to_cells(restored[None], image[None], palettes, margin=margin)[0] if consistent else restored
+        if consistent:
+            restored = project_to_cells(restored[None], image[None], palettes, margin=margin)[0]
+        return _toward(image, restored, strength)
+
+
+def _toward(image: torch.Tensor, restored: torch.Tensor, strength: float) -> torch.Tensor:
+    """The point ``strength`` of the way from ``image`` to ``restored`` (same shapes)."""
+    return restored if strength == 1 else torch.lerp(image.to(restored.dtype), restored, strength)

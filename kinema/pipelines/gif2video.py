@@ -55,6 +55,9 @@ class Gif2VideoConfig:
     #: (:mod:`kinema.ops.fuse`); 0: each frame on its own. One is the default: it gains
     #: on nearly every encoder and palette size measured (docs/models/ccdnet.md).
     temporal: int = 1
+    #: How far the output goes from the GIF towards the restoration, in (0, 1] (None: the
+    #: kind's own, :data:`kinema.engines.gif2video.STRENGTH`).
+    strength: float | None = None
     #: False: frames pass through unrestored (to compare, or to only retime).
     restore: bool = True
     output: OutputOptions = field(default_factory=OutputOptions)
@@ -73,6 +76,8 @@ class Gif2VideoConfig:
             raise ValueError(f"loop must be a whole number ≥ 1, got {self.loop}")
         if not isinstance(self.temporal, int) or not 0 <= self.temporal <= 4:
             raise ValueError(f"temporal must be a whole number in 0..4, got {self.temporal}")
+        if self.strength is not None and not 0 < self.strength <= 1:
+            raise ValueError(f"strength must be in (0, 1], got {self.strength}")
         self.output.validate()
 
     def retime(self) -> InterpolateConfig:
@@ -133,7 +138,7 @@ def gif2video(
     if config.restore:
         if restorer is None:
             raise ValueError("restoring needs a GifRestorer")
-        plan = restorer.plan(probe, colors, kind=config.kind)
+        plan = restorer.plan(probe, colors, kind=config.kind, strength=config.strength)
     spent = [0.0]
 
     def restored() -> Iterator[Frame]:

@@ -104,3 +104,38 @@ def test_the_shipped_models_do_not_make_a_gif_of_smooth_frames_worse(dither):
         for gif, rgb in zip(gifs, sources):
             truth = from_hwc(rgb)[0][None]
             assert float(psnr(restorer.restore_planned(gif, plan)[None], truth)[0]) >= float(psnr(gif[None], truth)[0])
+
+
+def test_strength_goes_that_share_of_the_way_and_never_leaves_the_cell():
+    """With strength s a flat GIF's output is GIF + s·(consistent restoration − GIF): each
+    pixel still in its GIF colour's cell (the cell is convex and holds the GIF colour)."""
+    from kinema.engines.gif2video import Plan
+    from kinema.ops.color import project_to_cells, quantize_gif, stack_palettes
+    from tests.media import smooth
+
+    source = smooth(2, 32, 40)
+    indices, palette = quantize_gif(source, 16, dither=False)
+    gif = torch.from_numpy(palette[indices]).permute(2, 0, 1).float() / 255
+    guess = (gif + 0.1 * torch.randn(gif.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
+    r = _restorer()
+    full = project_to_cells(guess[None], gif[None], stack_palettes([palette]))[0]
+    assert not torch.allclose(full, gif, atol=1e-3)
+    for strength in (1.0, 0.6):
+        plan = Plan(GifKind.NONE, None, r.pick(False, 16), 0.0, strength)
+        out = r._consistent(guess, gif, plan)
+        assert torch.allclose(out, gif + strength * (full - gif), atol=1e-6)
+        x = out.permute(1, 2, 0).reshape(-1, 3).double() * 255
+        own = gif.permute(1, 2, 0).reshape(-1, 3).double() * 255
+        assert bool(((x - own).norm(dim=1) <= torch.cdist(x, torch.from_numpy(palette).double()).min(1).values + 1e-3).all())
+    assert "60 % of the way from the GIF" in plan.describe()
+
+
+def test_strength_comes_from_the_kind_unless_given_and_must_be_a_share():
+    from kinema.engines.gif2video import STRENGTH
+
+    r = GifRestorer([CCDNet(CCDNetConfig.tiny(colors=32, dithered=d)) for d in (False, True)], _sure_of(GifKind.ORDERED))
+    assert r.plan([torch.rand(3, 8, 8)], 32).strength == STRENGTH[GifKind.ORDERED]
+    assert r.plan([torch.rand(3, 8, 8)], 32, strength=0.5).strength == 0.5
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="strength"):
+            r.plan([], 32, kind=GifKind.NONE, strength=bad)

@@ -130,6 +130,9 @@ def test_temporal_fusion_keeps_every_frame_in_order_and_its_timing(tmp_path, res
         assert float((fused.image - own.image).abs().mean()) < 0.02
     with pytest.raises(ValueError):
         Gif2VideoConfig(temporal=-1)
+    for bad in (0.0, -0.5, 1.01):
+        with pytest.raises(ValueError, match="strength"):
+            Gif2VideoConfig(strength=bad)
 
 
 def test_fusion_averages_aligned_noise_away():
