@@ -31,13 +31,12 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.report import write_block
-from kinema.engines.gif2video import MARGINS, STRENGTH, GifRestorer
+from kinema.engines.gif2video import GifRestorer
 from kinema.engines.learned import LearnedEngine
 from kinema.io.pixels import from_hwc
 from kinema.models.checkpoint import tensor_digest
 from kinema.models.gif2video import CCDNet, CCDNetConfig, GifKind
-from kinema.ops.color import project_to_cells, quantize_gif, stack_palettes
-from kinema.ops.fuse import fuse_neighbours
+from kinema.ops.color import quantize_gif
 from kinema.ops.metrics import psnr, ssim
 from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
 from kinema.train.gif2video import load_sources
@@ -81,11 +80,6 @@ def fmt(pair: tuple[float, float]) -> str:
     return f"{pair[0]:.2f} / {pair[1]:.3f}"
 
 
-def _strength(dithered: bool) -> float:
-    """The share of the way from the GIF that gif2video goes for this two-way call."""
-    return STRENGTH[GifKind.DIFFUSION if dithered else GifKind.NONE]
-
-
 def spatial(clips, restorer: GifRestorer) -> tuple[list[str], dict]:
     rows, accuracy = {}, {"frames": [0, 0], "gifs": [0, 0]}
     for dither in (False, True):
@@ -104,12 +98,14 @@ def spatial(clips, restorer: GifRestorer) -> tuple[list[str], dict]:
                 accuracy["gifs"][1] += 1
                 found = max(len(p) for _, p in gif)
                 model, oracle = restorer.pick(routed, found), restorer.pick(dither, found)
+                # As gif2video restores a GIF of the kind called (two-way here: error diffusion or none).
+                as_called = lambda dithered: restorer.plan([], found, kind=GifKind.DIFFUSION if dithered else GifKind.NONE)  # noqa: E731
                 outputs = {
                     "gif": images,
                     "g05": [gaussian(g, 0.5) for g in images],
                     "g10": [gaussian(g, 1.0) for g in images],
-                    "ours": [restorer.restore(g, model, p, strength=_strength(routed)) for g, p in gif],
-                    "oracle": [restorer.restore(g, oracle, p, strength=_strength(dither)) for g, p in gif] if oracle is not model else None,
+                    "ours": [restorer.restore_planned(g, as_called(routed)) for g in images],
+                    "oracle": [restorer.restore_planned(g, as_called(dither)) for g in images] if oracle is not model else None,
                     # No consistency step, the network's output as it is.
                     "free": [restorer.restore(g, model, p, consistent=False) for g, p in gif],
                 }
@@ -145,9 +141,9 @@ def still_accuracy(data: Path, restorer: GifRestorer, count: int = 100) -> tuple
 
 
 def throughput(restorer: GifRestorer, real: np.ndarray, repeats: int = 20) -> dict[str, float]:
-    """Frames/s of the planned path (model + that kind's consistency step) at 256×256, on a
-    crop of a real frame ``real`` and on white noise (the step's worst case: most restored
-    pixels leave their cells)."""
+    """Frames/s of the planned path as gif2video runs it (model, that kind's consistency
+    step and strength) at 256×256, on a crop of a real frame ``real`` and on white noise
+    (the step's worst case: most restored pixels leave their cells)."""
     noise = (np.random.default_rng(0).random((256, 256, 3)) * 255).astype(np.uint8)
     crop = np.ascontiguousarray(real[:256, :256])
     if crop.shape[:2] != (256, 256):
@@ -156,23 +152,22 @@ def throughput(restorer: GifRestorer, real: np.ndarray, repeats: int = 20) -> di
     for what, rgb in (("a real frame", crop), ("white noise", noise)):
         for dither in (False, True):
             indices, palette = quantize_gif(rgb, 32, dither=dither)
-            image, model = to_tensor(palette[indices]), restorer.pick(dither, 32)
-            margin = MARGINS[GifKind.NONE] if not dither else 0.0
+            image = to_tensor(palette[indices])
+            plan = restorer.plan([], 32, kind=GifKind.DIFFUSION if dither else GifKind.NONE)
             for _ in range(3):
-                restorer.restore(image, model, palette, margin=margin)
+                restorer.restore_planned(image, plan)
             started = time.perf_counter()
             for _ in range(repeats):
-                restorer.restore(image, model, palette, margin=margin)
+                restorer.restore_planned(image, plan)
             out[f"{'dithered' if dither else 'not dithered'}, {what}"] = repeats / (time.perf_counter() - started)
-    # --temporal 1 on the real frame: in a stream every frame is restored once and fused
-    # with its two neighbours (here shifted copies of it: two flows, two warps), then the step.
+    # --temporal 1 on the real frame: a stream of shifted copies, each restored once and
+    # fused with its two neighbours (two flows, two warps), then the step and the strength.
     indices, palette = quantize_gif(crop, 32, dither=False)
-    image, model = to_tensor(palette[indices]), restorer.pick(False, 32)
+    stream = [torch.roll(to_tensor(palette[indices]), 2 * k, dims=-1) for k in range(repeats)]
+    plan = restorer.plan([], 32, kind=GifKind.NONE)
     started = time.perf_counter()
-    for _ in range(repeats):
-        own = restorer.restore(image, model, palette, consistent=False)
-        fused = fuse_neighbours(own, [torch.roll(own, k, dims=-1) for k in (-2, 2)])
-        project_to_cells(fused[None], image[None], stack_palettes([palette]))
+    for _ in restorer.restore_frames(stream, plan, temporal=1):
+        pass
     out["not dithered, a real frame, --temporal 1"] = repeats / (time.perf_counter() - started)
     return out
 
@@ -185,8 +180,8 @@ def temporal(clips, restorer: GifRestorer, engine: LearnedEngine, rates=(1, 2, 4
         for frames in clips:
             span = (len(frames) - 1) // 8 * 8 + 1  # the same source frames for every rate
             kept = make_gif(frames[:span:k], 32, False)
-            model = restorer.pick(False, max(len(p) for _, p in kept))
-            restored = [restorer.restore(g, model, p, strength=_strength(False)) for g, p in kept]
+            plan = restorer.plan([], max(len(p) for _, p in kept), kind=GifKind.NONE)
+            restored = [restorer.restore_planned(g, plan) for g, _ in kept]
             for i in range(span):
                 j, offset = divmod(i, k)
                 truth.append(to_tensor(frames[i]))

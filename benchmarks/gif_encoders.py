@@ -38,7 +38,7 @@ import torch
 
 from benchmarks.gif2video import fmt, gaussian, scores
 from benchmarks.report import write_block
-from kinema.engines.gif2video import GifRestorer, count_colors
+from kinema.engines.gif2video import GifRestorer, cell_signs, count_colors, flat_strength
 from kinema.io.pixels import from_hwc
 from kinema.models.gif2video import GifKind
 from kinema.ops.color import in_cell, palette_of, project_to_cells, stack_palettes
@@ -56,6 +56,14 @@ def ffmpeg_filter(frames: list[np.ndarray], name: str, ffmpeg: str) -> list[np.n
     command += ["-vf", f"format=gbrp,{name},format=rgb24", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
     done = subprocess.run(command, input=np.stack(frames).tobytes(), capture_output=True, check=True)
     return list(np.frombuffer(done.stdout, np.uint8).reshape(len(frames), h, w, 3))
+
+
+def _span(strengths: list[float]) -> str:
+    """The strengths kinema's frames got: one value, or the mean and the range."""
+    if not strengths:
+        return "–"
+    low, high = min(strengths), max(strengths)
+    return f"{low:.2f}" if high - low < 0.005 else f"{np.mean(strengths):.2f} ({low:.2f}–{high:.2f})"
 
 
 def main() -> None:
@@ -77,14 +85,14 @@ def main() -> None:
     clips = [load_sources(args.data, (name,))[: args.frames] for name in HELD_OUT_CLIPS]
     coders = [c for c in encoders() if args.only is None or args.only in c.name]
     header = (
-        "| encoder | colours | true colour in its cell | kind called | GIF | Gaussian σ=0.5 | gradfun | deband | **kinema** "
+        "| encoder | colours | true colour in its cell | kind called | strength | GIF | Gaussian σ=0.5 | gradfun | deband | **kinema** "
         "| gain | worst clip | strength 1 | its worst clip | frame by frame | its worst clip | exact cells | no step |"
     )
     lines = [header, "|" + " --- |" * (header.count("|") - 1)]
     rows, per_frame = [], defaultdict(lambda: [0, 0])
     for coder in coders:
         for level in args.levels:
-            per_clip, inside, called = [], [], 0
+            per_clip, inside, called, strengths = [], [], 0, []
             for frames in clips:
                 gifs = coder.encode(frames, level)
                 truth = [from_hwc(f)[0] for f in frames]
@@ -105,15 +113,19 @@ def main() -> None:
                     free = [restorer.restore(i, plan.model, consistent=False) for i in images]
                     palettes = [stack_palettes([palette_of(g)]) for g in gifs]
                     project = lambda margin: [project_to_cells(r[None], i[None], p, margin=margin)[0] for r, i, p in zip(free, images, palettes)]  # noqa: E731
-                    toward = lambda restored: [i + plan.strength * (r - i) for i, r in zip(images, restored)]  # noqa: E731
+                    # Each frame's own strength frame by frame (the flat kind's from its own signs).
+                    alone = [plan.strength if plan.strength is not None else flat_strength(cell_signs(i, f)) for i, f in zip(images, free)]
+                    toward = lambda restored: [i + s * (r - i) for i, r, s in zip(images, restored, alone)]  # noqa: E731
                     out["free"] = free
                     out["single"] = toward(free if plan.margin is None else project(plan.margin))
                     # Exact cells, for the rows where kinema widens them (is the margin worth it?).
                     out["exact"] = toward(project(0.0)) if plan.margin else out["single"]
                     # The default: each frame fused with its neighbours (``--temporal 1``).
-                    out["ours"] = list(restorer.restore_frames(images, plan, temporal=1))
+                    fused: list[float] = []
+                    out["ours"] = list(restorer.restore_frames(images, plan, temporal=1, on_strength=fused.append))
+                    strengths += fused
                     # The same all the way to the restoration (strength 1), undone arithmetically.
-                    out["full"] = [i + (o - i) / plan.strength for i, o in zip(images, out["ours"])]
+                    out["full"] = [i + (o - i) / s for i, o, s in zip(images, out["ours"], fused)]
                 # SSIM (slow) only where the tables show it.
                 per_clip.append({k: scores([x.clamp(0, 1) for x in v], truth, with_ssim=k in ("gif", "ours")) for k, v in out.items()})
             mean = {k: tuple(float(np.mean([c[k][j] for c in per_clip])) for j in (0, 1)) for k in per_clip[0]}
@@ -121,10 +133,10 @@ def main() -> None:
             worst = min(c["ours"][0] - c["gif"][0] for c in per_clip)
             worst_single = min(c["single"][0] - c["gif"][0] for c in per_clip)
             worst_full = min(c["full"][0] - c["gif"][0] for c in per_clip)
-            row = {"encoder": coder.name, "kind": coder.kind.name, "colors": level, "inside": float(np.mean(inside)), "called": called, "gifs": len(clips), **mean, "gain": gain, "worst": worst, "worst_single": worst_single, "worst_full": worst_full}
+            row = {"encoder": coder.name, "kind": coder.kind.name, "colors": level, "inside": float(np.mean(inside)), "called": called, "gifs": len(clips), **mean, "gain": gain, "worst": worst, "worst_single": worst_single, "worst_full": worst_full, "strengths": strengths}
             rows.append(row)
             line = (
-                f"| {coder.name} | {level} | {100 * row['inside']:.1f} % | {called}/{len(clips)} | {fmt(mean['gif'])} | {mean['gauss'][0]:.2f} | "
+                f"| {coder.name} | {level} | {100 * row['inside']:.1f} % | {called}/{len(clips)} | {_span(strengths)} | {fmt(mean['gif'])} | {mean['gauss'][0]:.2f} | "
                 f"{mean['gradfun'][0]:.2f} | {mean['deband'][0]:.2f} | **{fmt(mean['ours'])}** | {gain:+.2f} dB | {worst:+.2f} dB | "
                 f"{mean['full'][0]:.2f} | {worst_full:+.2f} dB | "
                 f"{mean['single'][0]:.2f} | {worst_single:+.2f} dB | {mean['exact'][0]:.2f} | {mean['free'][0]:.2f} |"

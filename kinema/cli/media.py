@@ -322,6 +322,9 @@ def gif2video_cmd(
         r = result.retimed
         # Say which path was taken: the kind, the model, the consistency step, or why not.
         what = "not restored" if result.plan is None else f"{result.colors} colours, {result.plan.describe()}"
+        if result.plan is not None and result.plan.strength is None and result.strengths:
+            low, high = result.strengths
+            what += f": {low:.2f}" + (f"–{high:.2f}" if high - low >= 0.005 else "")
         stderr.print(
             f"wrote {r.output}: {r.frames_in} → {r.frames_out} frames, {float(r.duration_out):.3f} s ({what}) in {r.seconds:.1f} s",
             highlight=False,

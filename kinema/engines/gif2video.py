@@ -23,7 +23,7 @@ The nearest level is nearest on a log scale (40 → 32, 100 → 128).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,12 +46,16 @@ SURE = 0.6
 #: How far (8-bit units) the consistency step lets a restored colour lie outside its GIF
 #: colour's cell, per kind; a kind not here gets no step.
 MARGINS = {GifKind.NONE: 0.0, GifKind.ORDERED: 16.0}
-#: How far each kind's output goes from the GIF towards its restoration (1: all the way).
-#: If the GIF's and the network's errors are uncorrelated, s stays no worse than the GIF
-#: while the network's error is below (2/s − 1) times the GIF's (s = 1: only while it is
-#: smaller). Chosen per kind on clips of a source no GIF model or benchmark read
-#: (docs/models/ccdnet.md, "Strength").
-STRENGTH = {GifKind.NONE: 0.66, GifKind.DIFFUSION: 1.0, GifKind.ORDERED: 0.96}
+#: How far each kind's output goes from the GIF towards its restoration (1: all the way;
+#: None: set per frame by :func:`flat_strength`). If the GIF's and the network's errors
+#: are uncorrelated, s stays no worse than the GIF while the network's error is below
+#: (2/s − 1) times the GIF's (s = 1: only while it is smaller). Chosen on clips of a
+#: source no GIF model or benchmark read (docs/models/ccdnet.md, "Strength").
+STRENGTH: dict[GifKind, float | None] = {GifKind.NONE: None, GifKind.DIFFUSION: 1.0, GifKind.ORDERED: 0.96}
+#: ``(a, b, c)`` of :func:`flat_strength`, fitted with STRENGTH on the same clips.
+FLAT_RULE = (-0.419, -0.184, -0.109)
+#: The least strength :func:`flat_strength` gives.
+FLAT_FLOOR = 0.1
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,9 @@ class Plan:
     model: CCDNet | None
     #: The consistency step's margin (None: no step).
     margin: float | None
-    #: How far the output goes from the GIF towards the restoration (:data:`STRENGTH`).
-    strength: float = 1.0
+    #: How far the output goes from the GIF towards the restoration (:data:`STRENGTH`;
+    #: None: per frame, :func:`flat_strength`).
+    strength: float | None = 1.0
 
     def describe(self) -> str:
         """One line for people: the kind, how sure, the model and the consistency step."""
@@ -75,7 +80,10 @@ class Plan:
         if self.model is None:
             return f"kept as it is: could not tell how it was made{sure}, likeliest {kind}; --dither chooses"
         step = "no consistency step" if self.margin is None else "kept consistent with the GIF" + (f" (±{self.margin:g})" if self.margin else "")
-        share = "" if self.strength == 1 else f", {100 * self.strength:.0f} % of the way from the GIF"
+        share = (
+            ", part of the way from the GIF (set per frame)" if self.strength is None
+            else "" if self.strength == 1 else f", {100 * self.strength:.0f} % of the way from the GIF"
+        )
         return f"{kind}{sure}, {self.model.config.colors}-colour {'dithered' if self.model.config.dithered else 'flat'} model, {step}{share}"
 
 
@@ -149,27 +157,40 @@ class GifRestorer:
 
     def restore_planned(self, image: torch.Tensor, plan: Plan) -> torch.Tensor:
         """One ``(3, H, W)`` GIF frame restored as ``plan`` says (kept when it says so)."""
-        if plan.model is None:
-            return image
-        return self.restore(image, plan.model, consistent=plan.margin is not None, margin=plan.margin or 0.0, strength=plan.strength)
+        return next(self.restore_frames([image], plan))
 
-    def restore_frames(self, images: Iterable[torch.Tensor], plan: Plan, *, temporal: int = 0) -> Iterator[torch.Tensor]:
+    def restore_frames(
+        self,
+        images: Iterable[torch.Tensor],
+        plan: Plan,
+        *,
+        temporal: int = 0,
+        on_strength: Callable[[float], None] | None = None,
+    ) -> Iterator[torch.Tensor]:
         """A GIF's ``(3, H, W)`` frames, in order, restored as ``plan`` says, each fused with
         its ``temporal`` neighbours on either side (:func:`kinema.ops.fuse.fuse_neighbours`)
-        before its consistency step. Streams: at most ``2·temporal + 1`` frames are held,
-        and each comes out once the ones after it that it needs are in."""
+        before its consistency step, then taken its strength of the way from the GIF
+        (per frame, from the signs of the frames it was fused with, if the plan says so;
+        ``on_strength`` hears each frame's). Streams: at most ``2·temporal + 1`` frames are
+        held, and each comes out once the ones after it that it needs are in."""
         if plan.model is None:
             yield from images
             return
-        window: list[tuple[torch.Tensor, torch.Tensor]] = []  # (GIF frame, its own restoration)
+        window: list[tuple[torch.Tensor, torch.Tensor, np.ndarray | None]] = []  # (GIF frame, its own restoration, its signs)
 
         def fused(k: int) -> torch.Tensor:
-            image, own = window[k]
-            others = [r for j, (_, r) in enumerate(window) if j != k and abs(j - k) <= temporal]
-            return self._consistent(fuse_neighbours(own, others), image, plan)
+            image, own, _ = window[k]
+            near = [j for j in range(len(window)) if abs(j - k) <= temporal]
+            strength = plan.strength
+            if strength is None:
+                strength = flat_strength(np.mean([window[j][2] for j in near], axis=0))
+            if on_strength is not None:
+                on_strength(strength)
+            return self._consistent(fuse_neighbours(own, [window[j][1] for j in near if j != k]), image, plan.margin, strength)
 
         for image in images:
-            window.append((image, self.restore(image, plan.model, consistent=False)))
+            own = self.restore(image, plan.model, consistent=False)
+            window.append((image, own, cell_signs(image, own) if plan.strength is None else None))
             if len(window) > temporal:
                 yield fused(len(window) - 1 - temporal)
             if len(window) > 2 * temporal:
@@ -177,11 +198,12 @@ class GifRestorer:
         for k in range(max(0, len(window) - temporal), len(window)):
             yield fused(k)
 
-    def _consistent(self, restored: torch.Tensor, image: torch.Tensor, plan: Plan) -> torch.Tensor:
-        if plan.margin is not None:
+    @staticmethod
+    def _consistent(restored: torch.Tensor, image: torch.Tensor, margin: float | None, strength: float) -> torch.Tensor:
+        if margin is not None:
             palettes = stack_palettes([palette_of(to_hwc(image))])
-            restored = project_to_cells(restored[None], image[None], palettes, margin=plan.margin)[0]
-        return _toward(image, restored, plan.strength)
+            restored = project_to_cells(restored[None], image[None], palettes, margin=margin)[0]
+        return _toward(image, restored, strength)
 
     @torch.inference_mode()
     def restore(
@@ -211,6 +233,40 @@ class GifRestorer:
         if consistent:
             restored = project_to_cells(restored[None], image[None], palettes, margin=margin)[0]
         return _toward(image, restored, strength)
+
+
+def cell_signs(image: torch.Tensor, free: torch.Tensor) -> np.ndarray:
+    """Signs that the network does not know a flat GIF frame's content, from its
+    unprojected output ``free`` and the GIF frame ``image`` (``(3, H, W)`` each): mean
+    squares (8-bit units) of ``F − P``, ``F − G`` and ``P − G``, where ``P`` is ``F``
+    projected into the cells, and the mean over pixels of the squared inner radius of
+    each pixel's cell (half the distance from its colour to the nearest other one).
+    Measured on every second pixel of every second row: means, at a quarter of the cost."""
+    image, free = image[:, ::2, ::2], free[:, ::2, ::2]
+    palette = palette_of(to_hwc(image))
+    projected = project_to_cells(free[None], image[None], stack_palettes([palette]))[0]
+    f = free.clamp(0, 1)
+    squares = [float((a - b).square().mean()) * 255**2 for a, b in ((f, projected), (f, image), (projected, image))]
+    colours = palette.astype(np.float64)
+    gaps = ((colours[:, None] - colours[None]) ** 2).sum(-1)
+    np.fill_diagonal(gaps, np.inf)
+    packed = lambda rgb: (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]  # noqa: E731
+    own = np.searchsorted(packed(palette), packed(to_hwc(image)))  # palette_of sorts by packed value
+    return np.array([*squares, float((gaps.min(1) / 4)[own].mean())])
+
+
+def flat_strength(signs: np.ndarray) -> float:
+    """How far a flat GIF frame goes from the GIF towards its restoration, from
+    :func:`cell_signs` (averaged over the frames fused into it):
+    ``a + b·ln(|F − P|² / |F − G|²) + c·ln(|P − G|² / r²)`` with ``(a, b, c)`` =
+    :data:`FLAT_RULE`, clipped to [:data:`FLAT_FLOOR`, 1]. The more of the network's move
+    contradicts the GIF (leaves the cells), and the farther into small cells its consistent
+    move goes, the less it is trusted."""
+    outside, move, inside, radius = (float(x) for x in signs)
+    a, b, c = FLAT_RULE
+    ratio = lambda x, y: x / y if y > 0 else 0.0  # noqa: E731
+    value = a + b * math.log(ratio(outside, move) + 1e-4) + c * math.log(ratio(inside, radius) + 1e-4)
+    return float(min(1.0, max(FLAT_FLOOR, value)))
 
 
 def _toward(image: torch.Tensor, restored: torch.Tensor, strength: float) -> torch.Tensor:

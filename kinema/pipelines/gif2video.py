@@ -99,6 +99,8 @@ class Gif2VideoResult:
     #: What was done (None: not restored, as asked).
     plan: Plan | None
     restore_seconds: float
+    #: The least and the most of the way from the GIF any frame went (None: not restored).
+    strengths: tuple[float, float] | None = None
 
     @property
     def level(self) -> int | None:
@@ -140,6 +142,7 @@ def gif2video(
             raise ValueError("restoring needs a GifRestorer")
         plan = restorer.plan(probe, colors, kind=config.kind, strength=config.strength)
     spent = [0.0]
+    heard: list[float] = []  # each restored frame's strength
 
     def restored() -> Iterator[Frame]:
         if plan is None or plan.model is None:
@@ -158,7 +161,7 @@ def gif2video(
                 frames.append(frame)
                 yield frame.image
 
-        outputs = restorer.restore_frames(images(), plan, temporal=config.temporal)
+        outputs = restorer.restore_frames(images(), plan, temporal=config.temporal, on_strength=heard.append)
         while True:
             started = time.perf_counter()
             image = next(outputs, None)
@@ -194,4 +197,5 @@ def gif2video(
         colors=colors,
         plan=plan,
         restore_seconds=spent[0],
+        strengths=(min(heard), max(heard)) if heard else None,
     )

@@ -122,7 +122,7 @@ def test_strength_goes_that_share_of_the_way_and_never_leaves_the_cell():
     assert not torch.allclose(full, gif, atol=1e-3)
     for strength in (1.0, 0.6):
         plan = Plan(GifKind.NONE, None, r.pick(False, 16), 0.0, strength)
-        out = r._consistent(guess, gif, plan)
+        out = r._consistent(guess, gif, plan.margin, strength)
         assert torch.allclose(out, gif + strength * (full - gif), atol=1e-6)
         x = out.permute(1, 2, 0).reshape(-1, 3).double() * 255
         own = gif.permute(1, 2, 0).reshape(-1, 3).double() * 255
@@ -134,8 +134,35 @@ def test_strength_comes_from_the_kind_unless_given_and_must_be_a_share():
     from kinema.engines.gif2video import STRENGTH
 
     r = GifRestorer([CCDNet(CCDNetConfig.tiny(colors=32, dithered=d)) for d in (False, True)], _sure_of(GifKind.ORDERED))
-    assert r.plan([torch.rand(3, 8, 8)], 32).strength == STRENGTH[GifKind.ORDERED]
+    assert r.plan([torch.rand(3, 8, 8)], 32).strength == STRENGTH[GifKind.ORDERED] < 1
     assert r.plan([torch.rand(3, 8, 8)], 32, strength=0.5).strength == 0.5
     for bad in (0.0, 1.5):
         with pytest.raises(ValueError, match="strength"):
             r.plan([], 32, kind=GifKind.NONE, strength=bad)
+
+
+def test_the_flat_strength_trusts_a_move_that_keeps_to_the_cells_and_not_one_that_leaves_them():
+    """Per frame (the flat kind's default): a restoration that moves each pixel a little
+    inside its cell goes most of the way; one that shifts every colour out of its cell
+    (it contradicts the GIF: it does not know this content) gets the floor."""
+    from kinema.engines.gif2video import FLAT_FLOOR, cell_signs, flat_strength
+    from kinema.ops.color import project_to_cells, quantize_gif, stack_palettes
+    from tests.media import smooth
+
+    source = smooth(3, 48, 64)
+    indices, palette = quantize_gif(source, 32, dither=False)
+    gif = torch.from_numpy(palette[indices]).permute(2, 0, 1).float() / 255
+    truth = torch.from_numpy(source).permute(2, 0, 1).float() / 255
+    # Part of the way to the truth: inside every cell, small against the cells.
+    modest = gif + 0.3 * (truth - gif)
+    assert torch.allclose(project_to_cells(modest[None], gif[None], stack_palettes([palette]))[0], modest, atol=1e-5)
+    trusted = flat_strength(cell_signs(gif, modest))
+    doubted = flat_strength(cell_signs(gif, (gif + 0.1).clamp(0, 1)))
+    assert trusted > 0.8 and doubted == FLAT_FLOOR
+    # The pipeline path uses it: a plan of the flat kind sets the strength per frame.
+    r = _restorer()
+    plan = r.plan([], 32, kind=GifKind.NONE)
+    assert plan.strength is None and "set per frame" in plan.describe()
+    heard: list[float] = []
+    list(r.restore_frames([gif, gif], plan, temporal=1, on_strength=heard.append))
+    assert len(heard) == 2 and all(FLAT_FLOOR <= s <= 1 for s in heard)

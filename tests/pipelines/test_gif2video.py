@@ -35,7 +35,9 @@ def _frames(path):
 def test_restored_frames_keep_gif_timing(tmp_path, restorer):
     gif = make_gif(tmp_path / "in.gif", [100, 200, 100, 300], size=(24, 32))
     out = tmp_path / "out"
-    result = gif2video(gif, out, Gif2VideoConfig(kind=GifKind.NONE), restorer=restorer, engine=ENGINE)
+    # All the way to the restoration (the default strength of this test model, whose move
+    # leaves the cells, would be the floor: tests/engines/test_gif2video.py).
+    result = gif2video(gif, out, Gif2VideoConfig(kind=GifKind.NONE, strength=1.0), restorer=restorer, engine=ENGINE)
     frames = _frames(out)
     source = list(GifReader(gif))
     assert [f.pts for f in frames] == [f.pts for f in source]
@@ -48,6 +50,13 @@ def test_restored_frames_keep_gif_timing(tmp_path, restorer):
     # The GIF's own colour is in its cell, so the step never moves a pixel away from it.
     assert bool((shift.norm(dim=0) <= free.norm(dim=0) + 1 / 255).all())
     assert result.level == 32 and result.plan.kind is GifKind.NONE and result.plan.probabilities is None
+    assert result.strengths == (1.0, 1.0)
+    # By default the flat kind's strength is set per frame: this model's move leaves the
+    # cells everywhere, so every frame gets the least.
+    from kinema.engines.gif2video import FLAT_FLOOR
+
+    default = gif2video(gif, tmp_path / "default", Gif2VideoConfig(kind=GifKind.NONE), restorer=restorer, engine=ENGINE)
+    assert default.plan.strength is None and default.strengths == (FLAT_FLOOR, FLAT_FLOOR)
 
 
 def test_forced_dither_uses_the_dithered_model(tmp_path, restorer):
