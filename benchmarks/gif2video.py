@@ -253,8 +253,9 @@ def sheet(frames: list[np.ndarray], restorer: GifRestorer, path: Path, size: int
     y, x = (h - min(size, h)) // 2, (w - min(size, w)) // 2
     tiles = [rgb]
     for dither in (False, True):
-        (gif, palette), = make_gif([rgb], 32, dither)
-        out = restorer.restore(gif, restorer.pick(dither, 32), palette)
+        (gif, _), = make_gif([rgb], 32, dither)
+        # As gif2video restores it, strength included.
+        out = restorer.restore_planned(gif, restorer.plan([], 32, kind=GifKind.DIFFUSION if dither else GifKind.NONE)).clamp(0, 1)
         tiles += [(t.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for t in (gif, out)]
     row = np.concatenate([t[y : y + size, x : x + size] for t in tiles], axis=1)
     Image.fromarray(row).resize((row.shape[1] * 2, row.shape[0] * 2), Image.NEAREST).save(path)

@@ -10,7 +10,8 @@ against its source (PSNR / SSIM, 8-bit RGB) for:
 * kinema as ``kinema gif2video`` runs it: the classifier picks the kind (or keeps the GIF
   when unsure), the CCDNet restores, each frame is fused with its two motion-aligned
   neighbours (``--temporal 1``), gets the consistency step of that kind and goes its
-  kind's share of the way from the GIF (``STRENGTH``); the same at strength 1; the same
+  kind's share of the way from the GIF (``STRENGTH``; the flat kind's set per frame, the
+  "strength" column: mean and range); the same at strength 1; the same
   network output frame by frame (``--temporal 0``), with the exact cells (no margin), and
   with no step (both frame by frame; the last at strength 1).
 

@@ -214,7 +214,6 @@ class GifRestorer:
         *,
         consistent: bool = True,
         margin: float = 0.0,
-        strength: float = 1.0,
     ) -> torch.Tensor:
         """One ``(3, H, W)`` GIF frame → restored ``(3, H, W)`` on the CPU. ``palette``
         ``(K, 3)`` uint8 defaults to the frame's own colours.
@@ -222,17 +221,16 @@ class GifRestorer:
         ``consistent``: every restored pixel is moved into the palette cell of its GIF
         colour widened by ``margin`` (:func:`kinema.ops.color.project_to_cells`), where its
         true colour lies; no pixel moves away from the truth. A dithered model's output is
-        projected only with a ``margin`` (ordered dithering), never onto exact cells.
-        ``strength``: how far the result goes from ``image`` towards that (1: all the way)."""
+        projected only with a ``margin`` (ordered dithering), never onto exact cells. (All
+        the way to the network's output: gif2video's strength is applied by
+        :meth:`restore_frames`.)"""
         palettes = stack_palettes([palette if palette is not None else palette_of(to_hwc(image))])
         if model.config.dithered:
             restored = model(image[None].to(self.device), None)[0].cpu()
             consistent = consistent and margin > 0
         else:
             restored = model(image[None].to(self.device), palettes.to(self.device))[0].cpu()
-        if consistent:
-            restored = project_to_cells(restored[None], image[None], palettes, margin=margin)[0]
-        return _toward(image, restored, strength)
+        return project_to_cells(restored[None], image[None], palettes, margin=margin)[0] if consistent else restored
 
 
 def cell_signs(image: torch.Tensor, free: torch.Tensor) -> np.ndarray:
@@ -255,15 +253,16 @@ def cell_signs(image: torch.Tensor, free: torch.Tensor) -> np.ndarray:
     return np.array([*squares, float((gaps.min(1) / 4)[own].mean())])
 
 
-def flat_strength(signs: np.ndarray) -> float:
+def flat_strength(signs: np.ndarray, rule: tuple[float, float, float] = FLAT_RULE) -> float:
     """How far a flat GIF frame goes from the GIF towards its restoration, from
     :func:`cell_signs` (averaged over the frames fused into it):
-    ``a + b·ln(|F − P|² / |F − G|²) + c·ln(|P − G|² / r²)`` with ``(a, b, c)`` =
-    :data:`FLAT_RULE`, clipped to [:data:`FLAT_FLOOR`, 1]. The more of the network's move
-    contradicts the GIF (leaves the cells), and the farther into small cells its consistent
-    move goes, the less it is trusted."""
+    ``a + b·ln(|F − P|² / |F − G|² + 10⁻⁴) + c·ln(|P − G|² / r² + 10⁻⁴)`` with
+    ``(a, b, c)`` = ``rule`` (:data:`FLAT_RULE`; :mod:`kinema.train.gif_strength` fits it),
+    clipped to [:data:`FLAT_FLOOR`, 1]. The more of the network's move contradicts the GIF
+    (leaves the cells), and the farther into small cells its consistent move goes, the
+    less it is trusted."""
     outside, move, inside, radius = (float(x) for x in signs)
-    a, b, c = FLAT_RULE
+    a, b, c = rule
     ratio = lambda x, y: x / y if y > 0 else 0.0  # noqa: E731
     value = a + b * math.log(ratio(outside, move) + 1e-4) + c * math.log(ratio(inside, radius) + 1e-4)
     return float(min(1.0, max(FLAT_FLOOR, value)))

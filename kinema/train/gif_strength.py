@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from kinema.engines.gif2video import FLAT_FLOOR, GifRestorer, cell_signs, count_colors
+from kinema.engines.gif2video import GifRestorer, cell_signs, count_colors, flat_strength
 from kinema.io.pixels import from_hwc, to_hwc
 from kinema.models.gif2video import GifKind
 from kinema.train.data import DATA_ROOT
@@ -75,11 +75,8 @@ def gain(row: dict, strength: float) -> float:
 
 
 def rule(params, signs) -> float:
-    """:func:`kinema.engines.gif2video.flat_strength` with other ``(a, b, c)``."""
-    outside, move, inside, radius = signs
-    a, b, c = params
-    ratio = lambda x, y: x / y if y > 0 else 0.0  # noqa: E731
-    return min(1.0, max(FLAT_FLOOR, a + b * math.log(ratio(outside, move) + 1e-4) + c * math.log(ratio(inside, radius) + 1e-4)))
+    """The strength :func:`flat_strength` gives these signs with ``params`` as its rule."""
+    return flat_strength(np.asarray(signs), tuple(params))
 
 
 def score(params, rows) -> float:
