@@ -32,7 +32,7 @@ import torch
 
 from kinema.io.pixels import to_hwc
 from kinema.models.gif2video import CCDNet, DitherNet, GifKind
-from kinema.ops.color import palette_of, project_to_cells, stack_palettes
+from kinema.ops.color import palette_indices, palette_of, project_to_cells, stack_palettes
 from kinema.ops.fuse import fuse_neighbours
 from kinema.types import BadInputError
 from kinema.weights import DITHER, FOLDER
@@ -248,8 +248,7 @@ def cell_signs(image: torch.Tensor, free: torch.Tensor) -> np.ndarray:
     colours = palette.astype(np.float64)
     gaps = ((colours[:, None] - colours[None]) ** 2).sum(-1)
     np.fill_diagonal(gaps, np.inf)
-    packed = lambda rgb: (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]  # noqa: E731
-    own = np.searchsorted(packed(palette), packed(to_hwc(image)))  # palette_of sorts by packed value
+    own = palette_indices(to_hwc(image), palette)
     return np.array([*squares, float((gaps.min(1) / 4)[own].mean())])
 
 

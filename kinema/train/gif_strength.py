@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -138,7 +137,8 @@ def main() -> None:
     lines = []
     if args.kinds:
         grid = np.round(np.arange(0.30, 1.201, 0.01), 2)
-        for kind, group in sorted(defaultdict(list, {k: [r for r in rows if r["kind"] == k] for k in {r["kind"] for r in rows}}).items()):
+        for kind in sorted({r["kind"] for r in rows}):
+            group = [r for r in rows if r["kind"] == kind]
             means = [np.mean([gain(r, s) for r in group]) for s in grid]
             lines.append(f"{kind}: {len(group)} clip-GIFs, best share {grid[int(np.argmax(means))]:.2f} ({max(means):+.2f} dB; at 1: {np.mean([gain(r, 1.0) for r in group]):+.2f})")
     else:

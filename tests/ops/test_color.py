@@ -134,3 +134,13 @@ def test_a_margin_widens_every_cell_by_that_distance_and_no_more():
         truth = _as_tensor(source)
         error = lambda image: (image - truth).pow(2).sum(1).sqrt()  # noqa: E731
         assert bool((error(fixed) <= error(guess) + 1e-6).all())
+
+
+def test_palette_indices_is_the_exact_lookup_nearest_indices_would_give():
+    from kinema.ops.color import nearest_indices, palette_indices
+
+    indices, palette = quantize_gif(smooth(4, 24, 32), 16, dither=False)
+    frame = palette[indices]
+    shown = palette_of(frame)
+    assert np.array_equal(palette_indices(frame, shown), nearest_indices(frame, shown))
+    assert np.array_equal(shown[palette_indices(frame, shown)], frame)
