@@ -259,7 +259,7 @@ class StreamDecoder:
     def __init__(self, engine: CodecEngine, level: int, height: int, width: int):
         self.engine, self.level = engine, level - 1
         self.height, self.width = height, width
-        self.latent = (-(-height // STRIDE), -(-width // STRIDE))
+        self.latent = engine.codec.latent_size(-(-height // STRIDE) * STRIDE, -(-width // STRIDE) * STRIDE)
         self._reference: torch.Tensor | None = None
 
     @torch.no_grad()

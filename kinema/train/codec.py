@@ -51,6 +51,10 @@ class CodecTrainConfig:
     strides: tuple[int, ...] = (1, 2)
     #: Learning rate of the densities and gains, relative to ``lr``.
     rate_lr_scale: float = 10.0
+    #: A fresh start first fits the densities to the fresh networks' latents
+    #: (:func:`fit_densities`): this many steps on the symbols of this many runs per level.
+    warm_steps: int = 600
+    warm_runs: int = 32
 
 
 class CodecClips:
@@ -113,6 +117,33 @@ def symbol_histograms(codec: VideoCodec, clips: CodecClips, bank: torch.Tensor |
     return out
 
 
+def fit_densities(codec: VideoCodec, histograms: dict[str, torch.Tensor], *, steps: int, lr: float = 1e-2) -> float:
+    """Fit the densities alone to ``histograms`` (:func:`symbol_histograms`: the symbols the
+    current networks make) by their discrete likelihood; returns the last mean bits per
+    symbol.
+
+    A fresh density is far wider than a block transform's coefficients, most of which
+    round to zero; at the networks' pace it would take most of a CPU-sized run to catch
+    up, and until then the rate term gives the encoder almost no gradient. Done once, on
+    a fresh start (cheap: it sees counts per symbol, not the latents)."""
+    r = codec.config.range
+    grid = torch.arange(-r, r + 1, dtype=torch.float32)
+    params = [p for density in codec.densities.values() for level in density for p in level.parameters()]
+    opt = torch.optim.Adam(params, lr=lr)
+    total = sum(float(h.sum()) for h in histograms.values())
+    for _ in range(steps):
+        bits = grid.new_zeros(())
+        for kind, counts in histograms.items():
+            for level in range(codec.config.levels):
+                c = counts.shape[1]
+                p = codec.density(kind, level).likelihood(grid.expand(1, c, 1, -1))[0, :, 0]
+                bits = bits - (counts[level].float() * torch.log2(p)).sum()
+        opt.zero_grad(set_to_none=True)
+        bits.backward()
+        opt.step()
+    return float(bits.detach()) / total
+
+
 def validation_runs(paths: list[Path], frames: int, *, max_side: int = 320, count: int = 4) -> list[torch.Tensor]:
     """``count`` runs ``(frames, 1, 3, H, W)`` spread over each clip (whole frames, padded)."""
     runs = []
@@ -160,6 +191,8 @@ def train_codec(
     slow = [p for name, p in codec.named_parameters() if not name.startswith(("densities.", "log_gains."))]
     opt = torch.optim.Adam([{"params": slow}, {"params": fast, "lr_scale": cfg.rate_lr_scale}], lr=cfg.lr)
     best = best_logged(out / "log.csv", "val_rd", lower=True)
+    if not (out / "state.safetensors").exists():
+        fit_densities(codec, symbol_histograms(codec, clips, bank, cfg, runs=cfg.warm_runs, crop=cfg.crop, seed=cfg.seed + 2), steps=cfg.warm_steps)
 
     def step(number: int):
         codec.train()

@@ -46,22 +46,32 @@ def test_the_training_rate_estimate_is_within_two_percent_of_the_real_bytes():
     assert abs(8 * len(payload) - estimate) <= 0.02 * estimate + 64
 
 
-def test_an_adapted_encoder_keeps_the_decoder_and_lowers_the_videos_cost():
+def test_an_adapted_encoder_keeps_the_decoder():
     codec = tiny_codec()
     run = torch.stack(frames(3, 48, 64))
-    adapted = adapt_encoder(codec, [run], 1, steps=30, lr=3e-3, generator=torch.Generator().manual_seed(0))
+    adapted = adapt_encoder(codec, [run], 1, steps=5, lr=1e-3, generator=torch.Generator().manual_seed(0))
     assert decoder_digest(adapted) == decoder_digest(codec)
-    assert not torch.equal(adapted.coders["image"].analysis[0].weight, codec.coders["image"].analysis[0].weight)
-    with torch.no_grad():
-        before = rd_loss(codec, run, 1, round_symbols(codec))[0].item()
-        after = rd_loss(adapted, run, 1, round_symbols(adapted))[0].item()
-    assert after < before
+    assert not torch.equal(adapted.log_gains["image"], codec.log_gains["image"])
     # The stock decoder reads the adapted encoder's packets.
     engine, stock = CodecEngine(adapted), CodecEngine(codec)
     encoder, decoder = engine.encoder(2, gop=3), stock.decoder(2, 48, 64, engine.digest)
     for frame in run:
         intra, payload, reconstruction = encoder.push(frame)
         assert torch.equal(decoder.decode(intra, payload), reconstruction)
+
+
+def test_adapting_the_shipped_encoder_to_a_video_lowers_its_cost():
+    """Online encoder updating (``--adapt``) on the shipped networks: the same video costs
+    less (rate–distortion loss at inference, with rounding) after the encoder's steps."""
+    from kinema.weights import CODEC
+
+    codec, _ = CODEC.load()
+    run = torch.stack(frames(3, 64, 96))
+    adapted = adapt_encoder(codec, [run], 2, steps=20, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        before = rd_loss(codec, run, 2, round_symbols(codec))[0].item()
+        after = rd_loss(adapted, run, 2, round_symbols(adapted))[0].item()
+    assert after < before
 
 
 def test_another_models_stream_and_unfinished_weights_are_refused():

@@ -5,18 +5,41 @@ import torch
 
 from kinema.models.codec import KINDS, STRIDE, CodecConfig, VideoCodec
 from kinema.models.codec.entropy import TOTAL, FactorizedDensity, histogram, table_bits
+from kinema.models.codec.model import block_basis
 
 
-def test_latents_are_sixteen_times_smaller_and_decode_to_the_input_size():
+def test_latents_hold_one_coefficient_per_value_and_decode_to_the_input_size():
     torch.manual_seed(0)
     codec = VideoCodec(CodecConfig.tiny())
+    b = codec.config.block
     frame = torch.rand(2, 3, 2 * STRIDE, 3 * STRIDE)
     y = codec.analyse("image", frame, 0)
-    assert y.shape == (2, codec.config.latent, 2, 3)
+    assert y.shape == (2, 3 * b * b, 2 * STRIDE // b, 3 * STRIDE // b) == (2, codec.channels("image"), *codec.latent_size(2 * STRIDE, 3 * STRIDE))
     assert codec.synthesise("image", y.round(), 0).shape == frame.shape
     flow = torch.randn(2, 2, 2 * STRIDE, 3 * STRIDE) * 4
+    assert codec.analyse("motion", flow, 1).shape[1] == codec.channels("motion") == 2 * b * b
     assert codec.synthesise("motion", codec.analyse("motion", flow, 1).round(), 1).shape == flow.shape
     assert codec.compensation(frame, flow).shape == frame.shape
+
+
+@pytest.mark.parametrize("channels", [2, 3])
+def test_a_fresh_coder_is_an_orthonormal_block_transform(channels):
+    """Before training the coders are the classical block DCT (with opponent colours for
+    RGB): unquantized latents give the input back, and a finer quantization gives a closer
+    reconstruction, which is what lets a briefly trained codec reach high quality."""
+    torch.manual_seed(0)
+    basis = block_basis(channels, 8)
+    assert torch.allclose(basis @ basis.T, torch.eye(channels * 64), atol=1e-5)
+    codec = VideoCodec(CodecConfig())
+    kind = "image" if channels == 3 else "motion"
+    x = torch.rand(1, channels, 32, 48) * (1 if channels == 3 else 16)
+    with torch.no_grad():
+        assert torch.allclose(codec.synthesise(kind, codec.analyse(kind, x, 2), 2), x, atol=1e-4)
+        errors = [float((codec.synthesise(kind, codec.analyse(kind, x, level).round(), level) - x).square().mean()) for level in range(codec.config.levels)]
+        assert all(a > b for a, b in zip(errors, errors[1:], strict=False))
+        # Motion compensation starts as plain warping.
+        frame = torch.rand(1, 3, 32, 48)
+        assert torch.allclose(codec.compensation(frame, torch.zeros(1, 2, 32, 48)), frame, atol=1e-6)
 
 
 def test_higher_levels_start_with_finer_quantization():
@@ -53,7 +76,7 @@ def test_freeze_fills_every_table_and_a_saved_codec_loads_with_them(tmp_path):
 
 
 def test_bad_configs_are_refused():
-    for bad in ({"lambdas": (512.0, 256.0)}, {"range": 0}, {"hidden": 0}, {"flow_scale": 0.0}):
+    for bad in ({"lambdas": (512.0, 256.0)}, {"range": 0}, {"hidden": 0}, {"post": 0}, {"block": 3}, {"flow_scale": 0.0}):
         with pytest.raises(ValueError):
             CodecConfig(**bad)
 
@@ -62,10 +85,10 @@ def test_tables_fitted_to_histograms_follow_the_symbols_the_encoder_makes():
     torch.manual_seed(0)
     codec = VideoCodec(CodecConfig.tiny())
     r = codec.config.range
-    symbols = torch.zeros(4, codec.config.latent, 3, 3)
+    symbols = torch.zeros(4, codec.channels("image"), 3, 3)
     symbols[:, 1] = 2.0  # channel 1 always makes symbol 2
     counts = histogram(symbols, r)
-    assert counts.shape == (codec.config.latent, 2 * r + 1) and counts[1, r + 2] == 36 and counts[0, r] == 36
+    assert counts.shape == (codec.channels("image"), 2 * r + 1) and counts[1, r + 2] == 36 and counts[0, r] == 36
     histograms = {kind: torch.zeros(codec.config.levels, codec.channels(kind), 2 * r + 1) for kind in KINDS}
     histograms["image"][0] = counts * 100
     codec.freeze_tables(histograms)

@@ -20,8 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-#: Each channel's counts sum to this (16-bit precision, every symbol at least 1).
-TOTAL = 1 << 16
+#: Each channel's counts sum to this (the range coder's 24-bit precision, every symbol at
+#: least 1): a latent channel that is almost always zero then costs almost nothing.
+TOTAL = 1 << 24
 _FILTERS = (3, 3, 3)
 _FLOOR = 1e-9
 

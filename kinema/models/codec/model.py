@@ -8,8 +8,15 @@ coder. Every latent is divided into quality levels by a learned gain per channel
 al.'s variable-rate gain units): one network serves every level, and each level has its
 own densities and integer tables.
 
+The transform coders start where a classical transform coder stands (an orthonormal block
+DCT, so a finer quantization always gives a closer reconstruction) and learn from there.
+Why not Ballé's convolutional transform (the first design, ``codec-v1``): it keeps fewer
+values than the frame has and learns its reconstruction from nothing, which takes far
+longer than a CPU can train (docs/models/codec.md).
+
 Shapes: frames ``(N, 3, H, W)`` RGB in [0, 1] with H, W multiples of :data:`STRIDE`;
-flows ``(N, 2, H, W)`` pixels; latents ``(N, C, H/16, W/16)``.
+flows ``(N, 2, H, W)`` pixels; latents ``(N, C·b², H/b, W/b)`` for ``C`` input channels
+and ``b = config.block``.
 """
 
 from __future__ import annotations
@@ -25,51 +32,85 @@ from kinema.models.codec.config import CodecConfig
 from kinema.models.codec.entropy import FactorizedDensity, to_counts
 from kinema.ops.warp import backward_warp
 
-#: Frames are padded to multiples of this (four stride-2 stages).
+#: Frames are padded to multiples of this (the blocks and the compensation's half scale divide it).
 STRIDE = 16
-#: The latents' scale at the middle level when training starts.
-INITIAL_GAIN = 32.0
 #: The three latents a stream carries, in packet order.
 KINDS = ("image", "motion", "residual")
+#: Orthonormal opponent colours (luma, red–blue, green–magenta): RGB's three planes are
+#: strongly correlated, and after this the two colour planes carry little and can be
+#: quantized more coarsely.
+OPPONENT = torch.tensor([[1, 1, 1], [1, 0, -1], [1, -2, 1]], dtype=torch.float64) / torch.tensor([3, 2, 6], dtype=torch.float64).sqrt()[:, None]
 
 
-class GDN(nn.Module):
-    """Generalized divisive normalization (Ballé et al.): ``x / sqrt(β + Γ·x²)`` per pixel,
-    or its approximate inverse ``x · sqrt(β + Γ·x²)`` in a synthesis transform."""
+def block_basis(channels: int, block: int) -> torch.Tensor:
+    """The orthonormal ``(c·b², c·b²)`` start of a block transform: the opponent colour
+    transform (RGB; the identity otherwise) ⊗ the 2-D DCT-II of ``b × b`` blocks, with rows
+    and columns in :func:`torch.nn.functional.pixel_unshuffle`'s channel order ``(c, i, j)``."""
+    n = torch.arange(block, dtype=torch.float64)
+    dct = torch.cos(math.pi * (2 * n[None] + 1) * n[:, None] / (2 * block)) * math.sqrt(2 / block)
+    dct[0] /= math.sqrt(2)
+    colour = OPPONENT if channels == 3 else torch.eye(channels, dtype=torch.float64)
+    return torch.kron(colour, torch.kron(dct, dct)).float()
 
-    def __init__(self, channels: int, *, inverse: bool = False):
+
+def _correction(channels: int, hidden: int) -> nn.Sequential:
+    """A residual nonlinear map at latent resolution that starts as zero (so a fresh coder is
+    the plain block transform), with a 3×3 reach into the neighbouring blocks."""
+    net = nn.Sequential(
+        nn.Conv2d(channels, hidden, 1), nn.LeakyReLU(0.1), nn.Conv2d(hidden, hidden, 3, padding=1), nn.LeakyReLU(0.1), nn.Conv2d(hidden, channels, 1),
+    )  # fmt: skip
+    nn.init.zeros_(net[-1].weight)
+    nn.init.zeros_(net[-1].bias)
+    return net
+
+
+class BlockAnalysis(nn.Module):
+    """``(N, c, H, W) → (N, c·b², H/b, W/b)``: the block transform plus a learned correction.
+
+    The linear transform stays fixed: learned, it drifted from its inverse under the
+    noisy rate–distortion gradients (the corrections absorb what a learned basis would add),
+    and at the finest levels a small drift costs more than quantization does."""
+
+    def __init__(self, channels: int, block: int, hidden: int):
         super().__init__()
-        self.inverse = inverse
-        self.beta = nn.Parameter(torch.ones(channels))
-        self.gamma = nn.Parameter(0.1 * torch.eye(channels) + 1e-3)
+        self.block = block
+        self.register_buffer("basis", block_basis(channels, block))
+        self.correction = _correction(channels * block * block, hidden)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        c = x.shape[1]
-        norm = F.conv2d(x * x, self.gamma.abs().reshape(c, c, 1, 1), self.beta.abs() + 1e-6)
-        return x * torch.sqrt(norm) if self.inverse else x * torch.rsqrt(norm)
+        blocks = F.pixel_unshuffle(x, self.block)
+        return F.conv2d(blocks, self.basis[:, :, None, None]) + self.correction(blocks)
 
 
-def _down(cin: int, cout: int) -> nn.Conv2d:
-    return nn.Conv2d(cin, cout, 5, stride=2, padding=2)
+class BlockSynthesis(nn.Module):
+    """``(N, c·b², H/b, W/b) → (N, c, H, W)``: a learned correction, the inverse transform
+    (the analysis's transpose), and a learned post-filter at full resolution (starting as
+    zero) for what blocks leave: edges across block borders."""
 
+    def __init__(self, channels: int, block: int, hidden: int, post: int):
+        super().__init__()
+        self.block = block
+        self.correction = _correction(channels * block * block, hidden)
+        self.register_buffer("basis", block_basis(channels, block).T.contiguous())
+        self.post = nn.Sequential(
+            nn.Conv2d(channels, post, 3, padding=1), nn.LeakyReLU(0.1), nn.Conv2d(post, post, 3, padding=1), nn.LeakyReLU(0.1), nn.Conv2d(post, channels, 3, padding=1),
+        )  # fmt: skip
+        nn.init.zeros_(self.post[-1].weight)
+        nn.init.zeros_(self.post[-1].bias)
 
-def _up(cin: int, cout: int) -> nn.ConvTranspose2d:
-    return nn.ConvTranspose2d(cin, cout, 5, stride=2, padding=2, output_padding=1)
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        y = y + self.correction(y)
+        x = F.pixel_shuffle(F.conv2d(y, self.basis[:, :, None, None]), self.block)
+        return x + self.post(x)
 
 
 class TransformCoder(nn.Module):
-    """Analysis ``(N, cin, H, W) → (N, latent, H/16, W/16)`` and synthesis back to ``cout``."""
+    """Analysis ``(N, c, H, W) → (N, c·b², H/b, W/b)`` and synthesis back."""
 
-    def __init__(self, cin: int, cout: int, hidden: int, latent: int):
+    def __init__(self, channels: int, block: int, hidden: int, post: int):
         super().__init__()
-        self.analysis = nn.Sequential(
-            _down(cin, hidden), GDN(hidden), _down(hidden, hidden), GDN(hidden),
-            _down(hidden, hidden), GDN(hidden), _down(hidden, latent),
-        )  # fmt: skip
-        self.synthesis = nn.Sequential(
-            _up(latent, hidden), GDN(hidden, inverse=True), _up(hidden, hidden), GDN(hidden, inverse=True),
-            _up(hidden, hidden), GDN(hidden, inverse=True), _up(hidden, cout),
-        )  # fmt: skip
+        self.analysis = BlockAnalysis(channels, block, hidden)
+        self.synthesis = BlockSynthesis(channels, block, hidden, post)
 
 
 class Compensation(nn.Module):
@@ -84,6 +125,9 @@ class Compensation(nn.Module):
         self.down = nn.Sequential(nn.Conv2d(full, half, 3, stride=2, padding=1), nn.LeakyReLU(0.1), nn.Conv2d(half, half, 3, padding=1), nn.LeakyReLU(0.1))
         self.up = nn.ConvTranspose2d(half, full, 4, stride=2, padding=1)
         self.out = nn.Sequential(nn.Conv2d(2 * full, full, 3, padding=1), nn.LeakyReLU(0.1), nn.Conv2d(full, 3, 3, padding=1))
+        # A fresh network is plain warping: the correction starts at zero.
+        nn.init.zeros_(self.out[-1].weight)
+        nn.init.zeros_(self.out[-1].bias)
 
     def forward(self, reference: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
         warped = backward_warp(reference, flow)
@@ -97,23 +141,18 @@ class VideoCodec(Checkpointed, nn.Module):
     bitstream codes with (``tables_<kind>``: ``(levels, C, 2·range + 1)`` counts, filled by
     :meth:`freeze_tables` when training ends; all zero until then)."""
 
-    arch = "codec-v1"
+    arch = "codec-v2"
     config_class = CodecConfig
 
     def __init__(self, config: CodecConfig = CodecConfig()):
         super().__init__()
         self.config = cfg = config
-        self.coders = nn.ModuleDict({
-            "image": TransformCoder(3, 3, cfg.hidden, cfg.latent),
-            "motion": TransformCoder(2, 2, cfg.motion_hidden, cfg.motion_latent),
-            "residual": TransformCoder(3, 3, cfg.hidden, cfg.latent),
-        })  # fmt: skip
+        self.coders = nn.ModuleDict({kind: TransformCoder(self.inputs(kind), cfg.block, cfg.hidden, cfg.post) for kind in KINDS})
         self.compensation = Compensation(cfg.compensation, cfg.flow_scale)
-        # Finer quantization for larger λ: the gains start √λ apart around the middle level,
-        # and large enough that a fresh network's latents (a few hundredths) do not all round
-        # to zero, which would leave the synthesis nothing to learn from.
-        middle = math.exp(sum(math.log(v) for v in cfg.lambdas) / cfg.levels)
-        start = torch.tensor([math.log(INITIAL_GAIN) + 0.5 * math.log(v / middle) for v in cfg.lambdas])
+        # Uniform quantization with step Δ of an orthonormal transform's coefficients costs
+        # Δ²/12 of MSE; at high rate λ·MSE + bpp is least at Δ² = 18 / (λ·ln 2) (three values
+        # a pixel). The gains (1/Δ) start there and training moves them.
+        start = torch.tensor([0.5 * math.log(v * math.log(2) / 18) for v in cfg.lambdas])
         self.log_gains = nn.ParameterDict()
         self.densities = nn.ModuleDict()
         for kind in KINDS:
@@ -123,8 +162,18 @@ class VideoCodec(Checkpointed, nn.Module):
             self.densities[kind] = nn.ModuleList(FactorizedDensity(c) for _ in cfg.lambdas)
             self.register_buffer(f"tables_{kind}", torch.zeros(cfg.levels, c, 2 * cfg.range + 1, dtype=torch.int32))
 
+    @staticmethod
+    def inputs(kind: str) -> int:
+        """Channels of what ``kind``'s coder codes: a flow's two, a frame's or residual's three."""
+        return 2 if kind == "motion" else 3
+
     def channels(self, kind: str) -> int:
-        return self.config.motion_latent if kind == "motion" else self.config.latent
+        """Latent channels of ``kind``: every value of a block becomes one coefficient."""
+        return self.inputs(kind) * self.config.block**2
+
+    def latent_size(self, height: int, width: int) -> tuple[int, int]:
+        """The latents' ``(h, w)`` for padded frames of ``height × width``."""
+        return height // self.config.block, width // self.config.block
 
     def analyse(self, kind: str, x: torch.Tensor, level: int) -> torch.Tensor:
         """The latent of ``x`` at quality ``level`` (0-based), before rounding."""
