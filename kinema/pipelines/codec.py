@@ -181,7 +181,7 @@ def decode_video(
         packets = _until_damage(reader.packets(gop=start_gop), damage)
         first = next(packets, None)
         if first is None:  # nothing sound to write: no output at all
-            raise DamagedStreamError(f"{source}: {damage[0]}", 0) if damage else BadInputError(f"{source}: no frames")
+            raise DamagedStreamError(damage[0], 0) if damage else BadInputError(f"{source}: no frames")  # the reader names the file
         count = 0
         with open_writer(output, timeline, options=output_options, overwrite=overwrite) as writer:
             for packet in itertools.chain([first], packets):

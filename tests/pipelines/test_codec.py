@@ -62,8 +62,9 @@ def test_a_damaged_stream_keeps_the_frames_before_the_damage_and_says_where(tmp_
     result = decode_video(tmp_path / "cut.kvc", tmp_path / "cut.mp4", engine=engine)
     assert result.frames == 2 and "frame 3" in result.damage
     (tmp_path / "head.kvc").write_bytes(bytes(blob[: first + 10]))
-    with pytest.raises(DamagedStreamError):
+    with pytest.raises(DamagedStreamError) as damaged:
         decode_video(tmp_path / "head.kvc", tmp_path / "none.mp4", engine=engine)
+    assert str(damaged.value).count("head.kvc") == 1  # one line, the file named once
     assert not (tmp_path / "none.mp4").exists()
 
 
