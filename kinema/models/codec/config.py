@@ -14,9 +14,9 @@ class CodecConfig(ConfigDict):
     Three transform coders share one design: the I-frame coder, the motion coder (a flow
     field in, a flow field out) and the residual coder. Each cuts its input into
     ``block × block`` blocks and maps every block to as many coefficients as it has values
-    (a latent pixel holds ``channels · block²`` of them), through a learned linear transform
-    that starts as the orthonormal 2-D DCT (with an opponent colour transform for RGB), a
-    small learned nonlinear correction on each side, and a full-resolution post-filter.
+    (a latent pixel holds ``channels · block²`` of them), through the fixed orthonormal 2-D
+    DCT (with an opponent colour transform for RGB), a small learned nonlinear correction
+    on each side, and a learned full-resolution post-filter.
     Every latent is entropy coded with a factorized density per channel and quality level.
     """
 

@@ -43,7 +43,7 @@ OPPONENT = torch.tensor([[1, 1, 1], [1, 0, -1], [1, -2, 1]], dtype=torch.float64
 
 
 def block_basis(channels: int, block: int) -> torch.Tensor:
-    """The orthonormal ``(c·b², c·b²)`` start of a block transform: the opponent colour
+    """The orthonormal ``(c·b², c·b²)`` block transform the coders are built on: the opponent colour
     transform (RGB; the identity otherwise) ⊗ the 2-D DCT-II of ``b × b`` blocks, with rows
     and columns in :func:`torch.nn.functional.pixel_unshuffle`'s channel order ``(c, i, j)``."""
     n = torch.arange(block, dtype=torch.float64)
