@@ -160,7 +160,7 @@ def decoder_digest(codec: VideoCodec) -> str:
 def adapt_encoder(
     codec: VideoCodec, runs: list[torch.Tensor], level: int, *, steps: int, lr: float = 1e-4, crop: int = 256, generator: torch.Generator
 ) -> VideoCodec:
-    """A copy of ``codec`` whose encoder (analysis transforms and their gains) is tuned to
+    """A copy of ``codec`` whose encoder (the analysis corrections and gains) is tuned to
     ``runs`` ``(T, 1, 3, H, W)`` by ``steps`` Adam steps on the rate–distortion loss at
     ``level`` (0-based), the content-adaptive codec's online encoder updating. Every decoder
     tensor is left as it is (:func:`decoder_digest` is unchanged), so the stock decoder reads
