@@ -87,23 +87,69 @@ def in_cell(source: np.ndarray, gif: np.ndarray, palette: np.ndarray | None = No
     return (own <= ((x - nearest) ** 2).sum(-1)).reshape(source.shape[:2])
 
 
-def requantize(images: torch.Tensor, palettes: torch.Tensor) -> torch.Tensor:
+def requantize(images: torch.Tensor, palettes: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
     """``f_C``: every pixel replaced by its nearest colour in its image's palette.
 
     ``images``: ``(N, 3, H, W)`` float in [0, 1] (rounded to 8 bits first, as a GIF encoder
     sees them). ``palettes``: ``(N, K, 3)`` float in [0, 1]; pad a short palette by
-    repeating one of its colours (see :func:`stack_palettes`). Returns ``(N, 3, H, W)``
+    repeating one of its colours (see :func:`stack_palettes`). ``hints``: optional
+    ``(N, 3, H, W)`` palette colours each pixel is likely nearest to (a GIF, for its
+    restoration): only a speed-up, the result is the same. Returns ``(N, 3, H, W)``
     float32 on ``images``' device. Not differentiable (its gradient is zero almost
     everywhere, which is why CCDNet takes it as an input instead).
     """
     import torch
 
     n, _, h, w = images.shape
-    x = images.detach().clamp(0, 1).mul(255).round().permute(0, 2, 3, 1).reshape(n, h * w, 3).cpu()
+    x = images.detach().clamp(0, 1).mul(255).round().reshape(n, 3, h * w).cpu()
     pal = palettes.detach().mul(255).round().cpu()
-    index = torch.from_numpy(_nearest(x.numpy(), pal.numpy()))
-    picked = torch.gather(pal, 1, index[..., None].expand(-1, -1, 3))
-    return picked.reshape(n, h, w, 3).permute(0, 3, 1, 2).div(255).to(images.device, torch.float32)
+    hint = None if hints is None else hints.detach().mul(255).round().reshape(n, 3, h * w).cpu()
+    picked = torch.empty_like(x)
+    for i in range(n):
+        todo = torch.arange(h * w) if hint is None else _not_surely(x[i], hint[i], pal[i])
+        if hint is not None:
+            picked[i] = hint[i]
+        if todo.numel():
+            picked[i, :, todo] = pal[i].T[:, _nearest_entries(x[i][:, todo].T, pal[i])]
+    # Channels first and contiguous: the network concatenates and subtracts it with its input.
+    return picked.reshape(n, 3, h, w).div(255).to(images.device, torch.float32)
+
+
+def _nearest_entries(x: torch.Tensor, palette: torch.Tensor) -> torch.Tensor:
+    """Index of the nearest ``palette`` ``(K, 3)`` entry for each colour of ``x`` ``(P, 3)``,
+    both integer-valued float32 in 0..255; the lowest index among ties.
+
+    ``‖x − c‖² − ‖x‖² = ‖c‖² − 2 x·c`` on integers below 2²⁴ is exact in float32 in any
+    summation order (as in :func:`_nearest`), so the choice is the same on every machine."""
+    import torch
+
+    c2, table = (palette * palette).sum(-1), palette.T
+    return torch.cat(
+        [
+            torch.addmm(c2, x[start : start + _CHUNK], table, alpha=-2).argmin(-1)
+            for start in range(0, len(x), _CHUNK)  # chunks bound memory at 4K × 256 colours
+        ]
+    )
+
+
+def _not_surely(x: torch.Tensor, hint: torch.Tensor, palette: torch.Tensor) -> torch.Tensor:
+    """Which pixels of ``x`` ``(3, P)`` may have a nearest palette colour other than their
+    ``hint`` ``(3, P)`` (integer-valued, 0..255; ``palette`` ``(K, 3)``), as indices.
+
+    A colour closer to its hint ``h`` than half the distance from ``h`` to any other palette
+    colour has ``h`` as its one nearest colour (if ``|x − h| < |c − h| / 2`` then
+    ``|x − c| ≥ |c − h| − |x − h| > |x − h|``): tested on exact integers, so the fast path
+    picks what the full search would."""
+    import torch
+
+    c = torch.unique(palette, dim=0)
+    packed, wanted = _pack(c), _pack(hint.T)
+    own = torch.searchsorted(packed, wanted).clamp_max(len(c) - 1)
+    gaps = torch.cdist(c.double(), c.double()).square().round().float()  # integers: exact
+    gaps.fill_diagonal_(float("inf"))
+    nearest_other = gaps.min(1).values[own]
+    sure = (packed[own] == wanted) & (4 * (x - hint).square().sum(0) < nearest_other)
+    return torch.nonzero(~sure)[:, 0]
 
 
 def stack_palettes(palettes: list[np.ndarray]) -> torch.Tensor:
@@ -186,40 +232,95 @@ def project_to_cells(
     n, _, h, w = images.shape
     out = torch.empty_like(images)
     for i in range(n):
-        # float64: near a boundary the signed distances are differences of products ~10⁵,
-        # which float32 resolves only to ~10⁻², too coarse to tell inside from out.
-        x = images[i].detach().permute(1, 2, 0).reshape(-1, 3).to(torch.float64).clamp(0, 1) * 255
-        g = gifs[i].detach().permute(1, 2, 0).reshape(-1, 3).to(torch.float64).mul(255).round()
+        flat = images[i].detach().clamp(0, 1).permute(1, 2, 0).reshape(-1, 3)
+        gif = gifs[i].detach().permute(1, 2, 0).reshape(-1, 3).mul(255).round()
         c = torch.unique(palettes[i].detach().to(torch.float64).mul(255).round(), dim=0)  # padding repeats colours
-        active = _maybe_outside(x, g, c, margin)
-        cc = (c * c).sum(1)
-        for step in range(iterations + 1):
-            if active.numel() == 0:
-                break
-            part, own = x[active], g[active]
-            dot = own @ c.T  # (P, K)
-            square = (own * own).sum(1, keepdim=True)
-            norm = (cc - 2 * dot + square).clamp_min(0).sqrt()  # |c − g|; 0 at g's own entry
-            # (x − (g + c)/2)·(c − g) / |c − g|, the signed distance out of each half-space.
-            beyond = (part @ c.T - (part * own).sum(1, keepdim=True) - 0.5 * (cc - square)) / norm.clamp_min(1e-6)
-            beyond = torch.where(norm > 1e-6, beyond - margin, torch.full_like(beyond, -1.0))
-            worst, k = beyond.max(1)
-            outside = worst > 0
-            if step == iterations:  # not in after all the steps: the GIF's own colour
-                x[active[outside]] = own[outside]
-                break
-            normal = (c[k] - own) / norm.gather(1, k[:, None]).clamp_min(1e-6)
-            # The colour cube is one more convex set that holds the truth: clamping to it is
-            # a projection too, and it keeps the next step's distances meaningful.
-            x[active] = (part - (outside * (worst + _INSIDE))[:, None] * normal).clamp(0, 255)
-            active = active[outside]
-        out[i] = (x / 255).reshape(h, w, 3).permute(2, 0, 1).to(images.dtype)
+        packed = _pack(c)  # ascending, as unique sorts rows
+        own = torch.searchsorted(packed, _pack(gif))  # each pixel's palette entry
+        active = _maybe_outside(flat * 255, own, c, margin)
+        result = flat.clone()
+        if active.numel():
+            result[active] = (_project(flat[active].to(torch.float64) * 255, own[active], c, margin, iterations) / 255).to(result.dtype)
+        out[i] = result.reshape(h, w, 3).permute(2, 0, 1)
     return out
 
 
-def _maybe_outside(x: torch.Tensor, g: torch.Tensor, c: torch.Tensor, margin: float) -> torch.Tensor:
+def _project(x: torch.Tensor, own: torch.Tensor, c: torch.Tensor, margin: float, iterations: int) -> torch.Tensor:
+    """:func:`project_to_cells` for the pixels ``x`` ``(P, 3)`` float64 in 0..255 whose GIF
+    colours are the palette entries ``c[own]`` (``c``: ``(K, 3)``, each colour once).
+
+    Only faces towards colours ``c`` with ``|c − g| < 2·|x − g|`` can be violated (a
+    violated face has ``|x − c| < |x − g|``), and no step moves a pixel away from ``g`` (``g``
+    lies in every set projected onto), so the pixels search only that many of ``g``'s
+    nearest colours: at 256 colours a handful instead of 256."""
+    import torch
+
+    # float64: near a boundary the signed distances are differences of products ~10⁵,
+    # which float32 resolves only to ~10⁻², too coarse to tell inside from out. Everything
+    # that depends only on the pair (own colour, other colour) is a K × K table, looked up.
+    gram = c @ c.T
+    cc = gram.diagonal()
+    distance = (cc[:, None] + cc[None, :] - 2 * gram).clamp_min(0).sqrt()  # [g, j]: |c_j − c_g|
+    inverse = torch.where(distance > 1e-6, 1 / distance.clamp_min(1e-6), torch.zeros_like(distance))
+    half = 0.5 * (cc[None, :] - cc[:, None])  # [g, j]: (|c_j|² − |c_g|²) / 2
+    ranked, order = distance.sort(1)  # each colour's palette by distance from it (itself first)
+    # How many of its own colour's nearest each pixel needs: one search in the rows laid end
+    # to end (row g shifted by g·span stays sorted), not a (P, K) table.
+    span = float(ranked[:, -1].max()) + 1e3
+    shift = torch.arange(len(c), dtype=ranked.dtype) * span
+    reach = 2 * (x - c[own]).norm(dim=1) + 1e-6
+    needed = (torch.searchsorted((ranked + shift[:, None]).reshape(-1), reach + shift[own]) - own * len(c)).clamp_min(1)
+    x = x.clone()
+    # Tiers of how many colours a pixel needs: one far pixel does not make all search wide.
+    for low, high in ((0, 8), (8, 64), (64, len(c))):
+        tier = torch.nonzero((needed > low) & (needed <= high))[:, 0]
+        if tier.numel():
+            x[tier] = _project_tier(x[tier], own[tier], c, order, needed[tier], inverse, half, margin, iterations)
+    return x
+
+
+def _project_tier(
+    x: torch.Tensor,
+    own: torch.Tensor,
+    c: torch.Tensor,
+    order: torch.Tensor,
+    needed: torch.Tensor,
+    inverse: torch.Tensor,
+    half: torch.Tensor,
+    margin: float,
+    iterations: int,
+) -> torch.Tensor:
+    """:func:`_project`'s steps for pixels ``x`` ``(P, 3)`` that need ``needed`` ``(P,)`` of
+    their own colour's nearest (``order``: the palette ranked from each colour)."""
+    import torch
+
+    index = torch.arange(len(x))
+    for step in range(iterations + 1):
+        if index.numel() == 0:
+            break
+        part, mine = x[index], own[index]
+        candidates = order[mine, : int(needed[index].max())]  # (P, M), the own colour first
+        scale = inverse[mine[:, None], candidates]  # 0 at the own colour: no face
+        # (x − (g + c)/2)·(c − g) / |c − g|, the signed distance out of each half-space.
+        dots = part @ c.T
+        beyond = (dots.gather(1, candidates) - dots.gather(1, mine[:, None]) - half[mine[:, None], candidates]) * scale
+        beyond = torch.where(scale > 0, beyond - margin, torch.full_like(beyond, -1.0))
+        worst, k = beyond.max(1)
+        outside = worst > 0
+        if step == iterations:  # not in after all the steps: the GIF's own colour
+            x[index[outside]] = c[mine[outside]]
+            break
+        normal = (c[candidates.gather(1, k[:, None])[:, 0]] - c[mine]) * scale.gather(1, k[:, None])
+        # The colour cube is one more convex set that holds the truth: clamping to it is
+        # a projection too, and it keeps the next step's distances meaningful.
+        x[index] = (part - (outside * (worst + _INSIDE))[:, None] * normal).clamp(0, 255)
+        index = index[outside]
+    return x
+
+
+def _maybe_outside(x: torch.Tensor, own: torch.Tensor, c: torch.Tensor, margin: float) -> torch.Tensor:
     """Indices of the pixels ``x`` ``(P, 3)`` (0..255) that may lie outside the cell of their
-    GIF colour ``g`` widened by ``margin``: a float32 pass over all pixels, with a slack
+    GIF colour ``c[own]`` widened by ``margin``: a float32 pass over all pixels, with a slack
     wider than its rounding error, so that the exact float64 steps run only where a
     restoration left its cell. ``c``: the palette ``(K, 3)``, each colour once.
 
@@ -227,21 +328,25 @@ def _maybe_outside(x: torch.Tensor, g: torch.Tensor, c: torch.Tensor, margin: fl
     import torch
 
     table = c.to(torch.float32)
-    packed = _pack(c)
-    spacing = 2 * margin * torch.cdist(table, table) if margin > 0 else None
-    order = torch.argsort(packed)
-    own = order[torch.searchsorted(packed[order], _pack(g))]  # each pixel's own entry
+    distance = torch.cdist(table, table)
+    spacing = 2 * margin * distance if margin > 0 else None
+    # A colour within half the distance to the nearest other colour, plus the margin, of its
+    # own lies in its cell (|x − g|² − |x − c|² ≤ |c − g|·(2|x − g| − |c − g|)): most
+    # restored pixels, settled without the search over the palette. (0.01: float32 slack.)
+    inner = distance.fill_diagonal_(float("inf")).min(1).values / 2 + margin - 0.01
+    candidates = torch.nonzero((x.to(torch.float32) - table[own]).square().sum(1) >= inner.square()[own])[:, 0]
+    c2 = (table * table).sum(1)
     maybe = []
-    for start in range(0, x.shape[0], _CHUNK):
-        part = x[start : start + _CHUNK].to(torch.float32)
-        mine = own[start : start + _CHUNK, None]
-        score = (table * table).sum(1) - 2 * part @ table.T  # |x − c|² − |x|², error ≲ 0.05
-        own_score = score.gather(1, mine)
+    for start in range(0, len(candidates), _CHUNK):
+        which = candidates[start : start + _CHUNK]
+        score = torch.addmm(c2, x[which].to(torch.float32), table.T, alpha=-2)  # |x − c|² − |x|², error ≲ 0.05
+        mine = own[which, None]
+        bound = score.gather(1, mine) + 0.5
         if spacing is not None:
             score = score + spacing[mine[:, 0]]
         score.scatter_(1, mine, float("inf"))
-        maybe.append(start + torch.nonzero(score.min(1).values < own_score[:, 0] + 0.5)[:, 0])
-    return torch.cat(maybe)
+        maybe.append(which[score.amin(1) < bound[:, 0]])
+    return torch.cat(maybe) if maybe else candidates
 
 
 def _pack(rgb: torch.Tensor) -> torch.Tensor:

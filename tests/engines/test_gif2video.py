@@ -122,7 +122,7 @@ def test_strength_goes_that_share_of_the_way_and_never_leaves_the_cell():
     assert not torch.allclose(full, gif, atol=1e-3)
     for strength in (1.0, 0.6):
         plan = Plan(GifKind.NONE, None, r.pick(False, 16), 0.0, strength)
-        out = r._consistent(guess, gif, plan.margin, strength)
+        out = r._consistent(guess, gif, palette, plan.margin, strength)
         assert torch.allclose(out, gif + strength * (full - gif), atol=1e-6)
         x = out.permute(1, 2, 0).reshape(-1, 3).double() * 255
         own = gif.permute(1, 2, 0).reshape(-1, 3).double() * 255

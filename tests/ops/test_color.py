@@ -144,3 +144,35 @@ def test_palette_indices_is_the_exact_lookup_nearest_indices_would_give():
     shown = palette_of(frame)
     assert np.array_equal(palette_indices(frame, shown), nearest_indices(frame, shown))
     assert np.array_equal(shown[palette_indices(frame, shown)], frame)
+
+
+def test_a_hint_changes_nothing_requantize_picks_only_how_fast():
+    """Hints (the GIF) settle pixels near them without the search over the palette; right,
+    wrong, tied or not even in the palette, the colours picked are the full search's."""
+    generator = torch.Generator().manual_seed(3)
+    palette = np.array([[0, 0, 0], [10, 0, 0], [200, 30, 90], [20, 250, 30], [128, 128, 128]], np.uint8)
+    palettes = stack_palettes([palette])
+    images = torch.rand(1, 3, 24, 32, generator=generator)
+    images[0, :, 0, 0] = torch.tensor([5, 0, 0]) / 255  # midway between entries 0 and 1: the lower index wins
+    truth = requantize(images, palettes)
+    assert torch.equal(truth[0, :, 0, 0] * 255, torch.tensor([0.0, 0.0, 0.0]))
+    near = truth.clone()
+    near[0, :, 0, 0] = torch.tensor([10, 0, 0]) / 255  # the tie's other colour as the hint
+    wrong = torch.roll(truth, 1, dims=-1)
+    elsewhere = torch.full_like(truth, 77 / 255)  # a colour the palette does not have
+    for hints in (near, wrong, elsewhere):
+        assert torch.equal(requantize(images, palettes, hints=hints), truth)
+
+
+def test_pixels_just_past_a_face_are_projected_and_just_inside_are_not():
+    """The consistency step settles pixels well inside their cells without searching the
+    palette; at half the distance to the nearest other colour, the face itself, it must
+    still tell inside (kept) from outside (moved) to a hundredth of a level."""
+    from kinema.ops.color import project_to_cells
+
+    palette = np.array([[100, 100, 100], [140, 100, 100], [0, 0, 255]], np.uint8)  # the face: x = 120
+    gif = torch.tensor([100.0, 100.0, 100.0])[None, :, None, None].expand(1, 3, 1, 2) / 255
+    image = torch.tensor([[119.98, 120.02], [100.0, 100.0], [100.0, 100.0]])[None, :, None, :] / 255
+    fixed = project_to_cells(image, gif, stack_palettes([palette]))
+    assert torch.equal(fixed[..., 0], image[..., 0])
+    assert float(fixed[0, 0, 0, 1]) * 255 < 120 < float(image[0, 0, 0, 1]) * 255

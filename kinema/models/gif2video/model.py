@@ -95,7 +95,7 @@ class CCDNet(Checkpointed, nn.Module):
             else:
                 # f_C of the padded estimate: the padding repeats edge pixels, which re-quantize
                 # like those pixels, so it adds no false disagreement.
-                again = requantize(current, palettes)
+                again = requantize(current, palettes, hints=g)
                 inputs = torch.cat([current, g, again, g - again], 1)
             out.append(current + self.refine(inputs))
         return [x[..., :h, :w] for x in out]
