@@ -42,7 +42,7 @@ from benchmarks.report import write_block
 from kinema.engines.gif2video import GifRestorer, cell_signs, count_colors, flat_strength
 from kinema.io.pixels import from_hwc
 from kinema.models.gif2video import GifKind
-from kinema.ops.color import in_cell, palette_of, project_to_cells, stack_palettes
+from kinema.ops.color import in_cell, palette_of
 from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
 from kinema.train.gif2video import load_sources
 from kinema.train.gif_encoders import encoders
@@ -112,15 +112,16 @@ def main() -> None:
                     out["ours"] = out["exact"] = out["free"] = out["single"] = out["full"] = images
                 else:
                     free = [restorer.restore(i, plan.model, consistent=False) for i in images]
-                    palettes = [stack_palettes([palette_of(g)]) for g in gifs]
-                    project = lambda margin: [project_to_cells(r[None], i[None], p, margin=margin)[0] for r, i, p in zip(free, images, palettes)]  # noqa: E731
-                    # Each frame's own strength frame by frame (the flat kind's from its own signs).
+                    # Each frame's own strength frame by frame (the flat kind's from its own signs),
+                    # then gif2video's own last steps (local means, cells, strength) with a margin.
                     alone = [plan.strength if plan.strength is not None else flat_strength(cell_signs(i, f)) for i, f in zip(images, free)]
-                    toward = lambda restored: [i + s * (r - i) for i, r, s in zip(images, restored, alone)]  # noqa: E731
+                    finish = lambda margin: [  # noqa: E731
+                        restorer.consistent(f, i, palette_of(g), margin, s, plan.means) for f, i, g, s in zip(free, images, gifs, alone)
+                    ]
                     out["free"] = free
-                    out["single"] = toward(free if plan.margin is None else project(plan.margin))
+                    out["single"] = finish(plan.margin)
                     # Exact cells, for the rows where kinema widens them (is the margin worth it?).
-                    out["exact"] = toward(project(0.0)) if plan.margin else out["single"]
+                    out["exact"] = finish(0.0) if plan.margin else out["single"]
                     # The default: each frame fused with its neighbours (``--temporal 1``).
                     fused: list[float] = []
                     out["ours"] = list(restorer.restore_frames(images, plan, temporal=1, on_strength=fused.append))

@@ -7,7 +7,9 @@ without dithering every restored pixel is pulled into the palette cell of its GI
 exact cells, which measured better than a widened cell even for encoders that pick colours
 by another distance than RGB (ffmpeg ≥ 6: OkLab); ordered dithering moves a colour by a
 bounded amount, so cells widened by that much hold there; error diffusion moves it
-arbitrarily far, so it gets no step. Then each kind's output goes only part of the way
+arbitrarily far, so it gets no step. Dithering keeps a softer constraint: a dithered GIF's
+colours averaged over a few pixels are its source's, so the dithered kinds' outputs take
+their local means from the GIF (:data:`LOCAL_MEANS`, before the cells). Then each kind's output goes only part of the way
 from the GIF to the restoration (:data:`STRENGTH`): on footage it never saw, the network's
 error is partly independent of the GIF's, and a point between two estimates with
 independent errors beats both; the blend stays inside the cell, since the cell is convex
@@ -32,7 +34,7 @@ import torch
 
 from kinema.io.pixels import to_hwc
 from kinema.models.gif2video import CCDNet, DitherNet, GifKind
-from kinema.ops.color import palette_indices, palette_of, project_to_cells, stack_palettes
+from kinema.ops.color import keep_local_means, palette_indices, palette_of, project_to_cells, stack_palettes
 from kinema.ops.fuse import fuse_neighbours
 from kinema.types import BadInputError
 from kinema.weights import DITHER, FOLDER
@@ -52,6 +54,10 @@ MARGINS = {GifKind.NONE: 0.0, GifKind.ORDERED: 16.0}
 #: (2/s − 1) times the GIF's (s = 1: only while it is smaller). Chosen on clips of a
 #: source no GIF model or benchmark read (docs/models/ccdnet.md, "Strength").
 STRENGTH: dict[GifKind, float | None] = {GifKind.NONE: None, GifKind.DIFFUSION: 1.0, GifKind.ORDERED: 0.96}
+#: The soft consistency step of the dithered kinds (:func:`kinema.ops.color.keep_local_means`):
+#: the Gaussian σ (pixels) over which the output takes its local means from the GIF. Chosen
+#: on the same clips as STRENGTH (docs/models/ccdnet.md, "Local means").
+LOCAL_MEANS = {GifKind.DIFFUSION: 0.7, GifKind.ORDERED: 1.0}
 #: ``(a, b, c)`` of :func:`flat_strength`, fitted with STRENGTH on the same clips.
 FLAT_RULE = (-0.419, -0.184, -0.109)
 #: The least strength :func:`flat_strength` gives.
@@ -72,6 +78,8 @@ class Plan:
     #: How far the output goes from the GIF towards the restoration (:data:`STRENGTH`;
     #: None: per frame, :func:`flat_strength`).
     strength: float | None = 1.0
+    #: σ (pixels) of the local means taken from the GIF (:data:`LOCAL_MEANS`; None: none).
+    means: float | None = None
 
     def describe(self) -> str:
         """One line for people: the kind, how sure, the model and the consistency step."""
@@ -80,6 +88,8 @@ class Plan:
         if self.model is None:
             return f"kept as it is: could not tell how it was made{sure}, likeliest {kind}; --dither chooses"
         step = "no consistency step" if self.margin is None else "kept consistent with the GIF" + (f" (±{self.margin:g})" if self.margin else "")
+        if self.means is not None:
+            step = ("local means" if self.margin is None else step + ", local means") + f" from the GIF (σ {self.means:g} px)"
         share = (
             ", part of the way from the GIF (set per frame)" if self.strength is None
             else "" if self.strength == 1 else f", {100 * self.strength:.0f} % of the way from the GIF"
@@ -157,7 +167,7 @@ class GifRestorer:
             if probabilities[kind] < SURE:
                 return Plan(kind, probabilities, None, None)
         share = STRENGTH[kind] if strength is None else strength
-        return Plan(kind, probabilities, self.pick(kind.dithered, colors), MARGINS.get(kind), share)
+        return Plan(kind, probabilities, self.pick(kind.dithered, colors), MARGINS.get(kind), share, LOCAL_MEANS.get(kind))
 
     def restore_planned(self, image: torch.Tensor, plan: Plan) -> torch.Tensor:
         """One ``(3, H, W)`` GIF frame restored as ``plan`` says (kept when it says so)."""
@@ -191,7 +201,8 @@ class GifRestorer:
                 strength = flat_strength(np.mean([window[j][3] for j in near], axis=0))
             if on_strength is not None:
                 on_strength(strength)
-            return self._consistent(fuse_neighbours(own, [window[j][2] for j in near if j != k]), image, palette, plan.margin, strength)
+            restored = fuse_neighbours(own, [window[j][2] for j in near if j != k])
+            return self.consistent(restored, image, palette, plan.margin, strength, plan.means)
 
         for image in images:
             palette = palette_of(to_hwc(image))
@@ -205,9 +216,15 @@ class GifRestorer:
             yield fused(k)
 
     @staticmethod
-    def _consistent(restored: torch.Tensor, image: torch.Tensor, palette: np.ndarray, margin: float | None, strength: float) -> torch.Tensor:
-        """The consistency step (``margin``; None: none) under the frame's ``palette``
-        ``(K, 3)`` uint8, then ``strength`` of the way from the GIF frame ``image``."""
+    def consistent(
+        restored: torch.Tensor, image: torch.Tensor, palette: np.ndarray, margin: float | None, strength: float, means: float | None = None
+    ) -> torch.Tensor:
+        """The soft step (local means from the GIF frame ``image`` over σ = ``means``; None:
+        none), the consistency step (``margin``; None: none) under the frame's ``palette``
+        ``(K, 3)`` uint8, then ``strength`` of the way from ``image``. The soft step comes
+        first, so the cells still hold the output."""
+        if means is not None:
+            restored = keep_local_means(restored[None], image[None], means)[0]
         if margin is not None:
             restored = project_to_cells(restored[None], image[None], stack_palettes([palette]), margin=margin)[0]
         return _toward(image, restored, strength)

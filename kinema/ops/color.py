@@ -17,6 +17,7 @@ neighbours, so ``f_C`` is no longer a per-pixel function.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -243,6 +244,29 @@ def project_to_cells(
             result[active] = (_project(flat[active].to(torch.float64) * 255, own[active], c, margin, iterations) / 255).to(result.dtype)
         out[i] = result.reshape(h, w, 3).permute(2, 0, 1)
     return out
+
+
+def keep_local_means(images: torch.Tensor, gifs: torch.Tensor, sigma: float) -> torch.Tensor:
+    """The soft consistency step for dithered GIFs: ``images`` with their local means taken
+    from the GIFs, ``X − B_σ(X − G)`` (``B_σ``: a Gaussian of ``sigma`` pixels).
+
+    Dithering breaks the per-pixel constraint, but not the local one: error diffusion
+    pushes each pixel's error onto its neighbours and ordered dithering adds a pattern of
+    mean zero, so a dithered GIF's colours averaged over a few pixels are the source's.
+    The restoration keeps its detail (high frequencies) and takes its low frequencies from
+    the GIF. ``images``, ``gifs``: ``(N, 3, H, W)``; any size (edges repeated)."""
+    import torch
+    import torch.nn.functional as F
+
+    radius = max(1, math.ceil(3 * sigma))
+    t = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
+    kernel = torch.exp(-(t**2) / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    channels = images.shape[1]
+    difference = F.pad(images - gifs, (radius, radius, radius, radius), mode="replicate")
+    difference = F.conv2d(difference, kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1), groups=channels)
+    difference = F.conv2d(difference, kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels)
+    return images - difference
 
 
 def _project(x: torch.Tensor, own: torch.Tensor, c: torch.Tensor, margin: float, iterations: int) -> torch.Tensor:

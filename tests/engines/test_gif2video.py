@@ -42,11 +42,14 @@ def _sure_of(kind: GifKind) -> DitherNet:
     return net.eval()
 
 
-@pytest.mark.parametrize(("kind", "dithered", "margin"), [(GifKind.NONE, False, 0.0), (GifKind.DIFFUSION, True, None), (GifKind.ORDERED, True, 16.0)])
-def test_each_kind_gets_its_model_and_consistency_step(kind, dithered, margin):
+@pytest.mark.parametrize(
+    ("kind", "dithered", "margin", "means"), [(GifKind.NONE, False, 0.0, None), (GifKind.DIFFUSION, True, None, 0.7), (GifKind.ORDERED, True, 16.0, 1.0)]
+)
+def test_each_kind_gets_its_model_and_consistency_step(kind, dithered, margin, means):
     r = GifRestorer([CCDNet(CCDNetConfig.tiny(colors=32, dithered=d)) for d in (False, True)], _sure_of(kind))
     plan = r.plan([torch.rand(3, 8, 8)], 32)
-    assert plan.kind is kind and plan.model.config.dithered == dithered and plan.margin == margin
+    assert plan.kind is kind and plan.model.config.dithered == dithered and plan.margin == margin and plan.means == means
+    assert ("local means from the GIF" in plan.describe()) == (means is not None)
     assert plan.probabilities[kind] > 0.99
     # The caller may name the kind instead.
     assert r.plan([], 32, kind=GifKind.NONE).model.config.dithered is False
@@ -122,7 +125,7 @@ def test_strength_goes_that_share_of_the_way_and_never_leaves_the_cell():
     assert not torch.allclose(full, gif, atol=1e-3)
     for strength in (1.0, 0.6):
         plan = Plan(GifKind.NONE, None, r.pick(False, 16), 0.0, strength)
-        out = r._consistent(guess, gif, palette, plan.margin, strength)
+        out = r.consistent(guess, gif, palette, plan.margin, strength)
         assert torch.allclose(out, gif + strength * (full - gif), atol=1e-6)
         x = out.permute(1, 2, 0).reshape(-1, 3).double() * 255
         own = gif.permute(1, 2, 0).reshape(-1, 3).double() * 255
@@ -166,3 +169,22 @@ def test_the_flat_strength_trusts_a_move_that_keeps_to_the_cells_and_not_one_tha
     heard: list[float] = []
     list(r.restore_frames([gif, gif], plan, temporal=1, on_strength=heard.append))
     assert len(heard) == 2 and all(FLAT_FLOOR <= s <= 1 for s in heard)
+
+
+def test_dithered_output_keeps_the_gif_local_means_and_then_its_widened_cells():
+    """The soft step comes before the cells: an ordered-dithered frame's output keeps its
+    local means from the GIF (a colour cast of the network is gone) and every pixel still
+    lies in its GIF colour's widened cell."""
+    from kinema.ops.color import keep_local_means, project_to_cells, quantize_gif, stack_palettes
+    from tests.media import smooth
+
+    source = smooth(4, 32, 40)
+    indices, palette = quantize_gif(source, 16, dither=True)
+    gif = torch.from_numpy(palette[indices]).permute(2, 0, 1).float() / 255
+    cast = (torch.from_numpy(source).permute(2, 0, 1).float() / 255 + 0.05).clamp(0, 1)
+    r = _restorer()
+    out = r.consistent(cast, gif, palette, 16.0, 1.0, 1.0)
+    assert not torch.allclose(out, cast, atol=1e-3)
+    soft = keep_local_means(cast[None], gif[None], 1.0)
+    assert torch.equal(out, project_to_cells(soft, gif[None], stack_palettes([palette]), margin=16.0)[0])
+    assert float((out - gif).mean().abs()) < 0.2 * float((cast - gif).mean().abs())

@@ -176,3 +176,24 @@ def test_pixels_just_past_a_face_are_projected_and_just_inside_are_not():
     fixed = project_to_cells(image, gif, stack_palettes([palette]))
     assert torch.equal(fixed[..., 0], image[..., 0])
     assert float(fixed[0, 0, 0, 1]) * 255 < 120 < float(image[0, 0, 0, 1]) * 255
+
+
+def test_local_means_come_from_a_dithered_gif_and_detail_from_the_restoration():
+    """The soft step for dithered GIFs: a colour cast over a region (wrong low frequencies)
+    is taken away, because a dithered GIF's local means are its source's; a pattern finer
+    than σ (the detail the network restores) is kept."""
+    from kinema.ops.color import keep_local_means
+
+    source = smooth(6, 48, 64)
+    indices, palette = quantize_gif(source, 16, dither=True)
+    gif, truth = _as_tensor(palette[indices]), _as_tensor(source)
+    cast = (truth + 0.06).clamp(0, 1)
+    error = lambda x: float((x - truth).square().mean())  # noqa: E731
+    assert error(keep_local_means(cast, gif, 0.7)) < 0.25 * error(cast)
+    # An offset the same everywhere is all low frequency: removed exactly.
+    assert torch.allclose(keep_local_means(gif + 0.1, gif, 1.0), gif, atol=1e-6)
+    # A checkerboard is all high frequency: kept to within 5 % at σ = 0.7.
+    board = 0.1 * (torch.arange(48)[:, None] + torch.arange(64)[None]).remainder(2).float().sub(0.5)
+    kept = keep_local_means(gif + board, gif, 0.7) - gif
+    assert float((kept[..., 4:-4, 4:-4] - board[4:-4, 4:-4]).abs().max()) < 0.05 * 0.05
+    assert keep_local_means(torch.rand(1, 3, 1, 1), torch.rand(1, 3, 1, 1), 1.0).shape == (1, 3, 1, 1)
