@@ -62,9 +62,12 @@ def test_restored_frames_keep_gif_timing(tmp_path, restorer):
 def test_forced_dither_uses_the_dithered_model(tmp_path, restorer):
     gif = make_gif(tmp_path / "in.gif", [100, 100])
     result = gif2video(gif, tmp_path / "out", Gif2VideoConfig(kind=GifKind.DIFFUSION), restorer=restorer, engine=ENGINE)
-    assert result.plan.model.config.dithered and result.plan.margin is None
-    shift = float((_frames(tmp_path / "out")[0].image - next(iter(GifReader(gif))).image).mean())
-    assert shift > 0.15
+    assert result.plan.model.config.dithered and result.plan.margin is None and result.plan.means is not None
+    # The dithered model's +0.2 everywhere is all low frequency: the local means taken from
+    # the GIF remove it (the plain GIF colours come back, not the flat model's +0.1).
+    # (Where +0.2 clipped at white it is not quite uniform: a mean, not a maximum.)
+    shift = float((_frames(tmp_path / "out")[0].image - next(iter(GifReader(gif))).image).abs().mean())
+    assert shift < 0.02
 
 
 def test_factor_interpolates_restored_frames_and_a_loop_wraps_to_the_first(tmp_path, restorer):
