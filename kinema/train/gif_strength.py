@@ -9,17 +9,21 @@ keeps, per clip-GIF, ``E_g = ‖G − T‖²``, ``C = ⟨G − T, R − G⟩`` a
 without restoring again, and the flat model's signs (:func:`cell_signs`).
 
 * ``--kinds``: every encoder, the kind the classifier calls; the best fixed share per kind.
+* ``--means``: the dithered encoders with their kind named (at its strength), and the σ of
+  :data:`kinema.engines.gif2video.LOCAL_MEANS` per kind that maximises the same score on
+  the first clip set, scored on the second (the local means taken from the GIF).
 * the flat rule (default): the no-dither encoders with the flat model, and the ``(a, b, c)``
   of :func:`flat_strength` that maximise the mean gain in dB plus twice the mean loss
   (losing clips count three times), by a pattern search; reported in-sample and on a
   two-way split by clips (fit on one set, score the other).
 
-    python -m kinema.train.gif_strength --out runs/gif-strength [--kinds] [--threads 2]
+    python -m kinema.train.gif_strength --out runs/gif-strength [--kinds | --means] [--threads 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -66,6 +70,46 @@ def measure(restorer: GifRestorer, frames: list[np.ndarray], gifs: list[np.ndarr
         signs = [cell_signs(i, restorer.restore(i, plan.model, consistent=False)) for i in images]
         row["signs"] = [float(x) for x in np.mean(signs, axis=0)]
     return row
+
+
+SIGMAS = (0.5, 0.7, 1.0, 1.4)
+
+
+def measure_means(restorer: GifRestorer, frames: list[np.ndarray], gifs: list[np.ndarray], kind: GifKind) -> dict:
+    """One dithered clip-GIF, its kind named: dB over the GIF without local means and with
+    each σ of :data:`SIGMAS` (the rest of the path as gif2video runs it)."""
+    images = [from_hwc(g)[0] for g in gifs]
+    plan = restorer.plan(images, max(count_colors(i) for i in images), kind=kind)
+    truth = np.stack(frames).astype(np.float64)
+
+    def db(means: float | None) -> float:
+        out = restorer.restore_frames(images, dataclasses.replace(plan, means=means), temporal=1)
+        ours = np.stack([to_hwc(r.clamp(0, 1)) for r in out]).astype(np.float64)
+        return 10 * math.log10(255**2 / ((ours - truth) ** 2).mean())
+
+    gif = 10 * math.log10(255**2 / ((np.stack(gifs).astype(np.float64) - truth) ** 2).mean())
+    return {"kind": kind.name, "none": db(None) - gif, **{str(s): db(s) - gif for s in SIGMAS}}
+
+
+def means_summary(rows: list[dict], first: list[str]) -> list[str]:
+    """Per kind: the σ with the best mean gain + 2·mean loss on the ``first`` clips, and
+    without → with on those and on the others."""
+    lines = []
+
+    def cell(group, key):
+        g = np.array([r[key] for r in group])
+        return f"{g.mean():+.2f} dB, {int((g < 0).sum())} worse, worst {g.min():+.2f}"
+
+    for kind in sorted({r["kind"] for r in rows}):
+        fit_rows = [r for r in rows if r["kind"] == kind and r["clip"] in first]
+        held = [r for r in rows if r["kind"] == kind and r["clip"] not in first]
+        scores = {k: np.mean([r[k] for r in fit_rows]) + 2 * np.mean([min(r[k], 0) for r in fit_rows]) for k in ["none", *map(str, SIGMAS)]}
+        best = max(map(str, SIGMAS), key=scores.__getitem__)
+        lines.append(f"{kind}: σ = {best} ({', '.join(f'{k}: {v:+.3f}' for k, v in scores.items())})")
+        for name, group in (("chosen on", fit_rows), ("held out", held)):
+            if group:
+                lines.append(f"  {name} {len(group)} clip-GIFs: without {cell(group, 'none')} | with {cell(group, best)}")
+    return lines
 
 
 def gain(row: dict, strength: float) -> float:
@@ -115,6 +159,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA_ROOT)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--kinds", action="store_true", help="best fixed share per kind, every encoder (first clip set)")
+    parser.add_argument("--means", action="store_true", help="σ of the local means per dithered kind (fit on the first clip set)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--limit", type=int, default=None, help="only the first N clips of each set (smoke runs)")
     args = parser.parse_args()
@@ -124,6 +169,19 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     restorer = GifRestorer.from_folder()
     first, second = (ids[: args.limit] for ids in clip_sets(args.data))
+    if args.means:
+        rows = []
+        for name in first + second:
+            frames = load_clip(args.data, name)
+            for coder in (c for c in encoders() if c.kind is not GifKind.NONE):
+                for level in LEVELS:
+                    rows.append({"clip": name, "encoder": coder.name, "colors": level, **measure_means(restorer, frames, coder.encode(frames, level), coder.kind)})
+            print(f"{name}: {len(rows)} clip-GIFs so far", flush=True)
+        text = "\n".join(means_summary(rows, first))
+        print(text)
+        (args.out / "means.json").write_text(json.dumps(rows))
+        (args.out / "means.txt").write_text(text + "\n")
+        return
     coders = encoders() if args.kinds else [c for c in encoders() if c.kind is GifKind.NONE]
     rows = []
     for name in first + ([] if args.kinds else second):

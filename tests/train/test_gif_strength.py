@@ -31,3 +31,18 @@ def test_the_fit_finds_strengths_that_follow_the_signs():
     assert max(abs(g - (-r["C"])) for g, r in zip(got, rows)) < 0.05
     fixed = max(np.mean([gain(r, s) for r in rows]) for s in np.linspace(0.1, 1, 91))
     assert np.mean([gain(r, g) for r, g in zip(rows, got)]) > fixed + 0.1
+
+
+def test_the_local_means_sigma_is_chosen_on_the_first_clips_and_reported_on_the_others():
+    from kinema.train.gif_strength import SIGMAS, means_summary
+
+    def row(clip, kind, none, best_sigma):
+        return {"clip": clip, "kind": kind, "none": none, **{str(s): none + (0.5 if s == best_sigma else -0.2) for s in SIGMAS}}
+
+    rows = [row("1", "DIFFUSION", 2.0, 0.7), row("2", "DIFFUSION", -1.0, 0.7), row("3", "DIFFUSION", 1.0, 1.4)]
+    rows += [row("1", "ORDERED", 3.0, 1.0)]
+    lines = means_summary(rows, first=["1", "2"])
+    assert lines[0].startswith("DIFFUSION: σ = 0.7")
+    assert "chosen on 2 clip-GIFs: without +0.50 dB, 1 worse, worst -1.00 | with +1.00 dB, 1 worse, worst -0.50" in lines[1]
+    assert "held out 1 clip-GIFs" in lines[2] and "with +0.80 dB" in lines[2]  # the held-out clip preferred 1.4
+    assert lines[3].startswith("ORDERED: σ = 1.0") and len(lines) == 5
