@@ -143,13 +143,11 @@ def _not_surely(x: torch.Tensor, hint: torch.Tensor, palette: torch.Tensor) -> t
     picks what the full search would."""
     import torch
 
-    c = torch.unique(palette, dim=0)
-    packed, wanted = _pack(c), _pack(hint.T)
-    own = torch.searchsorted(packed, wanted).clamp_max(len(c) - 1)
-    gaps = torch.cdist(c.double(), c.double()).square().round().float()  # integers: exact
+    c, own = _entries(palette, hint.T)
+    gaps = _distances(c.double()).square().round().float()  # integers: exact
     gaps.fill_diagonal_(float("inf"))
     nearest_other = gaps.min(1).values[own]
-    sure = (packed[own] == wanted) & (4 * (x - hint).square().sum(0) < nearest_other)
+    sure = (c[own] == hint.T).all(1) & (4 * (x - hint).square().sum(0) < nearest_other)
     return torch.nonzero(~sure)[:, 0]
 
 
@@ -235,13 +233,13 @@ def project_to_cells(
     for i in range(n):
         flat = images[i].detach().clamp(0, 1).permute(1, 2, 0).reshape(-1, 3)
         gif = gifs[i].detach().permute(1, 2, 0).reshape(-1, 3).mul(255).round()
-        c = torch.unique(palettes[i].detach().to(torch.float64).mul(255).round(), dim=0)  # padding repeats colours
-        packed = _pack(c)  # ascending, as unique sorts rows
-        own = torch.searchsorted(packed, _pack(gif))  # each pixel's palette entry
-        active = _maybe_outside(flat * 255, own, c, margin)
+        c, own = _entries(palettes[i].detach().to(torch.float64).mul(255).round(), gif)
+        distance = _distances(c)
+        active = _maybe_outside(flat * 255, own, c, distance, margin)
         result = flat.clone()
         if active.numel():
-            result[active] = (_project(flat[active].to(torch.float64) * 255, own[active], c, margin, iterations) / 255).to(result.dtype)
+            x = flat[active].to(torch.float64) * 255
+            result[active] = (_project(x, own[active], c, distance, margin, iterations) / 255).to(result.dtype)
         out[i] = result.reshape(h, w, 3).permute(2, 0, 1)
     return out
 
@@ -269,9 +267,27 @@ def keep_local_means(images: torch.Tensor, gifs: torch.Tensor, sigma: float) -> 
     return images - difference
 
 
-def _project(x: torch.Tensor, own: torch.Tensor, c: torch.Tensor, margin: float, iterations: int) -> torch.Tensor:
+def _entries(palette: torch.Tensor, colours: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``palette`` ``(K', 3)`` integer-valued (padding may repeat colours) → its colours once
+    each ``(K, 3)``, sorted, and the entry of each of ``colours`` ``(P, 3)``, which must be
+    among them (an index that is not the colour's otherwise: check ``c[own] == colours``)."""
+    import torch
+
+    c = torch.unique(palette, dim=0)  # rows sorted, so their packed values ascend
+    return c, torch.searchsorted(_pack(c), _pack(colours)).clamp_max(len(c) - 1)
+
+
+def _distances(c: torch.Tensor) -> torch.Tensor:
+    """``(K, K)`` distances between the colours ``c`` ``(K, 3)``: ``[g, j] = |c_j − c_g|``."""
+    gram = c @ c.T
+    cc = gram.diagonal()
+    return (cc[:, None] + cc[None, :] - 2 * gram).clamp_min(0).sqrt()
+
+
+def _project(x: torch.Tensor, own: torch.Tensor, c: torch.Tensor, distance: torch.Tensor, margin: float, iterations: int) -> torch.Tensor:
     """:func:`project_to_cells` for the pixels ``x`` ``(P, 3)`` float64 in 0..255 whose GIF
-    colours are the palette entries ``c[own]`` (``c``: ``(K, 3)``, each colour once).
+    colours are the palette entries ``c[own]`` (``c``: ``(K, 3)``, each colour once;
+    ``distance``: :func:`_distances` of it).
 
     Only faces towards colours ``c`` with ``|c − g| < 2·|x − g|`` can be violated (a
     violated face has ``|x − c| < |x − g|``), and no step moves a pixel away from ``g`` (``g``
@@ -282,9 +298,7 @@ def _project(x: torch.Tensor, own: torch.Tensor, c: torch.Tensor, margin: float,
     # float64: near a boundary the signed distances are differences of products ~10⁵,
     # which float32 resolves only to ~10⁻², too coarse to tell inside from out. Everything
     # that depends only on the pair (own colour, other colour) is a K × K table, looked up.
-    gram = c @ c.T
-    cc = gram.diagonal()
-    distance = (cc[:, None] + cc[None, :] - 2 * gram).clamp_min(0).sqrt()  # [g, j]: |c_j − c_g|
+    cc = (c * c).sum(1)
     inverse = torch.where(distance > 1e-6, 1 / distance.clamp_min(1e-6), torch.zeros_like(distance))
     half = 0.5 * (cc[None, :] - cc[:, None])  # [g, j]: (|c_j|² − |c_g|²) / 2
     ranked, order = distance.sort(1)  # each colour's palette by distance from it (itself first)
@@ -342,17 +356,18 @@ def _project_tier(
     return x
 
 
-def _maybe_outside(x: torch.Tensor, own: torch.Tensor, c: torch.Tensor, margin: float) -> torch.Tensor:
+def _maybe_outside(x: torch.Tensor, own: torch.Tensor, c: torch.Tensor, distance: torch.Tensor, margin: float) -> torch.Tensor:
     """Indices of the pixels ``x`` ``(P, 3)`` (0..255) that may lie outside the cell of their
     GIF colour ``c[own]`` widened by ``margin``: a float32 pass over all pixels, with a slack
     wider than its rounding error, so that the exact float64 steps run only where a
-    restoration left its cell. ``c``: the palette ``(K, 3)``, each colour once.
+    restoration left its cell. ``c``: the palette ``(K, 3)``, each colour once; ``distance``:
+    :func:`_distances` of it.
 
     Outside the widened face towards ``c`` means ``|x − g|² − |x − c|² > 2·margin·|c − g|``."""
     import torch
 
     table = c.to(torch.float32)
-    distance = torch.cdist(table, table)
+    distance = distance.to(torch.float32)  # a copy: the diagonal is filled below
     spacing = 2 * margin * distance if margin > 0 else None
     # A colour within half the distance to the nearest other colour, plus the margin, of its
     # own lies in its cell (|x − g|² − |x − c|² ≤ |c − g|·(2|x − g| − |c − g|)): most

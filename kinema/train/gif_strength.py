@@ -91,24 +91,31 @@ def measure_means(restorer: GifRestorer, frames: list[np.ndarray], gifs: list[np
     return {"kind": kind.name, "none": db(None) - gif, **{str(s): db(s) - gif for s in SIGMAS}}
 
 
+def objective(gains) -> float:
+    """What the fits maximise: the mean gain in dB plus twice the mean loss (a clip-GIF
+    worse than its GIF counts three times)."""
+    gains = np.asarray(gains, dtype=float)
+    return float(gains.mean() + 2 * np.minimum(gains, 0).mean())
+
+
+def describe(gains) -> str:
+    gains = np.asarray(gains, dtype=float)
+    return f"{gains.mean():+.2f} dB, {int((gains < 0).sum())} worse, worst {gains.min():+.2f}"
+
+
 def means_summary(rows: list[dict], first: list[str]) -> list[str]:
     """Per kind: the σ with the best mean gain + 2·mean loss on the ``first`` clips, and
     without → with on those and on the others."""
     lines = []
-
-    def cell(group, key):
-        g = np.array([r[key] for r in group])
-        return f"{g.mean():+.2f} dB, {int((g < 0).sum())} worse, worst {g.min():+.2f}"
-
     for kind in sorted({r["kind"] for r in rows}):
         fit_rows = [r for r in rows if r["kind"] == kind and r["clip"] in first]
         held = [r for r in rows if r["kind"] == kind and r["clip"] not in first]
-        scores = {k: np.mean([r[k] for r in fit_rows]) + 2 * np.mean([min(r[k], 0) for r in fit_rows]) for k in ["none", *map(str, SIGMAS)]}
+        scores = {k: objective([r[k] for r in fit_rows]) for k in ["none", *map(str, SIGMAS)]}
         best = max(map(str, SIGMAS), key=scores.__getitem__)
         lines.append(f"{kind}: σ = {best} ({', '.join(f'{k}: {v:+.3f}' for k, v in scores.items())})")
         for name, group in (("chosen on", fit_rows), ("held out", held)):
             if group:
-                lines.append(f"  {name} {len(group)} clip-GIFs: without {cell(group, 'none')} | with {cell(group, best)}")
+                lines.append(f"  {name} {len(group)} clip-GIFs: without {describe([r['none'] for r in group])} | with {describe([r[best] for r in group])}")
     return lines
 
 
@@ -123,8 +130,7 @@ def rule(params, signs) -> float:
 
 
 def score(params, rows) -> float:
-    gains = [gain(r, rule(params, r["signs"])) for r in rows]
-    return float(np.mean(gains) + 2 * np.mean(np.minimum(gains, 0)))
+    return objective([gain(r, rule(params, r["signs"])) for r in rows])
 
 
 def fit(rows, start=(0.0, -0.1, -0.1)) -> tuple[float, ...]:
@@ -145,8 +151,7 @@ def fit(rows, start=(0.0, -0.1, -0.1)) -> tuple[float, ...]:
 
 def summary(rows, params) -> str:
     def cell(strength_of):
-        g = [gain(r, strength_of(r)) for r in rows]
-        return f"{np.mean(g):+.2f} dB, {sum(x < 0 for x in g)} worse, worst {min(g):+.2f}"
+        return describe([gain(r, strength_of(r)) for r in rows])
 
     return (
         f"{len(rows)} clip-GIFs | s = 1: {cell(lambda r: 1.0)} | s = 0.66: {cell(lambda r: 0.66)} | "
