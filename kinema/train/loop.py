@@ -107,6 +107,19 @@ class Schedule:
     floor: float = 0.05
 
 
+def _same_options(path: Path, saved: dict | None, given: dict) -> None:
+    """A resumed run goes on under the options it was started with: a different step count
+    or learning rate would silently splice two cosine schedules into one run whose
+    ``config.json`` then names only the second. ``ValueError`` names what differs."""
+    if saved is None:  # a state written before the options were recorded
+        return
+    given = json.loads(json.dumps(given))
+    changed = sorted(k for k in saved.keys() | given.keys() if saved.get(k) != given.get(k))
+    if changed:
+        listed = ", ".join(f"{k} {saved.get(k)!r} → {given.get(k)!r}" for k in changed)
+        raise ValueError(f"{path}: saved under other training options ({listed}); resume with the same options or train into a new folder")
+
+
 def run_loop(
     out: Path,
     *,
@@ -125,7 +138,8 @@ def run_loop(
 ) -> int:
     """Train from ``out/state.safetensors`` (if there) to ``schedule.steps`` (or
     ``stop_at``); returns the step reached. Resuming gives the same weights as not stopping:
-    the state holds every part's tensors and Adam moments and the data generator's state.
+    the state holds every part's tensors and Adam moments and the data generator's state,
+    and a state saved under other training options raises ``ValueError``.
 
     ``replica`` (:class:`kinema.train.distributed.Replica`): under torchrun, losses are
     averaged over ranks and only rank 0 evaluates and writes."""
@@ -134,6 +148,7 @@ def run_loop(
     number = 0
     if state_path.exists():
         _, meta = load_state(state_path, parts, generator, arch=state_arch, config=model_config)
+        _same_options(state_path, meta.get("train"), train_config)
         number = int(meta["step"])
     if replica.main:
         (out / "config.json").write_text(json.dumps({"train": train_config, "model": model_config}, indent=2))
