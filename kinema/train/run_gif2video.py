@@ -25,6 +25,7 @@ from kinema.models.gif2video import CCDNet, CCDNetConfig, DitherConfig, DitherNe
 from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
 from kinema.train.distributed import end_rank, join, leave
 from kinema.train.gif_encoders import EncodedSet, training_encoders
+from kinema.train.gif_strength import clip_sets, load_clip
 from kinema.train.gif2video import (
     GIF_SOURCES,
     DitherTrainConfig,
@@ -104,10 +105,12 @@ def _dither(args, argv) -> None:
     coders = training_encoders()
     clips = load_clips(args.data, GIF_SOURCES, every=args.every, slideshow=True)
     data = EncodedSet(clips, coders, LEVELS, crop=args.crop)
-    held = EncodedSet(load_clips(args.data, HELD_OUT_CLIPS, every=4), coders, LEVELS, crop=args.crop)
+    # Validation on a source neither the training nor the GIF benchmarks read: the UCF101
+    # triplets gif_strength fits and checks the strengths on.
+    held = EncodedSet([load_clip(args.data, name) for names in clip_sets(args.data) for name in names], coders, LEVELS, crop=args.crop)
     validation = kind_batch(held, torch.Generator().manual_seed(99), 510)
-    base = DitherConfig.tiny() if args.tiny else DitherConfig()
-    net = DitherNet(dataclasses.replace(base, classes=args.classes))
+    base = DitherConfig.tiny() if args.tiny else DitherConfig(widths=tuple(args.widths))
+    net = DitherNet(dataclasses.replace(base, classes=args.classes, pooling=args.pooling))
     cfg = DitherTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, eval_every=args.eval_every)
 
     def report(step: int, row: dict) -> None:
@@ -162,6 +165,8 @@ def main(argv: list[str] | None = None) -> None:
     dither.add_argument("--eval-every", type=int, default=DitherTrainConfig.eval_every)
     dither.add_argument("--crop", type=int, default=96)
     dither.add_argument("--classes", type=int, default=3, choices=(1, 3), help="3: none / error diffusion / ordered; 1: dithered or not")
+    dither.add_argument("--widths", type=int, nargs="+", default=list(DitherConfig.widths), help="channels of each convolution")
+    dither.add_argument("--pooling", default="logmeanexp", choices=("mean", "logmeanexp"), help="how the places' logits become the frame's (see DitherConfig)")
     args = parser.parse_args(argv)
     torch.set_flush_denormal(True)  # denormal activations are many times slower on x86 CPUs
     if args.threads:

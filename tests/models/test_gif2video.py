@@ -102,3 +102,30 @@ def test_classifier_separates_dithered_from_flat_inputs():
     with torch.no_grad():
         accuracy = ((net(frames) > 0).float() == labels).float().mean()
     assert accuracy >= 0.95, float(accuracy)
+
+
+class _Places(torch.nn.Module):
+    """A fixed per-place logit map: class 0 at 0 everywhere; class 1 at −1 except one
+    place at +20 (strong evidence in one smooth patch); class 2 far below."""
+
+    def forward(self, x):
+        n, _, h, w = x.shape
+        places = torch.stack([torch.zeros(h, w), torch.full((h, w), -1.0), torch.full((h, w), -30.0)])
+        places[1, 0, 0] = 20.0
+        return places.expand(n, -1, -1, -1)
+
+
+@pytest.mark.parametrize(("pooling", "called"), [("mean", 0), ("logmeanexp", 1)])
+def test_logmeanexp_pooling_lets_one_strong_place_decide(pooling, called):
+    net = DitherNet(DitherConfig.tiny(classes=3, pooling=pooling)).eval()
+    net.body = _Places()
+    frames = torch.rand(2, 3, 16, 16)
+    assert net.kind_probabilities(frames).argmax(-1).tolist() == [called, called]
+    if pooling == "logmeanexp":  # log of the mean of exponentials, per class
+        expected = torch.log((torch.exp(torch.tensor(20.0)) + 255 * torch.exp(torch.tensor(-1.0))) / 256)
+        assert torch.allclose(net(frames)[0, 1], expected)
+
+
+def test_dither_config_names_its_pooling():
+    with pytest.raises(ValueError, match="pooling"):
+        DitherConfig(pooling="max")

@@ -4,16 +4,20 @@ convolutional classifier (GIF2Video §6.1.1, there with two classes).
 Floyd–Steinberg dithering leaves a noise-like pattern of isolated palette colours; a
 non-dithered GIF has flat regions with clean edges. The difference is plainest in the
 image gradients, so the network sees the frame and its horizontal and vertical
-differences (9 channels, as in the paper), and global average pooling turns its map into
-one logit per class: :class:`GifKind` order with ``config.classes`` 3, or a single logit
-(positive: dithered) with 1, as the first shipped file has it. The differences pass through ``tanh(255·d / 4)``: at 256
-colours a dither step is one or two 8-bit levels, which raw differences (≈ 0.004) would
-leave far below everything else the network sees. Ordered dithering is a fixed tiling of thresholds (a
-regular, periodic texture); error diffusion is irregular. Shapes: ``(N, 3, H, W)`` in
-[0, 1] → ``(N, classes)`` logits (``(N,)`` with one class).
+differences (9 channels, as in the paper), and pooling over all places turns its map into
+one logit per class: the mean, or log-mean-exp (:class:`DitherConfig` ``pooling``), which
+lets the few smooth places where faint dithering shows decide. :class:`GifKind` order
+with ``config.classes`` 3, or a single logit (positive: dithered) with 1, as the first
+shipped file has it. The differences pass through ``tanh(255·d / 4)``: at 256 colours a
+dither step is one or two 8-bit levels, which raw differences (≈ 0.004) would leave far
+below everything else the network sees. Ordered dithering is a fixed tiling of
+thresholds (a regular, periodic texture); error diffusion is irregular. Shapes:
+``(N, 3, H, W)`` in [0, 1] → ``(N, classes)`` logits (``(N,)`` with one class).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -51,7 +55,11 @@ class DitherNet(Checkpointed, nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        logits = self.body(with_gradients(frames)).mean(dim=(2, 3))
+        places = self.body(with_gradients(frames)).flatten(2)
+        if self.config.pooling == "mean":
+            logits = places.mean(-1)
+        else:
+            logits = torch.logsumexp(places, -1) - math.log(places.shape[-1])
         return logits[:, 0] if self.config.classes == 1 else logits
 
     def kind_probabilities(self, frames: torch.Tensor) -> torch.Tensor:

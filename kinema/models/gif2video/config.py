@@ -70,10 +70,16 @@ class DitherConfig(ConfigDict):
     #: 1: one logit, dithered or not (the first shipped classifier); 3: one per
     #: :class:`GifKind`, how the GIF was made.
     classes: int = 1
+    #: How the per-place logits become the frame's: ``"mean"`` (the first shipped files) or
+    #: ``"logmeanexp"``, log of the mean of their exponentials, which a few places of
+    #: strong evidence can decide (faint dithering shows only where the picture is smooth).
+    pooling: str = "mean"
 
     def __post_init__(self):
         if not self.widths or any(w < 1 for w in self.widths):
             raise ValueError(f"widths must be positive, got {self.widths}")
+        if self.pooling not in ("mean", "logmeanexp"):
+            raise ValueError(f"pooling must be 'mean' or 'logmeanexp', got {self.pooling!r}")
         if self.classes not in (1, len(GifKind)):
             raise ValueError(f"classes must be 1 or {len(GifKind)}, got {self.classes}")
 
