@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from benchmarks.report import ROOT, write_block
 from kinema.engines.deblur import Deblurrer, load_deblurrer
 from kinema.engines.learned import LearnedEngine
-from kinema.ops.blur import Shutter
+from kinema.ops.blur import Shutter, gaussian_blur
 from kinema.ops.flow import DISPreset, dis_flow, luma
 from kinema.ops.metrics import psnr, ssim
 from kinema.pipelines.deblur import SHARP_ABOVE_DB, check_blur
@@ -68,12 +68,7 @@ def blurred_shot(frames: list[torch.Tensor], shutter: Shutter) -> tuple[list[tor
 
 
 def unsharp(frame: torch.Tensor, amount: float = 1.0, sigma: float = 2.0) -> torch.Tensor:
-    radius = int(3 * sigma)
-    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
-    g = torch.exp(-(x**2) / (2 * sigma**2))
-    g = g / g.sum()
-    blur = F.conv2d(F.pad(frame, (radius, radius, 0, 0), mode="replicate"), g.view(1, 1, 1, -1).repeat(3, 1, 1, 1), groups=3)
-    blur = F.conv2d(F.pad(blur, (0, 0, radius, radius), mode="replicate"), g.view(1, 1, -1, 1).repeat(3, 1, 1, 1), groups=3)
+    blur = gaussian_blur(frame, sigma)
     return (frame + amount * (frame - blur)).clamp(0, 1)
 
 

@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from benchmarks.report import write_block
 from kinema.engines.gif2video import GifRestorer
@@ -36,6 +35,7 @@ from kinema.engines.learned import LearnedEngine
 from kinema.io.pixels import from_hwc
 from kinema.models.checkpoint import tensor_digest
 from kinema.models.gif2video import CCDNet, CCDNetConfig, GifKind
+from kinema.ops.blur import gaussian_blur
 from kinema.ops.color import quantize_gif
 from kinema.ops.metrics import psnr, ssim
 from kinema.train.data import DATA_ROOT, HELD_OUT_CLIPS
@@ -57,13 +57,8 @@ def make_gif(frames: list[np.ndarray], colors: int, dither: bool) -> list[tuple[
 
 
 def gaussian(image: torch.Tensor, sigma: float) -> torch.Tensor:
-    radius = max(1, round(3 * sigma))
-    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
-    k = torch.exp(-(x**2) / (2 * sigma**2))
-    k = (k / k.sum()).to(image)
-    padded = F.pad(image[None], (radius, radius, radius, radius), mode="replicate")
-    out = F.conv2d(padded, k.view(1, 1, 1, -1).expand(3, 1, 1, -1), groups=3)
-    return F.conv2d(out, k.view(1, 1, -1, 1).expand(3, 1, -1, 1), groups=3)[0]
+    """The "Gaussian smoothing" baseline: one ``(3, H, W)`` frame blurred by σ pixels."""
+    return gaussian_blur(image[None], sigma)[0]
 
 
 def scores(pred: list[torch.Tensor], truth: list[torch.Tensor], *, with_ssim: bool = True) -> tuple[float, float]:

@@ -1,5 +1,5 @@
 """Motion blur as a camera makes it: the light of a moving scene integrated while the
-shutter is open.
+shutter is open; and the one Gaussian blur (:func:`gaussian_blur`).
 
 Two ways to make blurry frames with exact sharp ground truth:
 
@@ -14,10 +14,12 @@ Two ways to make blurry frames with exact sharp ground truth:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 
 def exposure_offsets(exposure: float, steps: int) -> list[float]:
@@ -81,3 +83,16 @@ class Shutter:
         """Blurry frame ``k`` of a clip given as a sequence of same-shaped frames (uint8 or
         float; the mean is float, in the frames' own scale)."""
         return torch.stack([frames[i].float() for i in self.span(k)]).mean(0)
+
+
+def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """``images`` ``(N, C, H, W)`` blurred by a Gaussian of ``sigma`` pixels: separable,
+    radius ⌈3σ⌉ (at least 1), edges repeated; same shape and dtype."""
+    radius = max(1, math.ceil(3 * sigma))
+    t = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
+    kernel = torch.exp(-(t**2) / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    channels = images.shape[1]
+    out = F.pad(images, (radius, radius, radius, radius), mode="replicate")
+    out = F.conv2d(out, kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1), groups=channels)
+    return F.conv2d(out, kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels)

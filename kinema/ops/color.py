@@ -17,7 +17,6 @@ neighbours, so ``f_C`` is no longer a per-pixel function.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -253,18 +252,9 @@ def keep_local_means(images: torch.Tensor, gifs: torch.Tensor, sigma: float) -> 
     mean zero, so a dithered GIF's colours averaged over a few pixels are the source's.
     The restoration keeps its detail (high frequencies) and takes its low frequencies from
     the GIF. ``images``, ``gifs``: ``(N, 3, H, W)``; any size (edges repeated)."""
-    import torch
-    import torch.nn.functional as F
+    from kinema.ops.blur import gaussian_blur
 
-    radius = max(1, math.ceil(3 * sigma))
-    t = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
-    kernel = torch.exp(-(t**2) / (2 * sigma**2))
-    kernel = kernel / kernel.sum()
-    channels = images.shape[1]
-    difference = F.pad(images - gifs, (radius, radius, radius, radius), mode="replicate")
-    difference = F.conv2d(difference, kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1), groups=channels)
-    difference = F.conv2d(difference, kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels)
-    return images - difference
+    return images - gaussian_blur(images - gifs, sigma)
 
 
 def _entries(palette: torch.Tensor, colours: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
