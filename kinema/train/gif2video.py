@@ -33,7 +33,7 @@ from kinema.train.clips import load_frames
 from kinema.train.distributed import Method, Replica
 from kinema.train.gif_encoders import EncodedSet, random_crop
 from kinema.train.loop import Parts, Schedule, run_loop
-from kinema.train.synthetic import load_photos
+from kinema.train.synthetic import load_photos, smooth_clip
 
 #: Training sources under the data folder; the photos add stills of every kind.
 GIF_SOURCES = (
@@ -70,6 +70,24 @@ def load_clips(
         else:
             images = [load_frames(path, max_side)[::every]]
         clips += [[im.permute(1, 2, 0).contiguous().numpy() for im in clip] for clip in images]
+    return clips
+
+
+#: Seeds of :func:`smooth_clips`: clip ``i`` of training is drawn from seed ``SMOOTH_SEEDS + i``;
+#: the benchmarks draw theirs from ``HELD_OUT_SMOOTH_SEEDS`` on, which no training reaches.
+SMOOTH_SEEDS = 1_000
+HELD_OUT_SMOOTH_SEEDS = 100_000
+
+
+def smooth_clips(count: int, *, first_seed: int = SMOOTH_SEEDS, frames: int = 6, side: int = 160) -> list[list[np.ndarray]]:
+    """``count`` clips of smooth drawn content (:func:`kinema.train.synthetic.smooth_clip`)
+    as ``(H, W, 3)`` uint8 frames, clip ``i`` from seed ``first_seed + i``; every other clip
+    carries one 8-bit level of noise, as a camera would add."""
+    clips = []
+    for i in range(count):
+        g = torch.Generator().manual_seed(first_seed + i)
+        clip = smooth_clip(g, frames=frames, side=side, noise=float(i % 2))
+        clips.append([f.mul(255).round().to(torch.uint8).permute(1, 2, 0).contiguous().numpy() for f in clip])
     return clips
 
 

@@ -36,6 +36,7 @@ from kinema.train.gif2video import (
     kind_batch,
     load_clips,
     load_sources,
+    smooth_clips,
     train_ccdnet,
     train_dither,
 )
@@ -103,7 +104,7 @@ def _ccdnet(args, argv) -> None:
 def _dither(args, argv) -> None:
     torch.manual_seed(args.seed)
     coders = training_encoders()
-    clips = load_clips(args.data, GIF_SOURCES, every=args.every, slideshow=True)
+    clips = load_clips(args.data, GIF_SOURCES, every=args.every, slideshow=True) + smooth_clips(args.smooth)
     data = EncodedSet(clips, coders, LEVELS, crop=args.crop)
     # Validation on a source neither the training nor the GIF benchmarks read: the UCF101
     # triplets gif_strength fits and checks the strengths on.
@@ -124,7 +125,7 @@ def _dither(args, argv) -> None:
     accuracy = dither_accuracy(net, *validation)
     path = finish_run(
         net, out / "dither.safetensors", script="kinema.train.run_gif2video", argv=argv, steps=cfg.steps,
-        data=[args.data / s for s in GIF_SOURCES], train={**dataclasses.asdict(cfg), "crop": args.crop, "every": args.every},
+        data=[args.data / s for s in GIF_SOURCES], train={**dataclasses.asdict(cfg), "crop": args.crop, "every": args.every, "smooth_clips": args.smooth},
         held_out_crop_accuracy=accuracy, encoders=[c.name for c in coders],
     )  # fmt: skip
     print(f"wrote {path}")
@@ -164,6 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     dither.add_argument("--lr", type=float, default=DitherTrainConfig.lr)
     dither.add_argument("--eval-every", type=int, default=DitherTrainConfig.eval_every)
     dither.add_argument("--crop", type=int, default=96)
+    dither.add_argument("--smooth", type=int, default=0, help="also this many synthetic clips of smooth gradients and shaded shapes (kinema.train.gif2video.smooth_clips)")
     dither.add_argument("--classes", type=int, default=3, choices=(1, 3), help="3: none / error diffusion / ordered; 1: dithered or not")
     dither.add_argument("--widths", type=int, nargs="+", default=list(DitherConfig.widths), help="channels of each convolution")
     dither.add_argument("--pooling", default="logmeanexp", choices=("mean", "logmeanexp"), help="how the places' logits become the frame's (see DitherConfig)")

@@ -232,3 +232,52 @@ def load_photos(folder: Path, *, max_side: int = 640) -> list[torch.Tensor]:
     for path in paths:
         photos.append(fit_within(from_hwc(read_image(path))[0][None], max_side)[0])
     return photos
+
+
+def smooth_clip(g: torch.Generator, *, frames: int = 6, side: int = 160, noise: float = 0.0) -> list[torch.Tensor]:
+    """``frames`` frames ``(3, side, side)`` in [0, 1] of smooth, drawn content: a linear or
+    radial two-colour gradient with low-frequency shading, and up to three shaded discs
+    with hard or soft rims, each drifting a few pixels a frame; ``noise`` adds Gaussian
+    noise of that many 8-bit levels (sensor-like). Deterministic given ``g``.
+
+    This is where palette quantization shows most and photos and clips have least: wide
+    smooth ramps (banding without dithering, a dense pattern with it), like the graphics
+    and renders many GIFs are made from."""
+    grid = base_grid(side, side)[0] / (side - 1)  # (2, H, W) in [0, 1]
+    x, y = grid[0], grid[1]
+
+    def colour() -> torch.Tensor:
+        return torch.rand(3, generator=g)[:, None, None]
+
+    c0, c1 = colour(), colour()
+    radial = bool(torch.rand((), generator=g) < 0.35)
+    angle = _uniform(g, 0, 2 * math.pi)
+    centre = (_uniform(g, 0, 1), _uniform(g, 0, 1))
+    drift = _uniform(g, -0.02, 0.02)  # of the ramp per frame
+    # Shading: a coarse random field, smoothly upsampled, up to ±15 % of the brightness.
+    coarse = torch.rand(1, 1, 4, 4, generator=g) * 2 - 1
+    shading = 1 + _uniform(g, 0, 0.15) * torch.nn.functional.interpolate(coarse, size=(side, side), mode="bicubic", align_corners=True)[0]
+    discs = []
+    for _ in range(int(torch.randint(4, (), generator=g))):
+        discs.append(
+            (colour(), (_uniform(g, 0.1, 0.9), _uniform(g, 0.1, 0.9)), _uniform(g, 0.08, 0.3), (_uniform(g, -0.015, 0.015), _uniform(g, -0.015, 0.015)), _uniform(g, 0.5, 6.0))
+        )
+    out = []
+    for f in range(frames):
+        if radial:
+            ramp = torch.sqrt((x - centre[0]) ** 2 + (y - centre[1]) ** 2) / math.sqrt(2)
+        else:
+            ramp = (x - 0.5) * math.cos(angle) + (y - 0.5) * math.sin(angle) + 0.5
+        ramp = (ramp + f * drift).clamp(0, 1)
+        image = (c0 + (c1 - c0) * ramp) * shading
+        for tint, (cx, cy), radius, (vx, vy), rim in discs:
+            dx, dy = x - cx - f * vx, y - cy - f * vy
+            r = torch.sqrt(dx**2 + dy**2) / radius
+            # A lit sphere: brightest towards the upper left, darkening to the rim.
+            lit = (1 - r.clamp(max=1) ** 2).sqrt() * 0.7 + 0.3 * (0.5 - (dx + dy) / (2 * radius)).clamp(0, 1)
+            alpha = ((1 - r) * radius * side / rim).clamp(0, 1)  # rim: its width in pixels
+            image = image * (1 - alpha) + tint * lit * alpha
+        if noise:
+            image = image + torch.randn(image.shape, generator=g) * (noise / 255)
+        out.append(image.clamp(0, 1))
+    return out

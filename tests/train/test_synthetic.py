@@ -111,3 +111,23 @@ def test_camera_zoom_scales_the_background_about_the_centre_and_small_sprites_ar
     low = SyntheticConfig.tiny().sprite_size[0]
     assert all(int(alpha.gt(0).any(-1).sum()) <= max(4, int(48 * low)) for _, alpha, _ in sprites)
     assert max(np.hypot(*mo.shift) for _, _, mo in sprites) > SyntheticConfig.tiny().sprite_shift  # faster than a normal sprite can be
+
+
+def test_smooth_clips_are_smooth_moving_many_coloured_and_seeded():
+    from kinema.train.gif2video import HELD_OUT_SMOOTH_SEEDS, SMOOTH_SEEDS, smooth_clips
+
+    clips = smooth_clips(4, frames=3, side=64)
+    assert [len(c) for c in clips] == [3, 3, 3, 3]
+    assert all(f.shape == (64, 64, 3) and f.dtype == np.uint8 for c in clips for f in c)
+    clean, noisy = clips[0][0].astype(int), clips[1][0].astype(int)
+    # Smooth: neighbouring pixels mostly equal or one level apart; noise (odd clips) adds steps.
+    assert np.median(np.abs(np.diff(clean, axis=1))) <= 1
+    assert np.abs(np.diff(noisy, axis=1)).mean() > np.abs(np.diff(clean, axis=1)).mean()
+    # Many colours (what a palette has to squeeze), and the content moves between frames.
+    assert all(len(np.unique(c[0].reshape(-1, 3), axis=0)) > 256 for c in clips)
+    assert all(np.abs(c[1].astype(int) - c[0]).mean() > 0.05 for c in clips)
+    # Clip i comes from seed SMOOTH_SEEDS + i; the benchmarks' seeds give other clips.
+    again = smooth_clips(1, first_seed=SMOOTH_SEEDS + 2, frames=3, side=64)[0]
+    assert all(np.array_equal(a, b) for a, b in zip(again, clips[2]))
+    held = smooth_clips(1, first_seed=HELD_OUT_SMOOTH_SEEDS, frames=3, side=64)[0]
+    assert not np.array_equal(held[0], clips[0][0])
