@@ -10,6 +10,9 @@ three frames) make the task harder in the ways real video is.
 
 Every layer is rendered with :func:`kinema.ops.warp.backward_warp` on a canvas larger
 than the frame (so moving layers do not expose empty borders), then cropped.
+
+:func:`smooth_clip` draws the other kind of content: smooth ramps and shaded shapes with
+no photo in them, where GIF quantization shows most.
 """
 
 from __future__ import annotations
