@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kinema.io.pixels import from_hwc
+from kinema.io.pixels import from_hwc, to_hwc
 from kinema.models.gif2video import CCDNet, DitherNet, GifKind
 from kinema.ops.color import median_cut_palette, quantize_gif, stack_palettes
 from kinema.ops.metrics import psnr
@@ -87,7 +87,7 @@ def smooth_clips(count: int, *, first_seed: int = SMOOTH_SEEDS, frames: int = 6,
     for i in range(count):
         g = torch.Generator().manual_seed(first_seed + i)
         clip = smooth_clip(g, frames=frames, side=side, noise=float(i % 2))
-        clips.append([f.mul(255).round().to(torch.uint8).permute(1, 2, 0).contiguous().numpy() for f in clip])
+        clips.append([to_hwc(f) for f in clip])
     return clips
 
 

@@ -265,13 +265,13 @@ def smooth_clip(g: torch.Generator, *, frames: int = 6, side: int = 160, noise: 
         discs.append(
             (colour(), (_uniform(g, 0.1, 0.9), _uniform(g, 0.1, 0.9)), _uniform(g, 0.08, 0.3), (_uniform(g, -0.015, 0.015), _uniform(g, -0.015, 0.015)), _uniform(g, 0.5, 6.0))
         )
+    if radial:
+        base = torch.sqrt((x - centre[0]) ** 2 + (y - centre[1]) ** 2) / math.sqrt(2)
+    else:
+        base = (x - 0.5) * math.cos(angle) + (y - 0.5) * math.sin(angle) + 0.5
     out = []
     for f in range(frames):
-        if radial:
-            ramp = torch.sqrt((x - centre[0]) ** 2 + (y - centre[1]) ** 2) / math.sqrt(2)
-        else:
-            ramp = (x - 0.5) * math.cos(angle) + (y - 0.5) * math.sin(angle) + 0.5
-        ramp = (ramp + f * drift).clamp(0, 1)
+        ramp = (base + f * drift).clamp(0, 1)
         image = (c0 + (c1 - c0) * ramp) * shading
         for tint, (cx, cy), radius, (vx, vy), rim in discs:
             dx, dy = x - cx - f * vx, y - cy - f * vy
